@@ -1,0 +1,71 @@
+"""The bridge between Invoke and the package: one decorator for every task.
+
+``dlc_task`` registers a function as an Invoke task and wraps its body so that
+
+* a :class:`~dlc_tasks.errors.DlcError` becomes one line on stderr
+  (``dlc: <what failed> (<what to do>)``) and a non-zero exit, with the
+  traceback only under ``inv --debug`` or ``DLC_DEBUG=1``;
+* SIGTERM is handled like Ctrl-C, so containers and temporary files are
+  cleaned up by the same ``finally`` blocks;
+* the task's outcome and duration go to the run's summary.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoke import Exit, task
+
+from dlc_tasks.errors import DlcError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def debugging() -> bool:
+    """True under ``inv --debug`` (Invoke turns on debug logging) or ``DLC_DEBUG=1``."""
+    return bool(os.environ.get("DLC_DEBUG")) or logging.getLogger("invoke").isEnabledFor(
+        logging.DEBUG
+    )
+
+
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def dlc_task(*args: Any, **kwargs: Any) -> Any:
+    """``@task`` with the package's error handling; takes ``@task``'s own arguments.
+
+    Use it bare (``@dlc_task``) or with arguments (``@dlc_task(pre=[...], help={...})``).
+    """
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return dlc_task()(args[0])
+
+    def decorate(body: F) -> Any:
+        @functools.wraps(body)
+        def run(ctx: Any, *a: Any, **kw: Any) -> Any:
+            from dlc_tasks.ui import console  # noqa: PLC0415
+
+            previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+            name = body.__name__.rstrip("_").replace("_", "-")
+            started = time.monotonic()
+            try:
+                return body(ctx, *a, **kw)
+            except DlcError as err:
+                console().status(name, "failed", time.monotonic() - started, err.one_line())
+                if debugging():
+                    raise
+                raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
+            except KeyboardInterrupt:
+                raise Exit("dlc: interrupted; containers and partial files were cleaned up", 130)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+
+        return task(**kwargs)(run)
+
+    return decorate

@@ -1,0 +1,238 @@
+"""The ``dlc`` section of Invoke's configuration: its defaults, declared once, and a typed view.
+
+The defaults below are registered with ``Collection.configure`` so Invoke's
+documented order applies: these defaults, then ``/etc/invoke.yaml``,
+``~/.invoke.yaml``, the project's ``invoke.yaml``, ``INVOKE_DLC_*``
+environment variables, a runtime ``-f`` file, and finally task flags.
+:class:`Settings` reads the merged tree once per task and validates it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+import re
+from typing import Any
+
+from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.refs import Repository, check_path_component, check_registry
+from dlc_tasks.versionfile import LATEST_POLICIES
+
+_GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
+
+DEFAULTS: dict[str, Any] = {
+    # Where images go. None: start (or reuse) the local Distribution registry below.
+    "registry": None,
+    "org": "arcodange",
+    "repo": "dance-lessons-coach",
+    # The Go module the chain builds, and its main package.
+    "project_dir": ".",
+    "main_package": "./cmd/server",
+    # The binary's name inside the production image (default: repo).
+    "binary_name": None,
+    # Paths relative to project_dir.
+    "dockerfile_build": "docker/Dockerfile.build",
+    "dockerfile_prod_template": "docker/Dockerfile.prod.template",
+    "dockerfile_prod": "docker/Dockerfile.prod",
+    "dockerfile_dev": "docker/Dockerfile",
+    "version_file": "VERSION",
+    "hash_file": "deps_hash.env",
+    "coverage_file": "coverage.out",
+    # Files copied next to the binary into the production image.
+    "prod_files": ["config.yaml"],
+    # Each step is an argument list run inside the cache image, in project_dir.
+    "generate": [["go", "generate", "./..."]],
+    # Passed to every Dockerfile as --build-arg (e.g. GO_IMAGE, RUNTIME_IMAGE, GOPROXY).
+    "build_args": {},
+    # A Go variable set to the image version with -ldflags -X (None: not set).
+    "version_var": None,
+    # PEM file with the CA that signed the registry's certificate.
+    "ca_file": None,
+    # "always" (the ADR) or "releases" (no latest for a PRERELEASE).
+    "latest": "always",
+    # Override the git commit used for the sha tag and the revision label.
+    "revision": None,
+    # Where the source lives, for org.opencontainers.image.source.
+    "source_url": None,
+    "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
+    "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
+    "ci": {"push_branches": ["main"]},
+}
+
+
+def _as_list_of_argv(value: object, what: str) -> list[list[str]]:
+    if not isinstance(value, list) or not all(
+        isinstance(step, list) and step and all(isinstance(a, str) for a in step) for step in value
+    ):
+        raise ConfigError(f"{what} must be a list of argument lists, got {value!r}")
+    return [list(step) for step in value]
+
+
+def _as_str_map(value: object, what: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping, got {value!r}")
+    out = {}
+    for key, val in value.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise InvalidValue(f"{what}: invalid build argument name {key!r}")
+        out[key] = str(val)
+    return out
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: where the engine allows plain HTTP."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Retries:
+    """Retry limits for registry calls, pushes and pulls."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated ``dlc`` configuration, with paths resolved against project_dir."""
+
+    registry: str | None
+    org: str
+    repo: str
+    project_dir: Path
+    main_package: str
+    binary_name: str
+    dockerfile_build: Path
+    dockerfile_prod_template: Path
+    dockerfile_prod: Path
+    dockerfile_dev: Path
+    version_file: Path
+    hash_file: Path
+    coverage_file: Path
+    prod_files: list[str]
+    generate: list[list[str]]
+    build_args: dict[str, str]
+    version_var: str | None
+    ca_file: Path | None
+    latest: str
+    revision: str | None
+    source_url: str | None
+    local_registry_host: str
+    local_registry_port: int
+    local_registry_data_dir: Path | None
+    retries: Retries = field(default_factory=Retries)
+    push_branches: list[str] = field(default_factory=lambda: ["main"])
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``."""
+        return self.project_dir / ".dlc"
+
+    def registry_or_local(self) -> str:
+        """The configured registry, or the local one's address."""
+        return self.registry or f"{self.local_registry_host}:{self.local_registry_port}"
+
+    def cache_repository(self, registry: str) -> Repository:
+        """``registry/org/repo-build-cache``."""
+        return Repository(registry, self.org, f"{self.repo}-build-cache")
+
+    def prod_repository(self, registry: str) -> Repository:
+        """``registry/org/repo``."""
+        return Repository(registry, self.org, self.repo)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
+        """Validate the merged ``dlc`` mapping; raise :class:`ConfigError` on bad values."""
+        merged = {**DEFAULTS, **dict(raw)}
+        project_dir = Path(str(merged["project_dir"])).expanduser().resolve()
+        if not project_dir.is_dir():
+            raise ConfigError(f"project_dir {project_dir} is not a directory")
+
+        def path(key: str) -> Path:
+            return project_dir / str(merged[key])
+
+        registry = merged["registry"] or None
+        if registry is not None:
+            check_registry(registry)
+        org = check_path_component(merged["org"], "org")
+        repo = check_path_component(merged["repo"], "repo")
+        binary_name = check_path_component(merged["binary_name"] or repo, "binary_name")
+        main_package = str(merged["main_package"])
+        if not main_package.startswith("./") or ".." in main_package.split("/"):
+            raise InvalidValue(
+                f"main_package must be a ./relative package path, got {main_package!r}"
+            )
+        latest = str(merged["latest"])
+        if latest not in LATEST_POLICIES:
+            raise ConfigError(f"latest must be one of {', '.join(LATEST_POLICIES)}, not {latest!r}")
+        ca_file = merged["ca_file"]
+        local = {**DEFAULTS["local_registry"], **dict(merged["local_registry"] or {})}
+        retries = {**DEFAULTS["retries"], **dict(merged["retries"] or {})}
+        ci = {**DEFAULTS["ci"], **dict(merged["ci"] or {})}
+        prod_files = merged["prod_files"]
+        if not isinstance(prod_files, list) or not all(
+            isinstance(f, str) and f and not f.startswith("/") and ".." not in Path(f).parts
+            for f in prod_files
+        ):
+            raise ConfigError(f"prod_files must be relative paths inside project_dir: {prod_files!r}")
+        version_var = merged["version_var"]
+        if version_var is not None and not _GO_SYMBOL.fullmatch(str(version_var)):
+            raise InvalidValue(
+                f"invalid version_var {version_var!r}", hint="use importpath.Name, e.g. main.version"
+            )
+        try:
+            return cls(
+                registry=registry,
+                org=org,
+                repo=repo,
+                project_dir=project_dir,
+                main_package=main_package,
+                binary_name=binary_name,
+                dockerfile_build=path("dockerfile_build"),
+                dockerfile_prod_template=path("dockerfile_prod_template"),
+                dockerfile_prod=path("dockerfile_prod"),
+                dockerfile_dev=path("dockerfile_dev"),
+                version_file=path("version_file"),
+                hash_file=path("hash_file"),
+                coverage_file=path("coverage_file"),
+                prod_files=list(prod_files),
+                generate=_as_list_of_argv(merged["generate"], "generate"),
+                build_args=_as_str_map(merged["build_args"] or {}, "build_args"),
+                version_var=str(version_var) if version_var else None,
+                ca_file=Path(str(ca_file)).expanduser().resolve() if ca_file else None,
+                latest=latest,
+                revision=str(merged["revision"]) if merged["revision"] else None,
+                source_url=str(merged["source_url"]) if merged["source_url"] else None,
+                local_registry_host=str(local["host"]),
+                local_registry_port=int(local["port"]),
+                local_registry_data_dir=(
+                    Path(str(local["data_dir"])).expanduser() if local["data_dir"] else None
+                ),
+                retries=Retries(
+                    attempts=max(1, int(retries["attempts"])),
+                    base_delay=float(retries["base_delay"]),
+                    max_delay=float(retries["max_delay"]),
+                    timeout=float(retries["timeout"]),
+                ),
+                push_branches=[str(b) for b in ci["push_branches"]],
+            )
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"invalid dlc configuration: {err}") from None
+
+
+def settings(ctx: Any, **overrides: Any) -> Settings:
+    """The ``dlc`` settings of an Invoke context, with task flags (non-None) on top."""
+    raw = dict(ctx.config.get("dlc", {}) or {})
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.from_mapping(raw)

@@ -1,0 +1,45 @@
+"""Rendering ``Dockerfile.prod`` from its template.
+
+The template uses ``{{ name }}`` placeholders. Rendering is strict: every
+placeholder must be known, every value is checked by the caller (image
+references, hex hashes, tags) and must not contain a newline or a quote, so a
+value can never add an instruction to the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from dlc_tasks.errors import ConfigError, InvalidValue, NotFoundError
+
+_PLACEHOLDER = re.compile(r"{{\s*([a-z_][a-z0-9_]*)\s*}}")
+HEADER = "# Rendered by dlc-tasks from {template}; do not edit, run `inv prod`.\n"
+
+
+def render(template: str, values: Mapping[str, str], source: str = "template") -> str:
+    """Substitute every placeholder; refuse unknown names and unsafe values."""
+    for name, value in values.items():
+        if any(ch in value for ch in "\n\r\"\\`") or not value.isprintable():
+            raise InvalidValue(f"refusing to render {name}={value!r} into {source}")
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - set(values))
+    if unknown:
+        raise ConfigError(f"{source} uses unknown placeholders: {', '.join(unknown)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def render_file(template_path: Path, out_path: Path, values: Mapping[str, str]) -> str:
+    """Render the template at ``template_path`` to ``out_path`` (atomically); return the text."""
+    try:
+        template = template_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"{template_path} not found", hint="set dlc.dockerfile_prod_template"
+        ) from None
+    text = HEADER.format(template=template_path.name) + render(template, values, template_path.name)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out_path)
+    return text

@@ -1,0 +1,85 @@
+"""What the tool prints: task headers, status lines, streamed tool output and a summary.
+
+On a terminal lines are coloured; elsewhere (CI, pipes) they are plain, with
+no escape codes, each prefixed by the elapsed time. Everything goes to stdout
+except errors, which the CLI wrapper prints to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+_COLOURS = {"hit": "32", "ran": "36", "skipped": "33", "miss": "35", "failed": "31"}
+
+
+@dataclass
+class Outcome:
+    """One task's result line in the summary."""
+
+    task: str
+    status: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class Console:
+    """The run's printer; one per ``inv`` process."""
+
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    started: float = field(default_factory=time.monotonic)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def fancy(self) -> bool:
+        """Colour only on a real terminal, and never when NO_COLOR is set."""
+        return self.stream.isatty() and not os.environ.get("NO_COLOR")
+
+    def _paint(self, text: str, colour: str) -> str:
+        return f"\033[{colour}m{text}\033[0m" if self.fancy else text
+
+    def line(self, text: str) -> None:
+        """A line of the tool's own, with the elapsed time when plain."""
+        prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
+        self.stream.write(f"{prefix}{text}\n")
+        self.stream.flush()
+
+    def task(self, name: str) -> None:
+        """The header of a task."""
+        self.line(self._paint(f"==> {name}", "1"))
+
+    def status(self, name: str, status: str, seconds: float, detail: str = "") -> None:
+        """A task's outcome: hit, miss, ran, skipped or failed."""
+        self.outcomes.append(Outcome(name, status, seconds, detail))
+        word = self._paint(status, _COLOURS.get(status, "0"))
+        self.line(f"    {name}: {word} in {seconds:.1f}s{' - ' + detail if detail else ''}")
+
+    def output(self, text: str) -> None:
+        """Streamed output of a tool (the build log, go test), passed through as is."""
+        self.stream.write(text if text.endswith("\n") else text + "\n")
+        self.stream.flush()
+
+    def summary(self) -> None:
+        """A table of every task that ran in this process."""
+        if not self.outcomes:
+            return
+        width = max(len(o.task) for o in self.outcomes)
+        self.line("summary:")
+        for o in self.outcomes:
+            status = self._paint(f"{o.status:<8}", _COLOURS.get(o.status, "0"))
+            self.line(f"  {o.task:<{width}}  {status} {o.seconds:6.1f}s  {o.detail}")
+
+
+_CONSOLE: Console | None = None
+
+
+def console() -> Console:
+    """The process's console (created on first use)."""
+    global _CONSOLE  # noqa: PLW0603  (one printer per process, like logging's root logger)
+    if _CONSOLE is None:
+        _CONSOLE = Console()
+    return _CONSOLE

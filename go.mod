@@ -1,0 +1,3 @@
+module github.com/arcodange/dance-lessons-coach
+
+go 1.22

@@ -1,0 +1,5 @@
+"""Invoke entry point: `inv --list` shows the build chain. The tasks live in dlc_tasks."""
+
+from dlc_tasks.collection import namespace
+
+ns = namespace()
