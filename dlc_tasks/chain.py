@@ -92,10 +92,12 @@ def run_cache(rt: Runtime, force: bool = False) -> Done:
     if (s.project_dir / "go.sum").is_file():
         files["go.sum"] = s.project_dir / "go.sum"
     engine = rt.engine()
+    dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
     engine.build(
-        context_tar(files, s.dockerfile_build.read_text(encoding="utf-8")),
+        context_tar(files, dockerfile),
         tag=ref,
         buildargs=s.build_args,
+        dockerfile_text=dockerfile,
         labels={LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)},
         output=rt.out.output,
     )
@@ -238,8 +240,12 @@ def run_prod(rt: Runtime) -> Done:
     labels["org.opencontainers.image.created"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     local_ref = rt.prod_repository().tagged(rt.revision())
     image = engine.build(
-        context_tar(files, text), tag=local_ref, buildargs=s.build_args, labels=labels,
+        context_tar(files, text),
+        tag=local_ref,
+        buildargs=s.build_args,
+        labels=labels,
         output=rt.out.output,
+        dockerfile_text=text,
     )
     size = int(engine.inspect(image)["Size"])
     rt.state.record("prod", key, image=image, size=size)
@@ -297,5 +303,6 @@ def run_dev(rt: Runtime) -> Done:
         output=rt.out.output,
         dockerfile=s.dockerfile_dev.relative_to(s.project_dir).as_posix(),
         custom_context=False,
+        dockerfile_text=s.dockerfile_dev.read_text(encoding="utf-8"),
     )
     return Done("ran", f"{tag} ({image[7:19]})")

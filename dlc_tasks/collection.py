@@ -83,6 +83,25 @@ def push(c: Any, registry: str | None = None, latest: str | None = None) -> None
     _run(c, "push", "run_push", overrides={"registry": registry, "latest": latest})
 
 
+@dlc_task(
+    help={
+        "branch": "the branch to decide for (default: the CI's variable, else git's branch)",
+        "registry": REGISTRY_HELP,
+    }
+)
+def ci(c: Any, branch: str | None = None, registry: str | None = None) -> None:
+    """The pipeline: the chain through test, and through push on dlc.ci.push_branches."""
+    from dlc_tasks.branch import ci_steps, current_branch  # noqa: PLC0415
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+
+    rt = runtime(c, registry=registry)
+    name = branch if branch is not None else current_branch(cwd=str(rt.settings.project_dir))
+    steps = ci_steps(name, rt.settings.push_branches)
+    rt.out.line(f"ci: branch {name or '(detached)'}: {' -> '.join(steps)}")
+    for step in steps:
+        _run(c, step, f"run_{step}", overrides={"registry": registry})
+
+
 @dlc_task
 def dev(c: Any) -> None:
     """Build the development image from docker/Dockerfile."""
@@ -98,10 +117,20 @@ def base_images(c: Any, force: bool = False) -> None:
     ensure_base_images(console(), dict(c.config.dlc.build_args or {}), force=force)
 
 
+@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
+def cache_env(c: Any, registry: str | None = None) -> None:
+    """The ADR's eight-step build-cache environment check, from hash to a running container."""
+    from dlc_tasks.cache_env import run_check  # noqa: PLC0415
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+
+    run_check(runtime(c, registry=registry))
+
+
 def namespace() -> Collection:
     """The root collection with the ``dlc`` configuration defaults."""
-    ns = Collection(cache, generate, test, prod, push, dev)
+    ns = Collection(cache, generate, test, prod, push, dev, ci)
     ns.add_task(hash_, name="hash")
     ns.add_collection(Collection("setup", base_images))
+    ns.add_collection(Collection("check", cache_env))
     ns.configure({"dlc": DEFAULTS})
     return ns

@@ -105,13 +105,18 @@ class Engine:
         output: Callable[[str], None],
         dockerfile: str = "Dockerfile",
         custom_context: bool = True,
+        dockerfile_text: str | None = None,
     ) -> str:
-        """Build and tag an image; return its id. ``context`` is a tar (custom) or a path."""
+        """Build and tag an image; return its id. ``context`` is a tar (custom) or a path.
+
+        Only the build arguments that ``dockerfile_text`` declares are passed, so one
+        ``dlc.build_args`` mapping serves every Dockerfile without "not consumed" warnings.
+        """
         from docker.errors import APIError  # noqa: PLC0415
 
         kwargs: dict[str, Any] = {
             "tag": tag,
-            "buildargs": dict(buildargs),
+            "buildargs": _declared_only(buildargs, dockerfile_text),
             "labels": dict(labels or {}),
             "rm": True,
             "forcerm": True,
@@ -188,7 +193,7 @@ class Engine:
             status, layer = message.get("status"), message.get("id")
             if status and layer and last_status.get(layer) != status:
                 last_status[layer] = status
-                if status in ("Pushed", "Layer already exists", "Pull complete", "Already exists"):
+                if status in ("Pushed", "Pull complete"):
                     output(f"    {layer}: {status}")
         return aux
 
@@ -294,6 +299,15 @@ def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield line.decode("utf-8", "replace")
     if pending:
         yield pending.decode("utf-8", "replace")
+
+
+def _declared_only(buildargs: Mapping[str, str], dockerfile_text: str | None) -> dict[str, str]:
+    if dockerfile_text is None:
+        return dict(buildargs)
+    from dlc_tasks.depshash import declared_args  # noqa: PLC0415
+
+    declared = set(declared_args(dockerfile_text))
+    return {k: v for k, v in buildargs.items() if k in declared}
 
 
 def _first_line(err: Exception) -> str:

@@ -1,0 +1,48 @@
+"""nox sessions: the same Invoke tasks, run in isolated virtualenvs. Logic lives in dlc_tasks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    session.install("-e", ".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """This project's own test suite: unit tests and integration tests on a real engine."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, mypy and hadolint over docker/."""
+    _install(session, "lint")
+    session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
+    session.run("mypy")
+    session.run("hadolint", "docker/Dockerfile", "docker/Dockerfile.build")
+
+
+@nox.session(default=False)
+def ci(session: nox.Session) -> None:
+    """The pipeline: the chain through test on any branch, through push on a push branch."""
+    _install(session)
+    session.run("inv", "ci", *session.posargs)
+
+
+@nox.session(default=False)
+def cache_env(session: nox.Session) -> None:
+    """The ADR's eight-step build-cache environment check."""
+    _install(session)
+    session.run("inv", "check.cache-env", *session.posargs)
