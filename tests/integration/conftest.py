@@ -1,0 +1,148 @@
+"""Fixtures for the integration tests: a real engine, real registries, real Go modules.
+
+Nothing here skips: a missing engine or registry binary is a failure, because
+a test that did not run proves nothing. ``./dev`` (and so CI) installs and
+starts everything these fixtures need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+INV = str(Path(sys.executable).parent / "inv")
+SERVICE_FILES = ["go.mod", "cmd", "pkg", "config.yaml", "VERSION", "docker", ".dockerignore"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    client = docker.from_env(version="auto")
+    client.ping()  # fails the test run, loudly, when no engine answers
+    return client
+
+
+@dataclass
+class Registry:
+    """A running Distribution registry."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+    storage: Path
+
+    def tags(self, repository: str) -> list[str]:
+        with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/tags/list") as r:
+            return sorted(json.loads(r.read())["tags"] or [])
+
+    def digest(self, repository: str, tag: str) -> str:
+        """The digest, as an independent client (skopeo) reads it."""
+        out = subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", f"docker://{self.address}/{repository}:{tag}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return str(json.loads(out)["Digest"])
+
+
+def start_registry(tmp: Path, extra_config: str = "", host: str = "127.0.0.1") -> Registry:
+    port = free_port()
+    storage = tmp / "storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    config = tmp / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: {host}:{port}\n{extra_config}"
+    )
+    with (tmp / "registry.log").open("wb") as log:
+        process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=log
+        )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (tmp / "registry.log").read_text()
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.05)  # polling the port until the registry listens
+    return Registry(f"{host}:{port}", process, storage)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    reg = start_registry(tmp_path / "registry")
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
+def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Path:
+    """Copy a Go module and make it a git repository with one commit."""
+    dest.mkdir(parents=True)
+    for name in names or [p.name for p in source.iterdir()]:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(".dlc", "*.out"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], cwd=dest, check=True)
+    return dest
+
+
+def git_sha(path: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Path:
+    """A fresh copy of the repository's own Go service, as a git repository."""
+    return copy_module(REPO, tmp_path / "service", SERVICE_FILES)
+
+
+def inv(
+    *args: str, project: Path, registry: str | None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``inv`` from this repository's tasks.py against ``project``, as a user would."""
+    full_env = {**os.environ, "INVOKE_DLC_PROJECT_DIR": str(project), "NO_COLOR": "1"}
+    if registry:
+        full_env["INVOKE_DLC_REGISTRY"] = registry
+    full_env.update(env or {})
+    return subprocess.run(
+        [INV, "--search-root", str(REPO), *args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
