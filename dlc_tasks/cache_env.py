@@ -8,6 +8,8 @@ on the cache image, 8 the production container running and healthy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dlc_tasks import chain
 from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.runtime import Runtime
@@ -59,7 +61,7 @@ def run_check(rt: Runtime) -> None:
     """Run the eight steps; raise :class:`CheckFailed` naming the first that fails."""
     for stamp in ("generate", "test", "prod"):
         rt.state.forget(stamp)  # the check exercises every step, whatever is up to date
-    steps = [
+    steps: list[tuple[str, Callable[[], str]]] = [
         ("dependency hash", lambda: chain.run_hash(rt).detail),
         ("build-cache image", lambda: chain.run_cache(rt).detail),
         ("Go inside the cache image", lambda: _go_inside(rt)),

@@ -115,7 +115,10 @@ def ensure_cache_image_local(rt: Runtime) -> str:
     if not engine.has_repo_digest(str(repo), digest):
         rt.out.line(f"pulling {repo}@{digest[:19]}")
         engine.pull(
-            str(repo), digest, credentials=rt.credentials(), retries=rt.settings.retries,
+            str(repo),
+            digest,
+            credentials=rt.credentials(),
+            retries=rt.settings.retries,
             output=rt.out.line,
         )
     return repo.pinned(digest)

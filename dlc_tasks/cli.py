@@ -18,13 +18,12 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, overload
 
-from invoke import Exit, task
+from invoke.exceptions import Exit
+from invoke.tasks import Task, task
 
 from dlc_tasks.errors import DlcError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def debugging() -> bool:
@@ -38,6 +37,14 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+@overload
+def dlc_task(body: Callable[..., Any], /) -> Task[Any]: ...
+
+
+@overload
+def dlc_task(**kwargs: Any) -> Callable[[Callable[..., Any]], Task[Any]]: ...
+
+
 def dlc_task(*args: Any, **kwargs: Any) -> Any:
     """``@task`` with the package's error handling; takes ``@task``'s own arguments.
 
@@ -46,7 +53,7 @@ def dlc_task(*args: Any, **kwargs: Any) -> Any:
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return dlc_task()(args[0])
 
-    def decorate(body: F) -> Any:
+    def decorate(body: Callable[..., Any]) -> Any:
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
             from dlc_tasks.ui import console  # noqa: PLC0415
@@ -62,7 +69,9 @@ def dlc_task(*args: Any, **kwargs: Any) -> Any:
                     raise
                 raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
             except KeyboardInterrupt:
-                raise Exit("dlc: interrupted; containers and partial files were cleaned up", 130)
+                raise Exit(
+                    "dlc: interrupted; containers and partial files were cleaned up", 130
+                ) from None
             finally:
                 signal.signal(signal.SIGTERM, previous)
 

@@ -12,7 +12,7 @@ import atexit
 import time
 from typing import Any
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from dlc_tasks.cli import dlc_task
 from dlc_tasks.config import DEFAULTS
@@ -46,7 +46,10 @@ def hash_(c: Any, registry: str | None = None) -> None:
 
 @dlc_task(
     pre=[hash_],
-    help={"force": "rebuild and push even when the registry has the image", "registry": REGISTRY_HELP},
+    help={
+        "force": "rebuild and push even when the registry has the image",
+        "registry": REGISTRY_HELP,
+    },
 )
 def cache(c: Any, force: bool = False, registry: str | None = None) -> None:
     """Ensure the build-cache image for the hash is in the registry (manifest lookup, no pull)."""

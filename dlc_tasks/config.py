@@ -10,10 +10,10 @@ environment variables, a runtime ``-f`` file, and finally task flags.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-import re
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
@@ -185,11 +185,14 @@ class Settings:
             isinstance(f, str) and f and not f.startswith("/") and ".." not in Path(f).parts
             for f in prod_files
         ):
-            raise ConfigError(f"prod_files must be relative paths inside project_dir: {prod_files!r}")
+            raise ConfigError(
+                f"prod_files must be relative paths inside project_dir: {prod_files!r}"
+            )
         version_var = merged["version_var"]
         if version_var is not None and not _GO_SYMBOL.fullmatch(str(version_var)):
             raise InvalidValue(
-                f"invalid version_var {version_var!r}", hint="use importpath.Name, e.g. main.version"
+                f"invalid version_var {version_var!r}",
+                hint="use importpath.Name, e.g. main.version",
             )
         try:
             return cls(

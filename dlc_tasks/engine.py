@@ -9,6 +9,7 @@ raises on ``error``/``errorDetail``, so a failed push can never look green.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 import tempfile
@@ -82,11 +83,11 @@ class Engine:
     @classmethod
     def connect(cls) -> Engine:
         """Connect as the docker CLI would (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)."""
-        import docker  # noqa: PLC0415  (kept out of `inv --list`'s start-up)
+        from docker.client import DockerClient  # noqa: PLC0415  (kept out of `inv --list`)
         from docker.errors import DockerException  # noqa: PLC0415
 
         try:
-            client = docker.from_env(version="auto", timeout=PING_TIMEOUT)
+            client = DockerClient.from_env(version="auto", timeout=PING_TIMEOUT)
             client.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
@@ -279,10 +280,8 @@ class Engine:
         """Kill and remove a container, ignoring one that is already gone."""
         from docker.errors import NotFound  # noqa: PLC0415
 
-        try:
+        with contextlib.suppress(NotFound):
             self.api.remove_container(container_id, force=True, v=False)
-        except NotFound:
-            pass
 
     def containers_labelled(self, label: str) -> list[str]:
         """Ids of every container (running or not) that carries ``label``."""

@@ -26,7 +26,7 @@ GOCACHE = "/cache/go-build"
 LABEL = "dlc-tasks.role"
 GO_ENV = {
     "GOCACHE": GOCACHE,
-    "HOME": "/tmp",
+    "HOME": "/tmp",  # noqa: S108  (inside the container: a writable HOME for any uid)
     "GOFLAGS": "-mod=readonly",
     "GOPROXY": "off",
     "GOTOOLCHAIN": "local",
@@ -108,7 +108,9 @@ class GoContainer:
             self.engine.remove_container(self.container_id)
             self.container_id = None
 
-    def _exec(self, argv: Sequence[str], *, user: str | None = None, quiet: bool = False) -> StepResult:
+    def _exec(
+        self, argv: Sequence[str], *, user: str | None = None, quiet: bool = False
+    ) -> StepResult:
         api = self.engine.api
         exec_id = api.exec_create(
             self.container_id, list(argv), workdir=WORKDIR, user=user or self.user

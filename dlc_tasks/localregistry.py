@@ -22,7 +22,7 @@ READY_TIMEOUT = 20.0
 
 def _answers(address: str) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1.0) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1.0) as response:
             return bool(response.status == 200)
     except urllib.error.HTTPError as err:
         return err.code == 401

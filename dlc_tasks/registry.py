@@ -91,14 +91,13 @@ class RegistryClient:
         except requests.exceptions.SSLError as err:
             where = f"dlc.ca_file={self._ca_file}" if self._ca_file else "no dlc.ca_file set"
             raise RegistryTLSError(
-                f"cannot verify the TLS certificate of {self.registry} ({where}): "
-                f"{_short(err)}"
+                f"cannot verify the TLS certificate of {self.registry} ({where}): {_short(err)}"
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
             raise Transient(f"{self.registry} unreachable: {_short(err)}") from None
-        if response.status_code == 401 and "Bearer" in response.headers.get("WWW-Authenticate", ""):
-            if self._fetch_token(response.headers["WWW-Authenticate"]):
-                return self._send(method, url, headers)
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if response.status_code == 401 and "Bearer" in challenge and self._fetch_token(challenge):
+            return self._send(method, url, headers)
         if response.status_code == 429 or response.status_code >= 500:
             raise Transient(
                 f"{self.registry} answered {response.status_code} to {method} {url}",

@@ -21,7 +21,7 @@ HEADER = "# Rendered by dlc-tasks from {template}; do not edit, run `inv prod`.\
 def render(template: str, values: Mapping[str, str], source: str = "template") -> str:
     """Substitute every placeholder; refuse unknown names and unsafe values."""
     for name, value in values.items():
-        if any(ch in value for ch in "\n\r\"\\`") or not value.isprintable():
+        if any(ch in value for ch in '\n\r"\\`') or not value.isprintable():
             raise InvalidValue(f"refusing to render {name}={value!r} into {source}")
     unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - set(values))
     if unknown:

@@ -25,7 +25,7 @@ class Transient(Exception):
 
 def backoff_delay(attempt: int, limits: Retries, rng: Callable[[], float] = random.random) -> float:
     """The wait before try ``attempt + 1``: full jitter under a capped exponential."""
-    cap = min(limits.max_delay, limits.base_delay * (2**attempt))
+    cap = min(limits.max_delay, limits.base_delay * (2.0**attempt))
     return cap * (0.5 + rng() / 2)
 
 

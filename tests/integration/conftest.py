@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import pytest
+
+import docker
 
 REPO = Path(__file__).resolve().parents[2]
 INV = str(Path(sys.executable).parent / "inv")
@@ -55,7 +56,12 @@ class Registry:
     def digest(self, repository: str, tag: str) -> str:
         """The digest, as an independent client (skopeo) reads it."""
         out = subprocess.run(
-            ["skopeo", "inspect", "--tls-verify=false", f"docker://{self.address}/{repository}:{tag}"],
+            [
+                "skopeo",
+                "inspect",
+                "--tls-verify=false",
+                f"docker://{self.address}/{repository}:{tag}",
+            ],
             check=True,
             capture_output=True,
             text=True,

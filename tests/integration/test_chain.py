@@ -7,9 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
-import docker
 import pytest
 
+import docker
 from dlc_tasks.engine import Engine
 from dlc_tasks.smoke import probe
 from tests.integration.conftest import REPO, Registry, copy_module, git_sha, inv, ok
@@ -87,7 +87,10 @@ def test_second_push_is_a_cache_hit_that_rebuilds_nothing(
     again = state(service)
     assert again["cache"]["digest"] == first["cache"]["digest"]
     assert again["prod"]["image"] == first["prod"]["image"]
-    assert engine.images.get(f"{registry.address}/{CACHE}:{first['cache']['inputs']}").id == cache_image
+    assert (
+        engine.images.get(f"{registry.address}/{CACHE}:{first['cache']['inputs']}").id
+        == cache_image
+    )
 
 
 def test_a_changed_source_file_is_always_rebuilt(service: Path, registry: Registry) -> None:
@@ -153,15 +156,26 @@ def test_the_chain_works_on_a_second_go_module(
     }
     # no generate step: an empty list, as YAML would give it
     (module / "invoke.yaml").write_text("dlc:\n  generate: []\n")
-    out = ok(inv("-f", str(module / "invoke.yaml"), "push", project=module,
-                 registry=registry.address, env=env))
+    out = ok(
+        inv(
+            "-f",
+            str(module / "invoke.yaml"),
+            "push",
+            project=module,
+            registry=registry.address,
+            env=env,
+        )
+    )
     sha = git_sha(module)
     # a prerelease under the `releases` policy gets no latest tag
     assert registry.tags("examples/hello") == sorted(["0.3.1-rc.1", sha])
     assert "examples/hello-build-cache" in out
     answer = probe(Engine(engine), f"{registry.address}/examples/hello:0.3.1-rc.1")
     assert answer == {
-        "status": "ok", "service": "hello", "version": "0.3.1-rc.1", "greeting": "hello, world"
+        "status": "ok",
+        "service": "hello",
+        "version": "0.3.1-rc.1",
+        "greeting": "hello, world",
     }
 
 

@@ -1,0 +1,146 @@
+"""dlc_tasks.engine: push stream errors are raised, classified and retried (docker-py #3161)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dlc_tasks.config import Retries
+from dlc_tasks.credentials import Credentials
+from dlc_tasks.engine import Engine, classify_stream_error, stream_lines
+from dlc_tasks.errors import PushError, RegistryAuthError
+
+DIGEST = "sha256:" + "a" * 64
+NO_WAIT = Retries(attempts=3, base_delay=0, max_delay=0)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("denied: requested access to the resource is denied", "auth"),
+        ("unauthorized: authentication required", "auth"),
+        ("read: connection reset by peer", "transient"),
+        ("received unexpected HTTP status: 500 Internal Server Error", "transient"),
+        ("toomanyrequests: rate limit exceeded", "transient"),
+        ("net/http: TLS handshake timeout", "transient"),
+        ("manifest invalid", "fatal"),
+        ("blob unknown to registry", "fatal"),
+    ],
+)
+def test_classify_stream_error(message: str, kind: str) -> None:
+    assert classify_stream_error(message) == kind
+
+
+def test_a_registry_port_in_a_fatal_message_does_not_make_it_transient() -> None:
+    """BUG: status codes are matched as bare substrings, so the local registry's port
+    5000 (or a digest holding "500"/"401") changes the class of an error: a fatal
+    "manifest invalid" naming 127.0.0.1:5000 is retried as transient."""
+    message = "manifest invalid: 127.0.0.1:5000/arcodange/dance-lessons-coach:1.2.3"
+    assert classify_stream_error(message) == "fatal"
+
+
+class FakeAPI:
+    """The docker SDK's low-level client, as far as push uses it: one stream per call."""
+
+    def __init__(self, *streams: list[dict[str, Any]]) -> None:
+        self.streams = list(streams)
+        self.calls: list[dict[str, Any]] = []
+
+    def push(self, repository: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        self.calls.append({"repository": repository, **kwargs})
+        return iter(self.streams.pop(0))
+
+
+class FakeClient:
+    def __init__(self, api: FakeAPI) -> None:
+        self.api = api
+
+
+def push(api: FakeAPI, credentials: Credentials | None = None) -> tuple[str, list[str]]:
+    lines: list[str] = []
+    digest = Engine(FakeClient(api)).push(
+        "127.0.0.1:5000/org/app",
+        "1.2.3",
+        credentials=credentials,
+        retries=NO_WAIT,
+        output=lines.append,
+    )
+    return digest, lines
+
+
+def test_stream_error_is_not_success() -> None:
+    api = FakeAPI(
+        [
+            {"status": "Preparing"},
+            {"errorDetail": {"message": "manifest invalid"}, "error": "manifest invalid"},
+        ]
+    )
+    with pytest.raises(PushError, match="manifest invalid"):
+        push(api)
+    assert len(api.calls) == 1  # fatal: no retry
+
+
+def test_error_detail_without_error_key_is_still_an_error() -> None:
+    api = FakeAPI([{"errorDetail": {"message": "manifest invalid"}}])
+    with pytest.raises(PushError, match="manifest invalid"):
+        push(api)
+
+
+def test_transient_errors_are_retried_until_the_digest_comes() -> None:
+    reset = {"errorDetail": {"message": "read: connection reset by peer"}}
+    api = FakeAPI(
+        [{"status": "Preparing", "id": "l1"}, reset],
+        [reset],
+        [
+            {"status": "Pushed", "id": "l1"},
+            {"status": "1.2.3: digest: ... size: 528"},
+            {"aux": {"Tag": "1.2.3", "Digest": DIGEST, "Size": 528}},
+        ],
+    )
+    digest, lines = push(api)
+    assert digest == DIGEST
+    assert len(api.calls) == 3
+    assert all(c["tag"] == "1.2.3" and c["stream"] and c["decode"] for c in api.calls)
+    assert sum("retry" in line for line in lines) == 2
+    assert "    l1: Pushed" in lines
+
+
+def test_transient_errors_on_every_try_become_push_error() -> None:
+    reset = {"error": "received unexpected HTTP status: 502 Bad Gateway"}
+    api = FakeAPI([reset], [reset], [reset])
+    with pytest.raises(PushError, match="after 3 tries"):
+        push(api)
+    assert len(api.calls) == 3
+
+
+def test_auth_error_is_not_retried() -> None:
+    denied = {
+        "errorDetail": {"message": "denied: requested access to the resource is denied"},
+        "error": "denied: requested access to the resource is denied",
+    }
+    api = FakeAPI([denied], [{"aux": {"Digest": DIGEST}}])
+    with pytest.raises(RegistryAuthError, match="denied"):
+        push(api)
+    assert len(api.calls) == 1
+
+
+def test_a_stream_without_a_digest_is_a_failure() -> None:
+    api = FakeAPI([{"status": "Preparing"}, {"status": "Pushed", "id": "l1"}])
+    with pytest.raises(PushError, match="no digest"):
+        push(api)
+
+
+def test_credentials_are_passed_as_auth_config() -> None:
+    api = FakeAPI([{"aux": {"Digest": DIGEST}}])
+    push(api, Credentials("ci", "s3cret"))
+    assert api.calls[0]["auth_config"] == {"username": "ci", "password": "s3cret"}
+    api = FakeAPI([{"aux": {"Digest": DIGEST}}])
+    push(api)
+    assert api.calls[0]["auth_config"] is None
+
+
+def test_stream_lines_joins_partial_chunks() -> None:
+    chunks = [b"ok  \tpkg/a", b"\t0.01s\nFAIL", b"\npartial"]
+    assert list(stream_lines(iter(chunks))) == ["ok  \tpkg/a\t0.01s", "FAIL", "partial"]

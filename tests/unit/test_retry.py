@@ -1,0 +1,106 @@
+"""dlc_tasks.retry: capped, jittered backoff for Transient faults only."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlc_tasks.config import Retries
+from dlc_tasks.retry import Transient, backoff_delay, with_retries
+
+
+class Flaky:
+    """A call that raises the given exceptions in turn, then returns ``"ok"``."""
+
+    def __init__(self, *faults: Exception) -> None:
+        self.faults = list(faults)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.faults:
+            raise self.faults.pop(0)
+        return "ok"
+
+
+def test_returns_after_transient_faults() -> None:
+    delays: list[float] = []
+    call = Flaky(Transient("one"), Transient("two"))
+    assert with_retries(call, Retries(attempts=3), sleep=delays.append) == "ok"
+    assert call.calls == 3
+    assert len(delays) == 2
+
+
+def test_gives_up_after_attempts_and_reraises_the_last_fault() -> None:
+    delays: list[float] = []
+    faults = [Transient(f"fault {n}") for n in range(5)]
+    call = Flaky(*faults)
+    with pytest.raises(Transient) as caught:
+        with_retries(call, Retries(attempts=3), sleep=delays.append)
+    assert caught.value is faults[2]
+    assert call.calls == 3
+    assert len(delays) == 2
+
+
+def test_a_single_attempt_never_sleeps() -> None:
+    delays: list[float] = []
+    call = Flaky(Transient("once"))
+    with pytest.raises(Transient):
+        with_retries(call, Retries(attempts=1), sleep=delays.append)
+    assert (call.calls, delays) == (1, [])
+
+
+def test_non_transient_errors_are_not_retried() -> None:
+    delays: list[float] = []
+    call = Flaky(ValueError("bug"), Transient("never reached"))
+    with pytest.raises(ValueError, match="bug"):
+        with_retries(call, Retries(attempts=5), sleep=delays.append)
+    assert (call.calls, delays) == (1, [])
+
+
+def test_honours_retry_after() -> None:
+    delays: list[float] = []
+    limits = Retries(attempts=2, base_delay=0.01, max_delay=0.02)
+    with_retries(Flaky(Transient("429", retry_after=7.0)), limits, sleep=delays.append)
+    assert delays == [7.0]
+
+
+def test_retry_after_is_capped_at_a_minute() -> None:
+    delays: list[float] = []
+    limits = Retries(attempts=2, base_delay=0.01, max_delay=0.02)
+    with_retries(Flaky(Transient("503", retry_after=3600.0)), limits, sleep=delays.append)
+    assert delays == [60.0]
+
+
+def test_delays_grow_but_never_pass_max_delay() -> None:
+    delays: list[float] = []
+    limits = Retries(attempts=8, base_delay=1.0, max_delay=3.0)
+    call = Flaky(*[Transient(str(n)) for n in range(7)])
+    with_retries(call, limits, sleep=delays.append)
+    assert len(delays) == 7
+    assert all(0 < d <= 3.0 for d in delays)
+    # Full jitter keeps each wait within [cap/2, cap] of min(max_delay, base * 2**n).
+    for n, delay in enumerate(delays):
+        cap = min(3.0, 2.0**n)
+        assert cap / 2 <= delay <= cap
+
+
+def test_on_retry_sees_each_retry() -> None:
+    seen: list[tuple[int, str, float]] = []
+    delays: list[float] = []
+    call = Flaky(Transient("a"), Transient("b"))
+    with_retries(
+        call,
+        Retries(attempts=3, base_delay=0.0, max_delay=0.0),
+        on_retry=lambda n, fault, delay: seen.append((n, str(fault), delay)),
+        sleep=delays.append,
+    )
+    assert seen == [(1, "a", 0.0), (2, "b", 0.0)]
+    assert delays == [0.0, 0.0]
+
+
+def test_backoff_delay_bounds() -> None:
+    limits = Retries(base_delay=0.5, max_delay=8.0)
+    assert backoff_delay(0, limits, rng=lambda: 0.0) == 0.25
+    assert backoff_delay(0, limits, rng=lambda: 1.0) == 0.5
+    assert backoff_delay(3, limits, rng=lambda: 1.0) == 4.0
+    assert backoff_delay(10, limits, rng=lambda: 1.0) == 8.0
