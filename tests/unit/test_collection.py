@@ -6,8 +6,10 @@ import inspect
 from typing import Any
 
 import pytest
-from invoke import Collection, Config, Executor, Task
-from invoke.config import merge_dicts
+from invoke.collection import Collection
+from invoke.config import Config, merge_dicts
+from invoke.executor import Executor
+from invoke.tasks import Task
 
 from dlc_tasks import collection
 from dlc_tasks.config import DEFAULTS
@@ -62,14 +64,12 @@ def test_cache_then_push_still_runs_each_task_once(calls: list[Any]) -> None:
 def test_flags_reach_the_runner_as_overrides(calls: list[Any]) -> None:
     execute(("push", {"registry": "r.example.com:5000", "latest": "releases"}))
     assert names(calls) == CHAIN
-    assert calls[-1][2] == {
-        "overrides": {"registry": "r.example.com:5000", "latest": "releases"}
-    }
+    assert calls[-1][2] == {"overrides": {"registry": "r.example.com:5000", "latest": "releases"}}
     # The pre tasks run with their own defaults, not the direct task's flags.
     assert calls[1][2] == {"force": False, "overrides": {"registry": None}}
 
 
-def all_tasks(ns: Collection) -> list[Task]:
+def all_tasks(ns: Collection) -> list[Task[Any]]:
     found = list(ns.tasks.values())
     for sub in ns.collections.values():
         found.extend(all_tasks(sub))

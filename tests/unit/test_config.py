@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from invoke import Config, Context
-from invoke.config import merge_dicts
+from invoke.config import Config, merge_dicts
+from invoke.context import Context
 
 from dlc_tasks.config import DEFAULTS, Retries, Settings, is_loopback, settings
 from dlc_tasks.errors import ConfigError, InvalidValue
@@ -16,8 +16,7 @@ from dlc_tasks.errors import ConfigError, InvalidValue
 def invoke_config(project: Path | None = None) -> Config:
     """Invoke's defaults plus the dlc defaults; no /etc or ~ files (lazy)."""
     defaults = merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS})
-    location = str(project) if project is not None else None
-    return Config(defaults=defaults, project_location=location, lazy=True)
+    return Config(defaults=defaults, project_location=project, lazy=True)
 
 
 def from_mapping(tmp_path: Path, **values: Any) -> Settings:

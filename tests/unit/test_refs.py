@@ -24,7 +24,19 @@ def test_valid_tags(tag: str) -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["$(touch /tmp/x)", "a;b", "-rf", ".hidden", "a\nb", "a\n", "v\u00e9", "a" * 129, "", "a:b", None],
+    [
+        "$(touch /tmp/x)",
+        "a;b",
+        "-rf",
+        ".hidden",
+        "a\nb",
+        "a\n",
+        "v\u00e9",
+        "a" * 129,
+        "",
+        "a:b",
+        None,
+    ],
 )
 def test_invalid_tags(tag: object) -> None:
     with pytest.raises(InvalidValue, match="invalid tag"):

@@ -107,6 +107,8 @@ def test_bumped_refuses_unknown_part_and_bad_prerelease() -> None:
         Version(1, 2, 3).bumped("patch", "rc+1")
 
 
-@pytest.mark.parametrize("version", [Version(0, 0, 0), Version(1, 2, 3, "rc.1"), Version(9, 10, 11)])
+@pytest.mark.parametrize(
+    "version", [Version(0, 0, 0), Version(1, 2, 3, "rc.1"), Version(9, 10, 11)]
+)
 def test_render_round_trips(version: Version) -> None:
     assert parse_version(version.render()) == version

@@ -1,0 +1,93 @@
+"""dlc_tasks.cli.dlc_task: a DlcError becomes one ``dlc:`` line and an exit code."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import pytest
+from invoke.context import Context
+from invoke.exceptions import Exit
+
+from dlc_tasks.cli import dlc_task
+from dlc_tasks.errors import DlcError, PushError, VersionFileError
+from dlc_tasks.ui import Console
+
+
+class Odd(DlcError):
+    exit_code = 7
+    hint = "try the other thing"
+
+
+@dlc_task(help={"kind": "which error to raise"})
+def explode(c: Any, kind: str = "odd") -> str:
+    """Raise the error named by kind."""
+    if kind == "odd":
+        raise Odd("it went\n  wrong\ttwice")
+    if kind == "version":
+        raise VersionFileError("VERSION:3: MAJOR is set twice")
+    if kind == "push":
+        raise PushError("push of x failed", hint="check the registry")
+    if kind == "interrupt":
+        raise KeyboardInterrupt
+    return "fine"
+
+
+def test_dlc_error_becomes_a_one_line_exit(quiet_console: Console) -> None:
+    with pytest.raises(Exit) as caught:
+        explode(Context(), kind="odd")
+    message = str(caught.value.message)
+    assert message == "dlc: it went wrong twice (try the other thing)"
+    assert "\n" not in message
+    assert caught.value.code == 7
+    assert quiet_console.outcomes[-1].task == "explode"
+    assert quiet_console.outcomes[-1].status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "hint"),
+    [
+        ("version", 2, VersionFileError.hint),
+        ("push", 1, "check the registry"),
+    ],
+)
+def test_exit_carries_the_hint_and_the_error_code(
+    quiet_console: Console, kind: str, code: int, hint: str
+) -> None:
+    with pytest.raises(Exit) as caught:
+        explode(Context(), kind=kind)
+    message = str(caught.value.message)
+    assert message.startswith("dlc: ")
+    assert hint in message
+    assert "\n" not in message
+    assert caught.value.code == code
+
+
+def test_dlc_debug_lets_the_original_error_through(
+    quiet_console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLC_DEBUG", "1")
+    with pytest.raises(Odd, match="it went"):
+        explode(Context(), kind="odd")
+
+
+def test_interrupt_exits_130(quiet_console: Console) -> None:
+    with pytest.raises(Exit) as caught:
+        explode(Context(), kind="interrupt")
+    assert caught.value.code == 130
+
+
+def test_success_returns_and_restores_the_sigterm_handler(quiet_console: Console) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    assert explode(Context(), kind="none") == "fine"
+    assert signal.getsignal(signal.SIGTERM) is before
+    with pytest.raises(Exit):
+        explode(Context(), kind="odd")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_task_keeps_its_name_doc_and_help() -> None:
+    assert explode.name == "explode"
+    assert explode.__doc__ == "Raise the error named by kind."
+    assert explode.help == {"kind": "which error to raise"}
+    assert list(explode.argspec(explode.body).parameters) == ["kind"]
