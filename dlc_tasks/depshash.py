@@ -24,7 +24,8 @@ from pathlib import Path
 from dlc_tasks.errors import NotFoundError
 
 SCHEME = "dlc-deps-v1"
-_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE | re.IGNORECASE)
+_ARG_LINE = re.compile(r"^\s*ARG\s+(.+)$", re.MULTILINE | re.IGNORECASE)
+_ARG_NAME = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,10 @@ def _digest(data: bytes) -> str:
 
 def declared_args(dockerfile_text: str) -> list[str]:
     """The names of the build arguments a Dockerfile declares with ``ARG``."""
-    return sorted(set(_ARG.findall(dockerfile_text)))
+    names: set[str] = set()
+    for line in _ARG_LINE.findall(dockerfile_text):
+        names.update(_ARG_NAME.findall(line))  # `ARG A=x B=y` declares both
+    return sorted(names)
 
 
 def compute(project_dir: Path, dockerfile_build: Path, build_args: dict[str, str]) -> DepsHash:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,29 +24,20 @@ from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthErr
 from dlc_tasks.retry import Transient, with_retries
 
 PING_TIMEOUT = 10
-_AUTH_WORDS = ("denied", "unauthorized", "authentication required", "401", "403", "forbidden")
-_TRANSIENT_WORDS = (
-    "connection reset",
-    "eof",
-    "broken pipe",
-    "500",
-    "502",
-    "503",
-    "504",
-    "429",
-    "toomanyrequests",
-    "timeout",
-    "i/o timeout",
-    "connection refused",
+# Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
+_AUTH = re.compile(r"denied|unauthorized|authentication required|forbidden|\b40[13]\b", re.I)
+_TRANSIENT = re.compile(
+    r"connection reset|\beof\b|broken pipe|\b50[0234]\b|\b429\b|toomanyrequests|timeout"
+    r"|connection refused",
+    re.I,
 )
 
 
 def classify_stream_error(message: str) -> str:
     """``auth``, ``transient`` or ``fatal`` for an error message from a push or pull stream."""
-    lower = message.lower()
-    if any(word in lower for word in _AUTH_WORDS):
+    if _AUTH.search(message):
         return "auth"
-    if any(word in lower for word in _TRANSIENT_WORDS):
+    if _TRANSIENT.search(message):
         return "transient"
     return "fatal"
 
