@@ -29,7 +29,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff, mypy and hadolint over docker/."""
     _install(session, "lint")
-    session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py")
+    session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
     session.run("mypy")
     session.run("hadolint", "docker/Dockerfile", "docker/Dockerfile.build")
 
