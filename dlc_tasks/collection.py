@@ -129,11 +129,34 @@ def cache_env(c: Any, registry: str | None = None) -> None:
     run_check(runtime(c, registry=registry))
 
 
+@dlc_task(
+    help={
+        "part": "major, minor or patch",
+        "pre": "a PRERELEASE for the new version, e.g. rc.1 (default: none)",
+    }
+)
+def bump(c: Any, part: str, pre: str = "") -> None:
+    """Rewrite VERSION (MAJOR/MINOR/PATCH/PRERELEASE) and print the tags the next push uses."""
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.versionfile import image_tags  # noqa: PLC0415
+
+    rt = runtime(c)
+    old = rt.version()
+    new = old.bumped(part, pre)
+    tags = [t.replace("GITSHA", "<git sha>") for t in image_tags(new, "GITSHA", rt.settings.latest)]
+    path = rt.settings.version_file
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new.render(), encoding="utf-8")
+    tmp.replace(path)
+    rt.out.line(f"VERSION {old} -> {new}; the next push tags: {', '.join(tags)}")
+
+
 def namespace() -> Collection:
     """The root collection with the ``dlc`` configuration defaults."""
     ns = Collection(cache, generate, test, prod, push, dev, ci)
     ns.add_task(hash_, name="hash")
     ns.add_collection(Collection("setup", base_images))
     ns.add_collection(Collection("check", cache_env))
+    ns.add_collection(Collection("version", bump))
     ns.configure({"dlc": DEFAULTS})
     return ns

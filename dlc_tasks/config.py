@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
-from dlc_tasks.refs import Repository, check_path_component, check_registry
+from dlc_tasks.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.versionfile import LATEST_POLICIES
 
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
@@ -219,7 +219,7 @@ class Settings:
                 version_var=str(version_var) if version_var else None,
                 ca_file=Path(str(ca_file)).expanduser().resolve() if ca_file else None,
                 latest=latest,
-                revision=str(merged["revision"]) if merged["revision"] else None,
+                revision=check_tag(str(merged["revision"])) if merged["revision"] else None,
                 source_url=str(merged["source_url"]) if merged["source_url"] else None,
                 local_registry_host=str(local["host"]),
                 local_registry_port=int(local["port"]),

@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import docker
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 INV = str(Path(sys.executable).parent / "inv")

@@ -7,9 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 
-import docker
 from dlc_tasks.engine import Engine
 from dlc_tasks.smoke import probe
 from tests.integration.conftest import REPO, Registry, copy_module, git_sha, inv, ok

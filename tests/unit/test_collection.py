@@ -79,13 +79,13 @@ def all_tasks(ns: Collection) -> list[Task[Any]]:
 def test_namespace_holds_the_documented_tasks() -> None:
     ns = collection.namespace()
     assert {"hash", "cache", "generate", "test", "prod", "push", "dev", "ci"} <= set(ns.tasks)
-    assert set(ns.collections) == {"setup", "check"}
+    assert set(ns.collections) == {"setup", "check", "version"}
     assert ns.configuration()["dlc"]["org"] == DEFAULTS["org"]
 
 
 def test_every_task_has_a_docstring_and_help_for_each_parameter() -> None:
     tasks = all_tasks(collection.namespace())
-    assert len(tasks) == 10
+    assert len(tasks) == 11
     for task in tasks:
         assert task.__doc__ and task.__doc__.strip(), task.name
         params = list(task.argspec(task.body).parameters)
