@@ -32,13 +32,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
     session.run("mypy")
     session.run("hadolint", "docker/Dockerfile", "docker/Dockerfile.build")
+    session.run("python", "-m", "dlc_tasks.lintprod", "docker/Dockerfile.prod.template")
 
 
 @nox.session(default=False)
 def ci(session: nox.Session) -> None:
-    """The pipeline: the chain through test on any branch, through push on a push branch."""
+    """The pipeline (`inv ci`); `nox -s ci -- TASK…` runs those tasks instead, e.g. `-- cache`."""
     _install(session)
-    session.run("inv", "ci", *session.posargs)
+    session.run("inv", *(session.posargs or ["ci"]))
 
 
 @nox.session(default=False)

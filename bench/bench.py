@@ -126,6 +126,9 @@ def remove_images(prefix: str) -> None:
     doomed = [r for r in refs if r.startswith(prefix) or r.startswith("benchadr-prod")]
     if doomed:
         run("docker", "rmi", "-f", *doomed)
+    # the legacy builder's layer cache is the untagged intermediate images: drop them too,
+    # or a "cold" docker build would reuse every step of the previous run
+    run("docker", "image", "prune", "-f")
 
 
 class Pipeline:

@@ -101,9 +101,7 @@ def run_cache(rt: Runtime, force: bool = False) -> Done:
         labels={LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)},
         output=rt.out.output,
     )
-    digest = engine.push(
-        str(repo), deps.value, credentials=rt.credentials(), retries=s.retries, output=rt.out.line
-    )
+    digest = rt.push(str(repo), deps.value)
     rt.state.record("cache", deps.value, ref=ref, digest=digest)
     return Done("miss", f"built and pushed {ref}@{digest[:19]}")
 
@@ -114,13 +112,7 @@ def ensure_cache_image_local(rt: Runtime) -> str:
     engine = rt.engine()
     if not engine.has_repo_digest(str(repo), digest):
         rt.out.line(f"pulling {repo}@{digest[:19]}")
-        engine.pull(
-            str(repo),
-            digest,
-            credentials=rt.credentials(),
-            retries=rt.settings.retries,
-            output=rt.out.line,
-        )
+        rt.pull(str(repo), digest)
     return repo.pinned(digest)
 
 
@@ -277,9 +269,7 @@ def run_push(rt: Runtime) -> Done:
     pushed: dict[str, str] = {}
     for tag in tags:  # immutable tags first, latest last
         engine.tag(str(image), str(repo), tag)
-        pushed[tag] = engine.push(
-            str(repo), tag, credentials=rt.credentials(), retries=s.retries, output=rt.out.line
-        )
+        pushed[tag] = rt.push(str(repo), tag)
     digests = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
     if len(set(digests.values()) | set(pushed.values())) != 1:
         raise PushError(f"pushed tags do not name one digest: {digests}")

@@ -59,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
     "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
     "ci": {"push_branches": ["main"]},
+    # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
+    "dry_run": False,
 }
 
 
@@ -137,6 +139,7 @@ class Settings:
     local_registry_data_dir: Path | None
     retries: Retries = field(default_factory=Retries)
     push_branches: list[str] = field(default_factory=lambda: ["main"])
+    dry_run: bool = False
 
     @property
     def state_dir(self) -> Path:
@@ -233,6 +236,7 @@ class Settings:
                     timeout=float(retries["timeout"]),
                 ),
                 push_branches=[str(b) for b in ci["push_branches"]],
+                dry_run=str(merged["dry_run"]).lower() in ("1", "true", "yes"),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None

@@ -168,10 +168,9 @@ class Engine:
         self,
         what: str,
         messages: Iterable[dict[str, Any]],
-        output: Callable[[str], None],
+        progress: Callable[[str, str, int | None, int | None], None] | None,
     ) -> dict[str, Any]:
         aux: dict[str, Any] = {}
-        last_status: dict[str, str] = {}
         for message in messages:
             error = message.get("errorDetail", {}).get("message") or message.get("error")
             if error:
@@ -184,10 +183,9 @@ class Engine:
             if isinstance(message.get("aux"), dict):
                 aux.update(message["aux"])
             status, layer = message.get("status"), message.get("id")
-            if status and layer and last_status.get(layer) != status:
-                last_status[layer] = status
-                if status in ("Pushed", "Pull complete"):
-                    output(f"    {layer}: {status}")
+            if status and layer and progress is not None:
+                detail = message.get("progressDetail") or {}
+                progress(str(layer), str(status), detail.get("current"), detail.get("total"))
         return aux
 
     def push(
@@ -198,6 +196,7 @@ class Engine:
         credentials: Credentials | None,
         retries: Retries,
         output: Callable[[str], None],
+        progress: Callable[[str, str, int | None, int | None], None] | None = None,
     ) -> str:
         """Push ``repository:tag`` with retries; return the digest the registry reported."""
         from docker.errors import APIError  # noqa: PLC0415
@@ -209,7 +208,7 @@ class Engine:
                 stream = self.api.push(
                     repository, tag=tag, stream=True, decode=True, auth_config=auth
                 )
-                aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, output)
+                aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, progress)
             except APIError as err:
                 raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from None
             digest = aux.get("Digest")
@@ -233,6 +232,7 @@ class Engine:
         credentials: Credentials | None,
         retries: Retries,
         output: Callable[[str], None],
+        progress: Callable[[str, str, int | None, int | None], None] | None = None,
     ) -> None:
         """Pull ``repository`` at a tag or ``sha256:`` digest, with retries."""
         from docker.errors import APIError, NotFound  # noqa: PLC0415
@@ -244,7 +244,7 @@ class Engine:
                 stream = self.api.pull(
                     repository, tag=reference, stream=True, decode=True, auth_config=auth
                 )
-                self._stream_registry_op(f"pull of {repository}", stream, output)
+                self._stream_registry_op(f"pull of {repository}", stream, progress)
             except NotFound:
                 raise PushError(f"{repository}@{reference} is not in the registry") from None
             except APIError as err:

@@ -167,6 +167,23 @@ class RegistryClient:
             self._refuse(body, f"GET {repository}:{reference}")
         return "sha256:" + hashlib.sha256(body.content).hexdigest()
 
+    def image_config(self, repository: str, reference: str) -> dict[str, Any]:
+        """The image configuration (``created``, ``config.Labels``…) behind a tag or digest."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        accept = "application/vnd.docker.distribution.manifest.v2+json, " + (
+            "application/vnd.oci.image.manifest.v1+json"
+        )
+        response = self.request("GET", path, {"Accept": accept})
+        if response.status_code != 200:
+            self._refuse(response, f"GET {repository}:{reference}")
+        digest = response.json().get("config", {}).get("digest")
+        if not digest:
+            raise RegistryError(f"{repository}:{reference} has no image configuration")
+        blob = self.request("GET", f"/v2/{repository}/blobs/{digest}")
+        if blob.status_code != 200:
+            self._refuse(blob, f"GET {repository} config blob")
+        return dict(blob.json())
+
     def tags(self, repository: str) -> list[str]:
         """Every tag of a repository (empty when the repository does not exist)."""
         response = self.request("GET", f"/v2/{repository}/tags/list")

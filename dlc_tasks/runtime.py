@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,34 @@ class Runtime:
             )
         return self._client
 
+    def push(self, repository: str, tag: str) -> str:
+        """Push with the run's credentials, retries and progress display; return the digest."""
+        try:
+            return self.engine().push(
+                repository,
+                tag,
+                credentials=self.credentials(),
+                retries=self.settings.retries,
+                output=self.out.line,
+                progress=self.out.layer,
+            )
+        finally:
+            self.out.end_layers()
+
+    def pull(self, repository: str, reference: str) -> None:
+        """Pull by tag or digest with the run's credentials, retries and progress display."""
+        try:
+            self.engine().pull(
+                repository,
+                reference,
+                credentials=self.credentials(),
+                retries=self.settings.retries,
+                output=self.out.line,
+                progress=self.out.layer,
+            )
+        finally:
+            self.out.end_layers()
+
     def deps(self) -> depshash.DepsHash:
         """The dependency hash of the current inputs."""
         if self._deps is None:
@@ -141,6 +170,8 @@ _RUNTIMES: list[Runtime] = []
 
 def runtime(ctx: Any, **overrides: Any) -> Runtime:
     """The shared :class:`Runtime` for this context's settings (and flags)."""
+    if "--dry-run" in sys.argv[1:] or ctx.config.get("run", {}).get("dry"):
+        overrides["dry_run"] = True  # one dry task makes the whole invocation (its pre tasks) dry
     wanted = settings(ctx, **overrides)
     for existing in _RUNTIMES:
         if existing.settings == wanted:

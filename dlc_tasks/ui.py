@@ -1,8 +1,9 @@
-"""What the tool prints: task headers, status lines, streamed tool output and a summary.
+"""What the tool prints: task headers, status lines, streamed tool output, progress, a summary.
 
-On a terminal lines are coloured; elsewhere (CI, pipes) they are plain, with
-no escape codes, each prefixed by the elapsed time. Everything goes to stdout
-except errors, which the CLI wrapper prints to stderr.
+On a terminal lines are coloured and pushes and pulls show a live bar per layer
+(``rich``); elsewhere (CI, pipes) everything is plain, with no escape codes, each
+line prefixed by the elapsed time, and a layer is reported once, when it is done.
+Everything goes to stdout except errors, which the CLI wrapper prints to stderr.
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
-_COLOURS = {"hit": "32", "ran": "36", "skipped": "33", "miss": "35", "failed": "31"}
+_COLOURS = {
+    "hit": "32",
+    "ran": "36",
+    "skipped": "33",
+    "miss": "35",
+    "failed": "31",
+    "planned": "34",
+}
+DONE_STATUSES = ("Pushed", "Pull complete", "Layer already exists", "Already exists")
 
 
 @dataclass
@@ -33,6 +42,8 @@ class Console:
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)
     outcomes: list[Outcome] = field(default_factory=list)
+    _bars: Any = None
+    _bar_ids: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fancy(self) -> bool:
@@ -59,9 +70,46 @@ class Console:
         self.line(f"    {name}: {word} in {seconds:.1f}s{' - ' + detail if detail else ''}")
 
     def output(self, text: str) -> None:
-        """Streamed output of a tool (the build log, go test), passed through as is."""
-        self.stream.write(text if text.endswith("\n") else text + "\n")
+        """Streamed output of a tool (the build log, go test); timestamped when plain."""
+        prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
+        self.stream.write(prefix + (text if text.endswith("\n") else text + "\n"))
         self.stream.flush()
+
+    def layer(self, layer: str, status: str, current: int | None, total: int | None) -> None:
+        """A push or pull progress event for one layer."""
+        if not self.fancy:
+            if status in DONE_STATUSES[:2]:
+                self.line(f"    {layer}: {status}")
+            return
+        if self._bars is None:
+            from rich.console import Console as RichConsole  # noqa: PLC0415
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn  # noqa: PLC0415
+
+            self._bars = Progress(
+                TextColumn("    {task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=RichConsole(file=self.stream, force_terminal=True),
+                transient=False,
+            )
+            self._bars.start()
+        if layer not in self._bar_ids:
+            self._bar_ids[layer] = self._bars.add_task(layer, total=None)
+        task = self._bar_ids[layer]
+        done = status in DONE_STATUSES
+        self._bars.update(
+            task,
+            description=f"{layer} {status}",
+            completed=(total or 0) if done else (current or 0),
+            total=total or None,
+        )
+
+    def end_layers(self) -> None:
+        """Close the layer bars of a finished push or pull."""
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+            self._bar_ids.clear()
 
     def summary(self) -> None:
         """A table of every task that ran in this process."""

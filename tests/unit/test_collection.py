@@ -64,9 +64,11 @@ def test_cache_then_push_still_runs_each_task_once(calls: list[Any]) -> None:
 def test_flags_reach_the_runner_as_overrides(calls: list[Any]) -> None:
     execute(("push", {"registry": "r.example.com:5000", "latest": "releases"}))
     assert names(calls) == CHAIN
-    assert calls[-1][2] == {"overrides": {"registry": "r.example.com:5000", "latest": "releases"}}
+    assert calls[-1][2] == {
+        "overrides": {"registry": "r.example.com:5000", "dry_run": None, "latest": "releases"}
+    }
     # The pre tasks run with their own defaults, not the direct task's flags.
-    assert calls[1][2] == {"force": False, "overrides": {"registry": None}}
+    assert calls[1][2] == {"force": False, "overrides": {"registry": None, "dry_run": None}}
 
 
 def all_tasks(ns: Collection) -> list[Task[Any]]:
@@ -78,14 +80,18 @@ def all_tasks(ns: Collection) -> list[Task[Any]]:
 
 def test_namespace_holds_the_documented_tasks() -> None:
     ns = collection.namespace()
-    assert {"hash", "cache", "generate", "test", "prod", "push", "dev", "ci"} <= set(ns.tasks)
-    assert set(ns.collections) == {"setup", "check", "version"}
+    assert {"hash", "generate", "test", "prod", "push", "dev", "doctor", "report"} <= set(ns.tasks)
+    assert set(ns.collections) == {"cache", "ci", "setup", "check", "version"}
+    assert ns.collections["cache"].default == "cache"
+    assert set(ns.collections["cache"].tasks) == {"cache", "prune"}
+    assert ns.collections["ci"].default == "ci"
+    assert set(ns.collections["ci"].tasks) == {"ci", "workflow"}
     assert ns.configuration()["dlc"]["org"] == DEFAULTS["org"]
 
 
 def test_every_task_has_a_docstring_and_help_for_each_parameter() -> None:
     tasks = all_tasks(collection.namespace())
-    assert len(tasks) == 11
+    assert len(tasks) == 15
     for task in tasks:
         assert task.__doc__ and task.__doc__.strip(), task.name
         params = list(task.argspec(task.body).parameters)

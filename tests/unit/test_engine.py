@@ -66,6 +66,7 @@ def push(api: FakeAPI, credentials: Credentials | None = None) -> tuple[str, lis
         credentials=credentials,
         retries=NO_WAIT,
         output=lines.append,
+        progress=lambda layer, status, current, total: lines.append(f"    {layer}: {status}"),
     )
     return digest, lines
 

@@ -8,7 +8,7 @@ import pytest
 from invoke import Config, Context
 from invoke.exceptions import Exit
 
-from dlc_tasks import collection
+from dlc_tasks import tools
 from dlc_tasks.config import DEFAULTS
 from dlc_tasks.errors import VersionFileError
 from dlc_tasks.versionfile import Version, image_tags, parse_version, read_version
@@ -122,9 +122,9 @@ def test_bump_task_rewrites_version_and_changes_nothing_on_bad_input(tmp_path: P
     (tmp_path / "VERSION").write_text("MAJOR=1\nMINOR=4\nPATCH=2\nPRERELEASE=\n")
     config = Config(defaults={"dlc": {**DEFAULTS, "project_dir": str(tmp_path)}}, lazy=True)
     ctx = Context(config=config)
-    collection.bump(ctx, "minor", pre="rc.1")
+    tools.bump(ctx, "minor", pre="rc.1")
     assert parse_version((tmp_path / "VERSION").read_text()) == Version(1, 5, 0, "rc.1")
     before = (tmp_path / "VERSION").read_text()
     with pytest.raises(Exit):
-        collection.bump(ctx, "minor", pre="rc+meta")
+        tools.bump(ctx, "minor", pre="rc+meta")
     assert (tmp_path / "VERSION").read_text() == before

@@ -1,0 +1,98 @@
+"""The tasks around the chain: set-up, checks, reports, pipeline files, housekeeping.
+
+Each is a thin wrapper; the work is in the module it imports when it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlc_tasks.cli import dlc_task
+
+REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+
+
+@dlc_task(help={"force": "import the local images even when the configured ones are available"})
+def base_images(c: Any, force: bool = False) -> None:
+    """Make local Go and runtime base images where none can be pulled (./dev runs this)."""
+    from dlc_tasks.setup import ensure_base_images  # noqa: PLC0415
+    from dlc_tasks.ui import console  # noqa: PLC0415
+
+    ensure_base_images(console(), dict(c.config.dlc.build_args or {}), force=force)
+
+
+@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
+def cache_env(c: Any, registry: str | None = None) -> None:
+    """The ADR's eight-step build-cache environment check, from hash to a running container."""
+    from dlc_tasks.cache_env import run_check  # noqa: PLC0415
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+
+    run_check(runtime(c, registry=registry))
+
+
+@dlc_task(
+    help={
+        "part": "major, minor or patch",
+        "pre": "a PRERELEASE for the new version, e.g. rc.1 (default: none)",
+    }
+)
+def bump(c: Any, part: str, pre: str = "") -> None:
+    """Rewrite VERSION (MAJOR/MINOR/PATCH/PRERELEASE) and print the tags the next push uses."""
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.versionfile import image_tags  # noqa: PLC0415
+
+    rt = runtime(c)
+    old = rt.version()
+    new = old.bumped(part, pre)
+    tags = [t.replace("GITSHA", "<git sha>") for t in image_tags(new, "GITSHA", rt.settings.latest)]
+    path = rt.settings.version_file
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new.render(), encoding="utf-8")
+    tmp.replace(path)
+    rt.out.line(f"VERSION {old} -> {new}; the next push tags: {', '.join(tags)}")
+
+
+@dlc_task(help={"registry": REGISTRY_HELP})
+def doctor(c: Any, registry: str | None = None) -> None:
+    """Check engine, registry (reachable, TLS, credentials), git, Dockerfiles, VERSION, config."""
+    from dlc_tasks.doctor import run_doctor  # noqa: PLC0415
+
+    run_doctor(c, registry=registry)
+
+
+@dlc_task(help={"chart": "where to write the PNG chart (default: .dlc/report.png)"})
+def report(c: Any, chart: str | None = None) -> None:
+    """The ADR's success metrics over past runs: cache-hit rate, build times, sizes, failures."""
+    from dlc_tasks.history import run_report  # noqa: PLC0415
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+
+    run_report(runtime(c), chart)
+
+
+@dlc_task(
+    help={
+        "keep": "how many of the newest other cache tags to keep (the current hash always stays)",
+        "dry_run": "list what would be deleted; delete nothing",
+        "registry": REGISTRY_HELP,
+    }
+)
+def prune(c: Any, keep: int = 3, dry_run: bool = False, registry: str | None = None) -> None:
+    """Delete old build-cache tags from the registry, keeping the current one and the N newest."""
+    from dlc_tasks.prune import run_prune  # noqa: PLC0415
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+
+    run_prune(runtime(c, registry=registry), keep, dry_run)
+
+
+@dlc_task(
+    help={
+        "provider": "gitea or github",
+        "output": "where to write it (default: .gitea/ or .github/workflows/dlc.yml)",
+    }
+)
+def workflow(c: Any, provider: str = "github", output: str | None = None) -> None:
+    """Write a CI workflow that runs `nox -s ci` (cache job, then pipeline job; push on main)."""
+    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.workflow import write_workflow  # noqa: PLC0415
+
+    write_workflow(runtime(c), provider, output)

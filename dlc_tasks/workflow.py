@@ -1,0 +1,70 @@
+"""``inv ci.workflow``: a ready CI workflow for Gitea or GitHub Actions that runs ``nox -s ci``.
+
+The shape of the ADR's workflow: a ``build-cache`` job that makes sure the cache
+image exists (and publishes ``deps_hash`` as a job output), then a ``ci-pipeline``
+job that runs the chain, through ``push`` only on the main branch (``inv ci``
+decides from ``GITHUB_REF_NAME``, which both providers set). Registry credentials
+come from the repository's secrets, as environment variables, never arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlc_tasks.errors import ConfigError
+from dlc_tasks.runtime import Runtime
+
+PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
+
+
+def workflow(provider: str, registry: str | None, push_branches: list[str]) -> dict[str, Any]:
+    """The workflow as a mapping (dumped to YAML by :func:`write_workflow`)."""
+    if provider not in PATHS:
+        raise ConfigError(f"unknown provider {provider!r}", hint="use gitea or github")
+    env = {
+        "INVOKE_DLC_REGISTRY": registry or "${{ vars.REGISTRY }}",
+        "DLC_REGISTRY_USERNAME": "${{ secrets.REGISTRY_USERNAME }}",
+        "DLC_REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}",
+    }
+    setup = [
+        {"uses": "actions/checkout@v4"},
+        {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
+        {"run": "python -m pip install nox"},
+    ]
+    return {
+        "name": "dlc-tasks",
+        "on": {"push": {"branches": ["**"]}, "pull_request": {}},
+        "env": env,
+        "jobs": {
+            "build-cache": {
+                "runs-on": "ubuntu-latest",
+                "outputs": {"deps_hash": "${{ steps.cache.outputs.deps_hash }}"},
+                "steps": [*setup, {"id": "cache", "run": "nox -s ci -- cache"}],
+            },
+            "ci-pipeline": {
+                "needs": "build-cache",
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    *setup,
+                    {
+                        "name": f"chain (push on {', '.join(push_branches)})",
+                        "run": "nox -s ci",
+                    },
+                ],
+            },
+        },
+    }
+
+
+def write_workflow(rt: Runtime, provider: str, output: str | None) -> Path:
+    """Write the workflow file; return its path."""
+    data = workflow(provider, rt.settings.registry, rt.settings.push_branches)
+    path = Path(output) if output else rt.settings.project_dir / PATHS[provider]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# Written by `inv ci.workflow --provider {provider}` (dlc-tasks).\n"
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), encoding="utf-8")
+    rt.out.line(f"wrote {path}")
+    return path

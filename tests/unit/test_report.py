@@ -1,0 +1,185 @@
+"""The run report, its CI outputs, the history metrics and the chart."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlc_tasks import history, report
+from dlc_tasks.config import DEFAULTS, Settings
+from dlc_tasks.depshash import DepsHash
+from dlc_tasks.errors import NotFoundError
+from dlc_tasks.state import State
+from dlc_tasks.ui import Console, Outcome
+from dlc_tasks.versionfile import Version
+
+DIGEST = "sha256:" + "b" * 64
+
+
+class FakeRuntime:
+    """What report.build_report reads from a Runtime."""
+
+    def __init__(self, project: Path) -> None:
+        self.settings = Settings.from_mapping({**DEFAULTS, "project_dir": str(project)})
+        self.state = State(self.settings.state_dir)
+        self.out = Console(stream=io.StringIO())
+
+    def deps(self) -> DepsHash:
+        return DepsHash("a" * 64, {})
+
+    def revision(self) -> str:
+        return "c" * 40
+
+    def version(self) -> Version:
+        return Version(1, 2, 3, "rc.1")
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> FakeRuntime:
+    runtime = FakeRuntime(tmp_path)
+    runtime.state.record("cache", "a" * 64, ref="r/o/x-build-cache:" + "a" * 64, digest=DIGEST)
+    runtime.state.record("prod", "k", image="sha256:" + "1" * 64, size=9_500_000)
+    runtime.state.record("push", "k", digest=DIGEST, tags=["1.2.3-rc.1", "c" * 40, "latest"])
+    return runtime
+
+
+OUTCOMES = [
+    Outcome("hash", "ran", 0.01),
+    Outcome("cache", "hit", 0.02),
+    Outcome("prod", "ran", 1.5),
+    Outcome("push", "ran", 0.5),
+]
+
+
+def test_report_holds_what_the_run_did(rt: FakeRuntime) -> None:
+    made = report.build_report(rt, OUTCOMES)
+    assert made["ok"] is True
+    assert made["cache_hit"] is True
+    assert made["deps_hash"] == "a" * 64
+    assert made["version"] == "1.2.3-rc.1"
+    assert made["revision"] == "c" * 40
+    assert made["image"] == {"id": "sha256:" + "1" * 64, "size": 9_500_000}
+    assert made["pushed"]["digest"] == DIGEST
+    assert [t["task"] for t in made["tasks"]] == ["hash", "cache", "prod", "push"]
+    assert made["total_seconds"] == pytest.approx(2.03)
+
+
+def test_a_failed_run_is_reported_as_failed_without_push_data(rt: FakeRuntime) -> None:
+    made = report.build_report(rt, [Outcome("cache", "miss", 3.0), Outcome("test", "failed", 2)])
+    assert made["ok"] is False
+    assert made["cache_hit"] is False
+    assert made["pushed"] is None
+    assert made["image"] is None
+
+
+def test_write_creates_report_history_and_github_files(
+    rt: FakeRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary, output = tmp_path / "summary.md", tmp_path / "output"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    report.write(rt, OUTCOMES)
+    report.write(rt, OUTCOMES)
+    written = json.loads((rt.settings.state_dir / "report.json").read_text())
+    assert written["pushed"]["tags"] == ["1.2.3-rc.1", "c" * 40, "latest"]
+    assert len((rt.settings.state_dir / "history.jsonl").read_text().splitlines()) == 2
+    assert "| cache | hit |" in summary.read_text()
+    assert output.read_text().splitlines()[:3] == [
+        f"deps_hash={'a' * 64}",
+        "cache_hit=true",
+        f"image_digest={DIGEST}",
+    ]
+
+
+def run(ok: bool, hit: bool | None, seconds: float, size: int | None) -> dict[str, Any]:
+    return {
+        "ok": ok,
+        "cache_hit": hit,
+        "total_seconds": seconds,
+        "image": {"size": size} if size else None,
+        "tasks": [],
+        "finished": "2026-11-27T00:00:00Z",
+    }
+
+
+def test_history_metrics() -> None:
+    runs = [
+        run(True, False, 40, 9_000_000),
+        run(True, True, 2, 9_500_000),
+        run(True, True, 4, 9_400_000),
+        run(False, True, 1, None),
+        run(True, None, 0.5, None),
+    ]
+    m = history.metrics(runs)
+    assert m["runs"] == 5
+    assert m["failure_rate"] == pytest.approx(0.2)
+    assert m["cache_hit_rate"] == pytest.approx(0.75)
+    assert m["median_seconds_hit"] == 3  # the failed run is not a build time
+    assert m["median_seconds_miss"] == 40
+    assert (m["last_image_size"], m["min_image_size"], m["max_image_size"]) == (
+        9_400_000,
+        9_000_000,
+        9_500_000,
+    )
+
+
+def test_history_load_skips_garbage_and_missing_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_text(json.dumps(run(True, True, 1, None)) + "\nnot json\n{}\n")
+    assert len(history.load(path)) == 1
+    with pytest.raises(NotFoundError):
+        history.load(tmp_path / "absent.jsonl")
+
+
+def test_chart_is_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "chart.png"
+    history.draw_chart([run(True, False, 40, 9_000_000), run(True, True, 2, 9_500_000)], out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_output_is_timestamped_without_escape_codes() -> None:
+    out = Console(stream=io.StringIO())
+    out.task("push")
+    out.output("Step 1/3 : FROM x")
+    out.layer("abc123", "Pushing", 10, 100)
+    out.layer("abc123", "Pushed", None, None)
+    out.status("push", "ran", 1.25, "3 tags")
+    out.summary()
+    text = out.stream.getvalue()
+    assert "\033[" not in text
+    lines = text.splitlines()
+    assert all(line.startswith("[") and "s] " in line for line in lines)
+    assert sum("abc123" in line for line in lines) == 1  # one line per layer, when done
+    assert any("push" in line and "ran" in line and "1.2s" in line for line in lines[-1:])
+
+
+def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = Console(stream=Terminal())
+    out.task("push")
+    out.layer("abc123", "Pushing", 50, 100)
+    out.layer("abc123", "Pushed", None, 100)
+    out.end_layers()
+    out.status("push", "hit", 0.5)
+    text = out.stream.getvalue()
+    assert "\033[" in text
+    assert "abc123 Pushed" in text
+    assert not any(line.startswith("[") for line in text.splitlines() if "==>" in line)
+
+
+def test_no_color_turns_colour_off_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = Console(stream=Terminal())
+    out.status("cache", "hit", 0.1)
+    assert "\033[" not in out.stream.getvalue()

@@ -1,0 +1,30 @@
+"""The CI workflow file `inv ci.workflow` writes, parsed back as YAML."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from dlc_tasks.errors import ConfigError
+from dlc_tasks.workflow import workflow
+
+
+@pytest.mark.parametrize("provider", ["github", "gitea"])
+def test_workflow_is_the_adrs_two_jobs_running_nox(provider: str) -> None:
+    text = yaml.safe_dump(workflow(provider, None, ["main"]), sort_keys=False)
+    data = yaml.safe_load(text)
+    jobs = data["jobs"]
+    assert list(jobs) == ["build-cache", "ci-pipeline"]
+    assert jobs["ci-pipeline"]["needs"] == "build-cache"
+    assert jobs["build-cache"]["steps"][-1]["run"] == "nox -s ci -- cache"
+    assert jobs["ci-pipeline"]["steps"][-1]["run"] == "nox -s ci"
+    assert data["env"]["DLC_REGISTRY_PASSWORD"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    assert "on" in data  # quoted by the dumper, so YAML 1.1 readers do not turn it into True
+    for job in jobs.values():
+        for step in job["steps"]:
+            assert "REGISTRY_PASSWORD" not in step.get("run", "")
+
+
+def test_unknown_provider_is_refused() -> None:
+    with pytest.raises(ConfigError, match="gitlab"):
+        workflow("gitlab", None, ["main"])
