@@ -175,6 +175,8 @@ class Settings:
         org = check_path_component(merged["org"], "org")
         repo = check_path_component(merged["repo"], "repo")
         binary_name = check_path_component(merged["binary_name"] or repo, "binary_name")
+        # the longest image name, checked now rather than halfway through a run
+        Repository(registry or "localhost", org, f"{repo}-build-cache")
         main_package = str(merged["main_package"])
         if not main_package.startswith("./") or ".." in main_package.split("/"):
             raise InvalidValue(

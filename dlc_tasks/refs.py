@@ -72,7 +72,9 @@ class Repository:
         for part in self.name.split("/"):
             check_path_component(part, "repository name")
         if len(self.path) > _MAX_NAME:
-            raise InvalidValue(f"repository name longer than {_MAX_NAME}: {self.path!r}")
+            raise InvalidValue(
+                f"invalid repository name, longer than {_MAX_NAME} characters: {self.path[:40]!r}…"
+            )
 
     @property
     def path(self) -> str:

@@ -64,8 +64,9 @@ class RegistryClient:
         self.retries = retries or Retries()
         self.on_retry = on_retry
         self.session = requests.Session()
-        # Verification is always on: the system store, or the private CA on top of nothing else.
-        self.session.verify = str(ca_file) if ca_file else True
+        # Verification is always on: the system store, or the private CA. Passed with every
+        # request, because requests lets REQUESTS_CA_BUNDLE override a session-level setting.
+        self.verify: str | bool = str(ca_file) if ca_file else True
         self._token: str | None = None
         self._ca_file = ca_file
 
@@ -86,7 +87,12 @@ class RegistryClient:
             auth = (self.credentials.username, self.credentials.password)
         try:
             response = self.session.request(
-                method, url, headers=headers, auth=auth, timeout=self.retries.timeout
+                method,
+                url,
+                headers=headers,
+                auth=auth,
+                timeout=self.retries.timeout,
+                verify=self.verify,
             )
         except requests.exceptions.SSLError as err:
             where = f"dlc.ca_file={self._ca_file}" if self._ca_file else "no dlc.ca_file set"
@@ -114,7 +120,9 @@ class RegistryClient:
         if not realm or self._token:
             return False
         auth = (self.credentials.username, self.credentials.password) if self.credentials else None
-        answer = self.session.get(realm, params=params, auth=auth, timeout=self.retries.timeout)
+        answer = self.session.get(
+            realm, params=params, auth=auth, timeout=self.retries.timeout, verify=self.verify
+        )
         if answer.status_code != 200:
             return False
         body = answer.json()

@@ -51,6 +51,10 @@ class Runtime:
             from dlc_tasks.engine import Engine  # noqa: PLC0415
 
             self._engine = Engine.connect()
+            if self.settings.ca_file and not self.settings.dry_run:
+                from dlc_tasks.trust import install_ca  # noqa: PLC0415
+
+                install_ca(self.registry(), self.settings.ca_file, self.out.line)
         return self._engine
 
     def registry(self) -> str:

@@ -68,8 +68,15 @@ class Registry:
         return str(json.loads(out)["Digest"])
 
 
-def start_registry(tmp: Path, extra_config: str = "", host: str = "127.0.0.1") -> Registry:
-    port = free_port()
+def start_registry(
+    tmp: Path,
+    extra_config: str = "",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    prefix: list[str] | None = None,
+) -> Registry:
+    """Start ``docker-registry serve`` (under ``prefix``, e.g. ``ip netns exec NS``)."""
+    port = port or free_port()
     storage = tmp / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     config = tmp / "config.yml"
@@ -80,7 +87,7 @@ def start_registry(tmp: Path, extra_config: str = "", host: str = "127.0.0.1") -
     )
     with (tmp / "registry.log").open("wb") as log:
         process = subprocess.Popen(
-            ["docker-registry", "serve", str(config)], stdout=log, stderr=log
+            [*(prefix or []), "docker-registry", "serve", str(config)], stdout=log, stderr=log
         )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -107,7 +114,9 @@ def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Pat
     for name in names or [p.name for p in source.iterdir()]:
         src = source / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(".dlc", "*.out"))
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns(".dlc", "*.out", "Dockerfile.prod")
+            )
         elif src.exists():
             shutil.copy2(src, dest / name)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]

@@ -1,0 +1,182 @@
+"""Failures the chain meets, on the real engine and real registries: each ends in one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import bcrypt
+import docker
+import pytest
+
+from tests.integration.conftest import (
+    INV,
+    REPO,
+    Registry,
+    free_port,
+    inv,
+    ok,
+    start_registry,
+)
+
+pytestmark = pytest.mark.integration
+FAST_RETRIES = {
+    "INVOKE_DLC_RETRIES_ATTEMPTS": "2",
+    "INVOKE_DLC_RETRIES_BASE_DELAY": "0.01",
+    "INVOKE_DLC_RETRIES_TIMEOUT": "3",
+}
+SENTINEL = "s3ntinel-Pa55word-7f1c"
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dlc: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_registry_down_is_an_error_not_a_cache_miss(service: Path) -> None:
+    result = inv("cache", project=service, registry=f"127.0.0.1:{free_port()}", env=FAST_RETRIES)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "unreachable" in line
+    assert "after 2 tries" in line
+    assert "building" not in result.stdout
+
+
+def test_engine_unreachable_gives_a_clear_message(service: Path, registry: Registry) -> None:
+    result = inv(
+        "cache",
+        "--force",
+        project=service,
+        registry=registry.address,
+        env={"DOCKER_HOST": f"tcp://127.0.0.1:{free_port()}"},
+    )
+    assert result.returncode == 1
+    assert "cannot reach the Docker engine" in one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("INVOKE_DLC_ORG", "$(touch {marker})"),
+        ("INVOKE_DLC_REPO", "a;touch {marker}"),
+        ("INVOKE_DLC_REPO", "-rf"),
+        ("INVOKE_DLC_ORG", "Upper\nCase"),
+        ("INVOKE_DLC_REGISTRY", "host:5000/$(touch {marker})"),
+        ("INVOKE_DLC_REVISION", "1.2.3+meta"),
+        ("INVOKE_DLC_REPO", "caf\u00e9"),
+        ("INVOKE_DLC_REPO", "a" * 129 + "-" + "b" * 129),
+    ],
+)
+def test_hostile_values_are_refused_without_side_effects(
+    service: Path, tmp_path: Path, variable: str, value: str
+) -> None:
+    marker = tmp_path / "pwned"
+    env = {variable: value.format(marker=marker)}
+    result = inv("push", project=service, registry=None, env=env)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "invalid" in line
+    assert not marker.exists()
+    assert not (service / ".dlc").exists()
+
+
+def test_a_hostile_version_file_is_refused(service: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    (service / "VERSION").write_text(f"MAJOR=1\nMINOR=0\nPATCH=$(touch {marker})\n")
+    result = subprocess.run(
+        [INV, "--search-root", str(REPO), "push"],
+        cwd=service,
+        env={**os.environ, "INVOKE_DLC_PROJECT_DIR": str(service), "INVOKE_DLC_REVISION": "abc"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "PATCH=" in one_error_line(result)
+    assert not marker.exists()
+
+
+@pytest.fixture
+def auth_registry(tmp_path: Path) -> Registry:
+    htpasswd = tmp_path / "htpasswd"
+    hashed = bcrypt.hashpw(SENTINEL.encode(), bcrypt.gensalt(rounds=5)).decode()
+    htpasswd.write_text(f"ci:{hashed}\n")
+    extra = f"auth:\n  htpasswd:\n    realm: dlc-test\n    path: {htpasswd}\n"
+    reg = start_registry(tmp_path / "auth-registry", extra)
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
+def test_wrong_password_fails_before_anything_is_built(
+    service: Path, auth_registry: Registry, engine: docker.DockerClient
+) -> None:
+    env = {"DLC_REGISTRY_USERNAME": "ci", "DLC_REGISTRY_PASSWORD": "wrong-" + SENTINEL}
+    result = inv("push", project=service, registry=auth_registry.address, env=env)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "401" in line
+    assert "DLC_REGISTRY_PASSWORD" in line  # the hint names the fix
+    assert SENTINEL not in result.stdout + result.stderr
+    assert "building" not in result.stdout
+    built = [t for i in engine.images.list() for t in i.tags if auth_registry.address in t]
+    assert built == []
+
+
+def test_credentials_never_leak_into_output_files_or_images(
+    service: Path, auth_registry: Registry, engine: docker.DockerClient
+) -> None:
+    env = {"DLC_REGISTRY_USERNAME": "ci", "DLC_REGISTRY_PASSWORD": SENTINEL}
+    result = inv("push", project=service, registry=auth_registry.address, env=env)
+    out = ok(result)
+    assert "push: ran" in out
+    assert SENTINEL not in out + result.stderr
+    for path in service.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert SENTINEL.encode() not in path.read_bytes(), path
+    for ref in (
+        f"{auth_registry.address}/arcodange/dance-lessons-coach:latest",
+        f"{auth_registry.address}/arcodange/dance-lessons-coach-build-cache:"
+        + (service / "deps_hash.env").read_text().strip().split("=")[1],
+    ):
+        image = engine.images.get(ref)
+        assert SENTINEL not in str(image.attrs)
+        assert SENTINEL not in str(image.history())
+
+
+def test_sigterm_during_test_leaves_no_container(
+    service: Path, registry: Registry, engine: docker.DockerClient
+) -> None:
+    ok(inv("cache", project=service, registry=registry.address))
+    (service / "pkg" / "server" / "slow_test.go").write_text(
+        'package server\n\nimport (\n\t"testing"\n\t"time"\n)\n\n'
+        "func TestSlow(t *testing.T) { time.Sleep(10 * time.Minute) }\n"
+    )
+    env = {**os.environ, "INVOKE_DLC_PROJECT_DIR": str(service)}
+    env["INVOKE_DLC_REGISTRY"] = registry.address
+    process = subprocess.Popen(
+        [INV, "--search-root", str(REPO), "test"],
+        cwd=service,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # wait for the event, not for a guessed delay
+        seen.append(line)
+        if "] $ go test" in line:
+            break
+    assert "$ go test" in seen[-1], "".join(seen)
+    assert engine.containers.list(filters={"label": "dlc-tasks.role=go-step"})
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert engine.containers.list(all=True, filters={"label": "dlc-tasks.role=go-step"}) == []
