@@ -38,11 +38,15 @@ def digest(root: Path, exclude: Iterable[Path] = ()) -> str:
     outer = hashlib.sha256()
     for path in iter_files(root, exclude):
         rel = path.relative_to(root).as_posix()
+        inner = hashlib.sha256()
         try:
-            data = path.read_bytes()
+            with path.open("rb") as handle:  # in blocks: a large file must not sit in memory
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    inner.update(block)
             executable = os.access(path, os.X_OK)
+            size = path.stat().st_size
         except OSError:
             continue  # a dangling link or a file removed while we walked
-        outer.update(f"{rel}\0{int(executable)}\0{len(data)}\0".encode())
-        outer.update(hashlib.sha256(data).digest())
+        outer.update(f"{rel}\0{int(executable)}\0{size}\0".encode())
+        outer.update(inner.digest())
     return outer.hexdigest()
