@@ -67,19 +67,20 @@ class GoContainer:
         self.project_dir = project_dir
         self.volume = volume
         self.output = output
-        self.user = f"{os.getuid()}:{os.getgid()}"
+        from dlc_tasks.trust import engine_is_local  # noqa: PLC0415
+
+        # A remote engine cannot bind-mount this machine's files: copy in, copy back.
+        self.remote = not engine_is_local()
+        self.user = "0:0" if self.remote else f"{os.getuid()}:{os.getgid()}"
         self.container_id: str | None = None
 
     def __enter__(self) -> GoContainer:
         api = self.engine.api
         created = self.engine.ensure_volume(self.volume, {LABEL: "gocache"})
-        host_config = api.create_host_config(
-            binds={
-                str(self.project_dir): {"bind": WORKDIR, "mode": "rw"},
-                self.volume: {"bind": GOCACHE, "mode": "rw"},
-            },
-            init=True,
-        )
+        binds = {self.volume: {"bind": GOCACHE, "mode": "rw"}}
+        if not self.remote:
+            binds[str(self.project_dir)] = {"bind": WORKDIR, "mode": "rw"}
+        host_config = api.create_host_config(binds=binds, init=True)
         container = api.create_container(
             self.image,
             command=["tail", "-f", "/dev/null"],
@@ -91,7 +92,11 @@ class GoContainer:
         self.container_id = str(container["Id"])
         try:
             api.start(self.container_id)
-            if created and os.getuid() != 0:
+            if self.remote:
+                from dlc_tasks.workspace import copy_in  # noqa: PLC0415
+
+                copy_in(api, self.container_id, self.project_dir, WORKDIR)
+            if created and self.user != "0:0":
                 self._exec(["chown", self.user, GOCACHE], user="0:0", quiet=True)
         except BaseException:
             self.engine.remove_container(self.container_id)
@@ -104,7 +109,15 @@ class GoContainer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.container_id:
+        if not self.container_id:
+            return
+        try:
+            if self.remote and exc_type is None:
+                from dlc_tasks.workspace import copy_out  # noqa: PLC0415
+
+                changed = copy_out(self.engine.api, self.container_id, self.project_dir, WORKDIR)
+                self.output(f"copied back from the engine: {len(changed)} changed file(s)")
+        finally:
             self.engine.remove_container(self.container_id)
             self.container_id = None
 

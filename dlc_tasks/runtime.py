@@ -99,24 +99,10 @@ class Runtime:
             )
         return self._client
 
-    def push(self, repository: str, tag: str) -> str:
-        """Push with the run's credentials, retries and progress display; return the digest."""
+    def _registry_op(self, op: str, repository: str, reference: str) -> Any:
+        engine = self.engine()
         try:
-            return self.engine().push(
-                repository,
-                tag,
-                credentials=self.credentials(),
-                retries=self.settings.retries,
-                output=self.out.line,
-                progress=self.out.layer,
-            )
-        finally:
-            self.out.end_layers()
-
-    def pull(self, repository: str, reference: str) -> None:
-        """Pull by tag or digest with the run's credentials, retries and progress display."""
-        try:
-            self.engine().pull(
+            return getattr(engine, op)(
                 repository,
                 reference,
                 credentials=self.credentials(),
@@ -126,6 +112,14 @@ class Runtime:
             )
         finally:
             self.out.end_layers()
+
+    def push(self, repository: str, tag: str) -> str:
+        """Push with the run's credentials, retries and progress display; return the digest."""
+        return str(self._registry_op("push", repository, tag))
+
+    def pull(self, repository: str, reference: str) -> None:
+        """Pull by tag or digest with the run's credentials, retries and progress display."""
+        self._registry_op("pull", repository, reference)
 
     def deps(self) -> depshash.DepsHash:
         """The dependency hash of the current inputs."""

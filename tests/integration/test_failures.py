@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,10 +12,13 @@ import bcrypt
 import docker
 import pytest
 
+from dlc_tasks.registry import RegistryClient
 from tests.integration.conftest import (
     INV,
     REPO,
+    SERVICE_FILES,
     Registry,
+    copy_module,
     free_port,
     inv,
     ok,
@@ -180,3 +184,38 @@ def test_sigterm_during_test_leaves_no_container(
     assert process.returncode == 130
     assert "interrupted" in err
     assert engine.containers.list(all=True, filters={"label": "dlc-tasks.role=go-step"}) == []
+
+
+def test_two_concurrent_cache_runs_on_one_hash_both_succeed_and_build_on_their_own_digest(
+    tmp_path: Path, registry: Registry, engine: docker.DockerClient
+) -> None:
+    projects = [copy_module(REPO, tmp_path / name, SERVICE_FILES) for name in ("a", "b")]
+    runs = [
+        subprocess.Popen(
+            [INV, "--search-root", str(REPO), "cache", "--force"],
+            cwd=project,
+            env={
+                **os.environ,
+                "INVOKE_DLC_PROJECT_DIR": str(project),
+                "INVOKE_DLC_REGISTRY": registry.address,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for project in projects
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, out + err
+    client = RegistryClient(registry.address)
+    repo = "arcodange/dance-lessons-coach-build-cache"
+    stamps = [json.loads((p / ".dlc" / "state.json").read_text())["cache"] for p in projects]
+    assert stamps[0]["inputs"] == stamps[1]["inputs"]  # one hash, raced on
+    for stamp in stamps:  # whichever push won the tag, each run's own image stays addressable
+        assert client.manifest_digest(repo, stamp["digest"]) == stamp["digest"]
+    for project, stamp in zip(projects, stamps, strict=True):
+        ok(inv("prod", project=project, registry=registry.address))
+        image = json.loads((project / ".dlc" / "state.json").read_text())["prod"]["image"]
+        label = engine.images.get(image).labels["io.dlc-tasks.build-cache"]
+        assert label == f"{registry.address}/{repo}@{stamp['digest']}"

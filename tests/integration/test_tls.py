@@ -20,6 +20,7 @@ import pytest
 
 from dlc_tasks.trust import CERTS_D
 from tests.integration.conftest import Registry, inv, ok, start_registry
+from tests.support.certs import make_ca, make_cert
 
 pytestmark = pytest.mark.integration
 HOST_IP, REGISTRY_IP, PORT = "10.213.77.1", "10.213.77.2", 5443
@@ -32,58 +33,11 @@ def sh(*argv: str) -> None:
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA, and a server certificate for REGISTRY_IP signed by it."""
-    ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
-    key, csr, crt = folder / "server.key", folder / "server.csr", folder / "server.crt"
-    sh(
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=dlc-test-ca",
-        "-keyout",
-        str(ca_key),
-        "-out",
-        str(ca_crt),
+    ca = make_ca(folder, "dlc-test-ca")
+    crt, key = make_cert(
+        folder / "server", ca, f"/CN={REGISTRY_IP}", f"subjectAltName=IP:{REGISTRY_IP}\n"
     )
-    sh(
-        "openssl",
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        f"/CN={REGISTRY_IP}",
-        "-keyout",
-        str(key),
-        "-out",
-        str(csr),
-    )
-    ext = folder / "san.ext"
-    ext.write_text(f"subjectAltName=IP:{REGISTRY_IP}\n")
-    sh(
-        "openssl",
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(ca_crt),
-        "-CAkey",
-        str(ca_key),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        str(ext),
-        "-out",
-        str(crt),
-    )
-    return ca_crt, crt, key
+    return ca[0], crt, key
 
 
 @pytest.fixture

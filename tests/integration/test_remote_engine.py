@@ -1,0 +1,138 @@
+"""A second Docker engine, reached over TCP with mutual TLS, as a remote machine's would be.
+
+The fixture starts another ``dockerd`` with its own data root, its own bridge
+(10.213.78.1/24, made here) and ``--tlsverify`` on 127.0.0.1, with a CA, a
+server and a client certificate made by openssl, and loads the local base images
+into it. The client side is the standard ``DOCKER_HOST`` / ``DOCKER_TLS_VERIFY`` /
+``DOCKER_CERT_PATH``: the tool reaches it through the SDK like the docker CLI does,
+and because a remote engine cannot bind-mount this machine's files, the Go steps
+copy the tree in and the results back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Registry, free_port, git_sha, inv, ok
+from tests.support.certs import make_ca, make_cert
+
+pytestmark = pytest.mark.integration
+BRIDGE, BRIDGE_CIDR = "dlcbr0", "10.213.78.1/24"
+
+
+def sh(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(list(argv), check=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
+
+
+def certificates(folder: Path) -> tuple[Path, Path]:
+    """(server folder, client DOCKER_CERT_PATH) with ca.pem, cert.pem, key.pem in each."""
+    ca = make_ca(folder, "dlc-engine-ca")
+    server, client = folder / "server", folder / "client"
+    make_cert(
+        server, ca, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+    )
+    make_cert(client, ca, "/CN=dlc-client", "extendedKeyUsage=clientAuth\n")
+    for where in (server, client):
+        shutil.copy(ca[0], where / "ca.pem")
+    return server, client
+
+
+@pytest.fixture(scope="module")
+def remote_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    root = tmp_path_factory.mktemp("engine")
+    server, client = certificates(root)
+    port = free_port()
+    subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
+    sh("ip", "link", "add", BRIDGE, "type", "bridge")
+    sh("ip", "addr", "add", BRIDGE_CIDR, "dev", BRIDGE)
+    sh("ip", "link", "set", BRIDGE, "up")
+    with (root / "dockerd.log").open("wb") as log:
+        daemon = subprocess.Popen(
+            [
+                "dockerd",
+                "--data-root",
+                str(root / "data"),
+                "--exec-root",
+                str(root / "exec"),
+                "--pidfile",
+                str(root / "dockerd.pid"),
+                "-H",
+                f"unix://{root / 'docker.sock'}",
+                "-H",
+                f"tcp://127.0.0.1:{port}",
+                "--tlsverify",
+                "--tlscacert",
+                str(server / "ca.pem"),
+                "--tlscert",
+                str(server / "cert.pem"),
+                "--tlskey",
+                str(server / "key.pem"),
+                "--bridge",
+                BRIDGE,
+                "--iptables=false",
+                "--ip-masq=false",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+    env = {
+        "DOCKER_HOST": f"tcp://127.0.0.1:{port}",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(client),
+    }
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            subprocess.run(
+                ["docker", "info"], env={**os.environ, **env}, capture_output=True, check=False
+            ).returncode
+            != 0
+        ):
+            assert daemon.poll() is None, (root / "dockerd.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the second engine did not answer"
+            time.sleep(0.2)  # polling the engine's own readiness
+        saved = sh("docker", "save", "dlc-local/golang:1.27.3", "dlc-local/runtime:1").stdout
+        sh("docker", "load", input=saved, env={**os.environ, **env})
+        yield env
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+        subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
+
+
+def test_push_through_a_remote_engine_over_tls(
+    service: Path, registry: Registry, remote_engine: dict[str, str]
+) -> None:
+    out = ok(inv("push", project=service, registry=registry.address, env=remote_engine))
+    assert "copied back from the engine" in out
+    assert (service / "coverage.out").read_text().startswith("mode: atomic")
+    assert (service / "pkg" / "server" / "openapi.json").is_file()
+    sha = git_sha(service)
+    assert registry.tags("arcodange/dance-lessons-coach") == sorted(["1.0.0", "latest", sha])
+    digests = {registry.digest("arcodange/dance-lessons-coach", t) for t in ("1.0.0", sha)}
+    assert len(digests) == 1
+    images = sh(
+        "docker", "images", "--format", "{{.Repository}}", env={**os.environ, **remote_engine}
+    ).stdout.decode()
+    assert f"{registry.address}/arcodange/dance-lessons-coach" in images  # built there
+    local = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.decode()
+    assert f"{registry.address}/arcodange/dance-lessons-coach:{sha}" not in local  # not here
+    state = json.loads((service / ".dlc" / "state.json").read_text())
+    assert state["push"]["digest"] in digests
+
+
+def test_without_tls_verification_material_the_remote_engine_is_refused(
+    service: Path, registry: Registry, remote_engine: dict[str, str]
+) -> None:
+    env = {**remote_engine, "DOCKER_CERT_PATH": str(service)}  # no client certificate there
+    result = inv("cache", "--force", project=service, registry=registry.address, env=env)
+    assert result.returncode == 1
+    assert "cannot reach the Docker engine" in result.stderr
