@@ -16,7 +16,6 @@ images a machine can reach is a fact about the machine, not the project.
 from __future__ import annotations
 
 import io
-import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -154,8 +153,3 @@ def make_runtime_image(api: Any, busybox: Path) -> str:
     ]
     import_rootfs(api, repository, tag, lambda tar: _busybox_layer(tar, busybox, applets), changes)
     return RUNTIME_IMAGE
-
-
-def have_tool(name: str) -> bool:
-    """True when a command is on PATH."""
-    return shutil.which(name) is not None

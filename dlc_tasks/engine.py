@@ -275,10 +275,6 @@ class Engine:
         with contextlib.suppress(NotFound):
             self.api.remove_container(container_id, force=True, v=False)
 
-    def containers_labelled(self, label: str) -> list[str]:
-        """Ids of every container (running or not) that carries ``label``."""
-        return [c["Id"] for c in self.api.containers(all=True, filters={"label": label})]
-
 
 def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
     """Split a byte stream into text lines, keeping a partial last line for the next chunk."""
