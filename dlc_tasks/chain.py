@@ -172,7 +172,7 @@ def run_test(rt: Runtime) -> Done:
     coverage = None
     with _go_container(rt) as go:
         for name, argv in gosteps.test_steps(rel_cov):
-            result = go.run(argv, what=name)
+            result = go.run(argv, what=name, quiet=name == "coverage")  # only the total
             if name == "coverage":
                 coverage = gosteps.total_coverage(result.lines)
         _build_binary(rt, go)

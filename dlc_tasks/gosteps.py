@@ -136,10 +136,15 @@ class GoContainer:
         code = api.exec_inspect(exec_id)["ExitCode"]
         return StepResult(list(argv), int(code if code is not None else 1), lines)
 
-    def run(self, argv: Sequence[str], *, what: str | None = None) -> StepResult:
-        """Run one step; raise :class:`GoStepFailed` naming it (and any failed tests) on failure."""
+    def run(
+        self, argv: Sequence[str], *, what: str | None = None, quiet: bool = False
+    ) -> StepResult:
+        """Run one step; raise :class:`GoStepFailed` naming it (and any failed tests) on failure.
+
+        ``quiet`` keeps the step's output for the caller instead of printing it.
+        """
         self.output(f"$ {' '.join(argv)}")
-        result = self._exec(argv)
+        result = self._exec(argv, quiet=quiet)
         if result.exit_code != 0:
             failed = failed_tests(result.lines)
             detail = f": {', '.join(failed)}" if failed else ""

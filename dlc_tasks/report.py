@@ -50,8 +50,9 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
         report["version"] = str(rt.version())
     except DlcError:
         pass  # a report is written for failed runs too, with what could be known
-    if "cache" in ran and ran["cache"].status in ("hit", "miss"):
-        report["cache_hit"] = ran["cache"].status == "hit"
+    cache_results = [o.status for o in outcomes if o.task == "cache"]
+    if {"hit", "miss"} & set(cache_results):
+        report["cache_hit"] = "miss" not in cache_results  # `inv cache --force push` is a miss
         stamp = state.get("cache")
         report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
     if "prod" in ran and ran["prod"].status != "failed":

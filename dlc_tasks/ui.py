@@ -97,10 +97,12 @@ class Console:
             self._bar_ids[layer] = self._bars.add_task(layer, total=None)
         task = self._bar_ids[layer]
         done = status in DONE_STATUSES
+        if done and not total:
+            total = current = 1  # a layer the registry already had: nothing to send, finished
         self._bars.update(
             task,
             description=f"{layer} {status}",
-            completed=(total or 0) if done else (current or 0),
+            completed=total if done else (current or 0),
             total=total or None,
         )
 

@@ -183,3 +183,8 @@ def test_no_color_turns_colour_off_on_a_terminal(monkeypatch: pytest.MonkeyPatch
     out = Console(stream=Terminal())
     out.status("cache", "hit", 0.1)
     assert "\033[" not in out.stream.getvalue()
+
+
+def test_a_forced_rebuild_followed_by_a_hit_counts_as_a_miss(rt: FakeRuntime) -> None:
+    made = report.build_report(rt, [Outcome("cache", "miss", 3.0), Outcome("cache", "hit", 0.1)])
+    assert made["cache_hit"] is False
