@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dlc_tasks import gosteps, sourcetree
-from dlc_tasks.errors import NotFoundError, PushError
+from dlc_tasks.errors import BuildError, NotFoundError, PushError
 from dlc_tasks.render import render_file
 from dlc_tasks.runtime import Runtime
 from dlc_tasks.state import inputs_key
@@ -91,16 +91,30 @@ def run_cache(rt: Runtime, force: bool = False) -> Done:
     files = {"go.mod": s.project_dir / "go.mod"}
     if (s.project_dir / "go.sum").is_file():
         files["go.sum"] = s.project_dir / "go.sum"
+    texts = {"goproxy/README": "no local module proxy (dlc.goproxy_dir is not set)\n"}
+    if s.goproxy_dir is not None:
+        texts = {}
+        for path in sourcetree.iter_files(s.goproxy_dir):
+            files[f"goproxy/{path.relative_to(s.goproxy_dir).as_posix()}"] = path
     engine = rt.engine()
     dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
-    engine.build(
-        context_tar(files, dockerfile),
-        tag=ref,
-        buildargs=s.build_args,
-        dockerfile_text=dockerfile,
-        labels={LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)},
-        output=rt.out.output,
-    )
+    try:
+        engine.build(
+            context_tar(files, dockerfile, texts),
+            tag=ref,
+            buildargs=s.cache_build_args,
+            dockerfile_text=dockerfile,
+            labels={LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)},
+            output=rt.out.output,
+        )
+    except BuildError as err:
+        mismatch = next((line for line in err.log if "checksum mismatch" in line), None)
+        if mismatch is None:
+            raise
+        raise BuildError(
+            f"go.sum does not match the module's content ({mismatch.strip()})",
+            hint="restore go.sum (git checkout go.sum), or run go mod tidy if the change is meant",
+        ) from None
     digest = rt.push(str(repo), deps.value)
     rt.state.record("cache", deps.value, ref=ref, digest=digest)
     return Done("miss", f"built and pushed {ref}@{digest[:19]}")

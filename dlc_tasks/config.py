@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "prod_files": ["config.yaml"],
     # Each step is an argument list run inside the cache image, in project_dir.
     "generate": [["go", "generate", "./..."]],
+    # A file-based Go module proxy (`go help goproxy`) inside project_dir, for machines that
+    # reach no module proxy: sent with the cache image's build context, GOPROXY=file:///goproxy.
+    "goproxy_dir": None,
     # Passed to every Dockerfile as --build-arg (e.g. GO_IMAGE, RUNTIME_IMAGE, GOPROXY).
     "build_args": {},
     # A Go variable set to the image version with -ldflags -X (None: not set).
@@ -81,6 +84,15 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
         out[key] = str(val)
     return out
+
+
+def _inside(project_dir: Path, value: object, what: str) -> Path | None:
+    if not value:
+        return None
+    path = (project_dir / str(value)).resolve()
+    if not path.is_dir() or not path.is_relative_to(project_dir):
+        raise ConfigError(f"{what} {value!r} must be a directory inside project_dir")
+    return path
 
 
 def is_loopback(host: str) -> bool:
@@ -140,6 +152,14 @@ class Settings:
     retries: Retries = field(default_factory=Retries)
     push_branches: list[str] = field(default_factory=lambda: ["main"])
     dry_run: bool = False
+    goproxy_dir: Path | None = None
+
+    @property
+    def cache_build_args(self) -> dict[str, str]:
+        """The build arguments of the cache image: ``build_args``, with the local proxy if set."""
+        if self.goproxy_dir is None:
+            return dict(self.build_args)
+        return {**self.build_args, "GOPROXY": "file:///goproxy"}
 
     @property
     def state_dir(self) -> Path:
@@ -239,6 +259,7 @@ class Settings:
                 ),
                 push_branches=[str(b) for b in ci["push_branches"]],
                 dry_run=str(merged["dry_run"]).lower() in ("1", "true", "yes"),
+                goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None

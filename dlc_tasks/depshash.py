@@ -7,6 +7,8 @@ What goes in, and nothing else (the README repeats this list):
 * every build argument that the build Dockerfile declares with ``ARG`` and the
   configuration sets (``dlc.build_args``), as ``NAME=value``: the Go base
   image is one, so pointing at another toolchain names another cache image;
+* with ``dlc.goproxy_dir`` set, the content of that local module proxy (and then
+  ``GOPROXY=file:///goproxy`` is one of the build arguments);
 * a scheme version, so a change to this recipe changes every hash.
 
 Each text input has CRLF and CR line endings turned into LF first, and is
@@ -57,7 +59,12 @@ def declared_args(dockerfile_text: str) -> list[str]:
     return sorted(names)
 
 
-def compute(project_dir: Path, dockerfile_build: Path, build_args: dict[str, str]) -> DepsHash:
+def compute(
+    project_dir: Path,
+    dockerfile_build: Path,
+    build_args: dict[str, str],
+    goproxy_dir: Path | None = None,
+) -> DepsHash:
     """Hash the inputs of the build-cache image; raise :class:`NotFoundError` if one is missing."""
     go_mod = project_dir / "go.mod"
     if not go_mod.is_file():
@@ -73,6 +80,10 @@ def compute(project_dir: Path, dockerfile_build: Path, build_args: dict[str, str
     go_sum = project_dir / "go.sum"
     if go_sum.is_file():
         inputs["go.sum"] = _digest(normalise(go_sum.read_bytes()))
+    if goproxy_dir is not None:
+        from dlc_tasks.sourcetree import digest  # noqa: PLC0415
+
+        inputs["goproxy"] = digest(goproxy_dir)
     dockerfile = normalise(dockerfile_build.read_bytes())
     inputs["Dockerfile.build"] = _digest(dockerfile)
     for name in declared_args(dockerfile.decode("utf-8", "replace")):

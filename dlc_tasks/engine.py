@@ -42,18 +42,21 @@ def classify_stream_error(message: str) -> str:
     return "fatal"
 
 
-def context_tar(files: Mapping[str, Path], dockerfile_text: str) -> Any:
-    """A build context holding exactly ``files`` (archive name → path) and the Dockerfile.
+def context_tar(
+    files: Mapping[str, Path], dockerfile_text: str, texts: Mapping[str, str] | None = None
+) -> Any:
+    """A build context of exactly ``files`` (archive name → path), ``texts`` and the Dockerfile.
 
     Spooled to disk past 16 MB, so a large binary does not sit in memory.
     """
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     with tarfile.open(fileobj=spool, mode="w") as tar:
-        data = dockerfile_text.encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(data)
-        info.mode = 0o644
-        tar.addfile(info, io.BytesIO(data))
+        for name, text in {"Dockerfile": dockerfile_text, **(texts or {})}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
         for name, path in sorted(files.items()):
             entry = tar.gettarinfo(str(path), arcname=name)
             entry.uid = entry.gid = 0
@@ -75,11 +78,29 @@ class Engine:
     @classmethod
     def connect(cls) -> Engine:
         """Connect as the docker CLI would (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)."""
-        from docker.client import DockerClient  # noqa: PLC0415  (kept out of `inv --list`)
+        from docker.api.client import APIClient  # noqa: PLC0415  (kept out of `inv --list`)
+        from docker.client import DockerClient  # noqa: PLC0415
         from docker.errors import DockerException  # noqa: PLC0415
+        from docker.utils import kwargs_from_env  # noqa: PLC0415
+
+        class EngineAPIClient(APIClient):  # type: ignore[misc]
+            """docker-py's client, with the engine's CA (DOCKER_CERT_PATH) always winning.
+
+            requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's own
+            CA file on every request; with either set, a TLS engine would be refused.
+            """
+
+            def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+                settings = super().merge_environment_settings(*args, **kwargs)
+                if isinstance(self.verify, str):
+                    settings["verify"] = self.verify
+                return settings
 
         try:
-            client = DockerClient.from_env(version="auto", timeout=PING_TIMEOUT)
+            client = DockerClient.__new__(DockerClient)
+            client.api = EngineAPIClient(
+                version="auto", timeout=PING_TIMEOUT, **kwargs_from_env()
+            )
             client.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
@@ -128,10 +149,10 @@ class Engine:
                     text = str(message["stream"])
                     if text.strip():
                         output(text.rstrip("\n"))
-                        tail = [*tail[-9:], text.strip()]
+                        tail = [*tail[-29:], text.strip()]
                 if "error" in message or "errorDetail" in message:
                     detail = message.get("errorDetail", {}).get("message") or message.get("error")
-                    raise BuildError(f"docker build of {tag} failed: {detail}")
+                    raise BuildError(f"docker build of {tag} failed: {detail}", log=tail)
                 aux = message.get("aux")
                 if isinstance(aux, dict) and "ID" in aux:
                     image_id = str(aux["ID"])

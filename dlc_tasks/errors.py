@@ -57,9 +57,13 @@ class EngineError(DlcError):
 
 
 class BuildError(EngineError):
-    """``docker build`` failed; the message carries the build log's last lines."""
+    """``docker build`` failed; ``log`` keeps the build output's last lines."""
 
     hint = "read the build output above"
+
+    def __init__(self, message: str, *, hint: str | None = None, log: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        self.log = list(log or [])
 
 
 class GoStepFailed(DlcError):

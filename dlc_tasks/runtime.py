@@ -125,7 +125,9 @@ class Runtime:
         """The dependency hash of the current inputs."""
         if self._deps is None:
             s = self.settings
-            self._deps = depshash.compute(s.project_dir, s.dockerfile_build, s.build_args)
+            self._deps = depshash.compute(
+                s.project_dir, s.dockerfile_build, s.cache_build_args, s.goproxy_dir
+            )
         return self._deps
 
     def cache_repository(self) -> Repository:

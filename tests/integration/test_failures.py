@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import bcrypt
@@ -132,11 +133,52 @@ def test_wrong_password_fails_before_anything_is_built(
     assert built == []
 
 
-def test_credentials_never_leak_into_output_files_or_images(
+def command_lines_seen_while(process: subprocess.Popen[str]) -> tuple[list[bytes], str, str]:
+    """Every process's command line on this machine, sampled until ``process`` exits."""
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    seen.append(cmdline.read_bytes())
+                except OSError:
+                    continue  # the process ended while we looked
+            stop.wait(0.005)  # the sampling interval, not a synchronisation
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        out, err = process.communicate(timeout=600)
+    finally:
+        stop.set()
+        watcher.join()
+    return seen, out, err
+
+
+def test_credentials_never_leak_into_output_process_arguments_files_or_images(
     service: Path, auth_registry: Registry, engine: docker.DockerClient
 ) -> None:
-    env = {"DLC_REGISTRY_USERNAME": "ci", "DLC_REGISTRY_PASSWORD": SENTINEL}
-    result = inv("push", project=service, registry=auth_registry.address, env=env)
+    env = {
+        **os.environ,
+        "INVOKE_DLC_PROJECT_DIR": str(service),
+        "INVOKE_DLC_REGISTRY": auth_registry.address,
+        "DLC_REGISTRY_USERNAME": "ci",
+        "DLC_REGISTRY_PASSWORD": SENTINEL,
+    }
+    process = subprocess.Popen(
+        [INV, "--search-root", str(REPO), "push"],
+        cwd=service,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    command_lines, out, err = command_lines_seen_while(process)
+    result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert len(command_lines) > 100  # the watcher really sampled during the run
+    assert not [c for c in command_lines if SENTINEL.encode() in c]
     out = ok(result)
     assert "push: ran" in out
     assert SENTINEL not in out + result.stderr

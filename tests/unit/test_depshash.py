@@ -162,3 +162,18 @@ def test_write_env_file_writes_exactly_one_line(module: Path, tmp_path: Path) ->
     write_env_file(target, deps)
     assert target.read_bytes() == f"DEPS_HASH={deps.value}\n".encode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deps_hash.env", "mod"]
+
+
+def test_a_local_module_proxy_is_an_input_when_configured(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    dockerfile = tmp_path / "Dockerfile.build"
+    dockerfile.write_text("ARG GOPROXY=x\nFROM scratch\n")
+    proxy = tmp_path / "goproxy" / "example.com" / "dep" / "@v"
+    proxy.mkdir(parents=True)
+    (proxy / "list").write_text("v1.0.0\n")
+    without = compute(tmp_path, dockerfile, {})
+    first = compute(tmp_path, dockerfile, {}, tmp_path / "goproxy")
+    (proxy / "list").write_text("v1.0.0\nv1.0.1\n")
+    second = compute(tmp_path, dockerfile, {}, tmp_path / "goproxy")
+    assert "goproxy" not in without.inputs
+    assert len({without.value, first.value, second.value}) == 3
