@@ -138,22 +138,40 @@ def service(tmp_path: Path) -> Path:
     return copy_module(REPO, tmp_path / "service", SERVICE_FILES)
 
 
-def inv(
-    *args: str, project: Path, registry: str | None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``inv`` from this repository's tasks.py against ``project``, as a user would."""
+def _inv_env(project: Path, registry: str | None, env: dict[str, str] | None) -> dict[str, str]:
     full_env = {**os.environ, "INVOKE_DLC_PROJECT_DIR": str(project), "NO_COLOR": "1"}
     if registry:
         full_env["INVOKE_DLC_REGISTRY"] = registry
     full_env.update(env or {})
+    return full_env
+
+
+def inv(
+    *args: str, project: Path, registry: str | None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``inv`` from this repository's tasks.py against ``project``, as a user would."""
     return subprocess.run(
         [INV, "--search-root", str(REPO), *args],
         cwd=project,
-        env=full_env,
+        env=_inv_env(project, registry, env),
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
+    )
+
+
+def inv_background(
+    *args: str, project: Path, registry: str | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start ``inv`` like :func:`inv` does, without waiting; stdout and stderr are pipes."""
+    return subprocess.Popen(
+        [INV, "--search-root", str(REPO), *args],
+        cwd=project,
+        env=_inv_env(project, registry, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

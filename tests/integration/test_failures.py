@@ -22,6 +22,7 @@ from tests.integration.conftest import (
     copy_module,
     free_port,
     inv,
+    inv_background,
     ok,
     start_registry,
 )
@@ -160,21 +161,8 @@ def command_lines_seen_while(process: subprocess.Popen[str]) -> tuple[list[bytes
 def test_credentials_never_leak_into_output_process_arguments_files_or_images(
     service: Path, auth_registry: Registry, engine: docker.DockerClient
 ) -> None:
-    env = {
-        **os.environ,
-        "INVOKE_DLC_PROJECT_DIR": str(service),
-        "INVOKE_DLC_REGISTRY": auth_registry.address,
-        "DLC_REGISTRY_USERNAME": "ci",
-        "DLC_REGISTRY_PASSWORD": SENTINEL,
-    }
-    process = subprocess.Popen(
-        [INV, "--search-root", str(REPO), "push"],
-        cwd=service,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = {"DLC_REGISTRY_USERNAME": "ci", "DLC_REGISTRY_PASSWORD": SENTINEL}
+    process = inv_background("push", project=service, registry=auth_registry.address, env=env)
     command_lines, out, err = command_lines_seen_while(process)
     result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert len(command_lines) > 100  # the watcher really sampled during the run
@@ -203,16 +191,7 @@ def test_sigterm_during_test_leaves_no_container(
         'package server\n\nimport (\n\t"testing"\n\t"time"\n)\n\n'
         "func TestSlow(t *testing.T) { time.Sleep(10 * time.Minute) }\n"
     )
-    env = {**os.environ, "INVOKE_DLC_PROJECT_DIR": str(service)}
-    env["INVOKE_DLC_REGISTRY"] = registry.address
-    process = subprocess.Popen(
-        [INV, "--search-root", str(REPO), "test"],
-        cwd=service,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = inv_background("test", project=service, registry=registry.address)
     assert process.stdout is not None
     seen = []
     for line in process.stdout:  # wait for the event, not for a guessed delay
@@ -233,18 +212,7 @@ def test_two_concurrent_cache_runs_on_one_hash_both_succeed_and_build_on_their_o
 ) -> None:
     projects = [copy_module(REPO, tmp_path / name, SERVICE_FILES) for name in ("a", "b")]
     runs = [
-        subprocess.Popen(
-            [INV, "--search-root", str(REPO), "cache", "--force"],
-            cwd=project,
-            env={
-                **os.environ,
-                "INVOKE_DLC_PROJECT_DIR": str(project),
-                "INVOKE_DLC_REGISTRY": registry.address,
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        inv_background("cache", "--force", project=project, registry=registry.address)
         for project in projects
     ]
     for run in runs:
