@@ -44,6 +44,7 @@ class Console:
     outcomes: list[Outcome] = field(default_factory=list)
     _bars: Any = None
     _bar_ids: dict[str, Any] = field(default_factory=dict)
+    _totals: dict[str, int] = field(default_factory=dict)
 
     @property
     def fancy(self) -> bool:
@@ -97,8 +98,12 @@ class Console:
             self._bar_ids[layer] = self._bars.add_task(layer, total=None)
         task = self._bar_ids[layer]
         done = status in DONE_STATUSES
+        if total:
+            self._totals[layer] = total
         if done and not total:
-            total = current = 1  # a layer the registry already had: nothing to send, finished
+            # "Pushed" carries no size: reuse the last one; a layer the registry already
+            # had sent nothing, so its bar is simply full
+            total = self._totals.get(layer, 1)
         self._bars.update(
             task,
             description=f"{layer} {status}",
@@ -112,6 +117,7 @@ class Console:
             self._bars.stop()
             self._bars = None
             self._bar_ids.clear()
+            self._totals.clear()
 
     def summary(self) -> None:
         """A table of every task that ran in this process."""
