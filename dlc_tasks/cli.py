@@ -25,6 +25,8 @@ from invoke.tasks import Task, task
 
 from dlc_tasks.errors import DlcError
 
+REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+
 
 def debugging() -> bool:
     """True under ``inv --debug`` (Invoke turns on debug logging) or ``DLC_DEBUG=1``."""

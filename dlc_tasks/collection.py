@@ -14,7 +14,7 @@ from typing import Any
 
 from invoke.collection import Collection
 
-from dlc_tasks.cli import dlc_task
+from dlc_tasks.cli import REGISTRY_HELP, dlc_task
 from dlc_tasks.config import DEFAULTS
 
 _FINISH_REGISTERED: list[bool] = []
@@ -50,7 +50,6 @@ def _run(ctx: Any, name: str, step: str, **kwargs: Any) -> None:
     rt.out.status(name, done.status, time.monotonic() - started, done.detail)
 
 
-REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
 DRY_HELP = "print the plan; touch neither engine nor registry (makes the whole run dry)"
 
 

@@ -98,9 +98,7 @@ class Engine:
 
         try:
             client = DockerClient.__new__(DockerClient)
-            client.api = EngineAPIClient(
-                version="auto", timeout=PING_TIMEOUT, **kwargs_from_env()
-            )
+            client.api = EngineAPIClient(version="auto", timeout=PING_TIMEOUT, **kwargs_from_env())
             client.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None

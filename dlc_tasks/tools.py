@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli import dlc_task
-
-REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+from dlc_tasks.cli import REGISTRY_HELP, dlc_task
 
 
 @dlc_task(help={"force": "import the local images even when the configured ones are available"})
