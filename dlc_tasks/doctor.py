@@ -5,6 +5,7 @@ It changes nothing: it does not start the local registry, build or pull.
 
 from __future__ import annotations
 
+import functools
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -63,19 +64,24 @@ def _files(s: Settings) -> str:
     return "go.mod, Dockerfile.build, Dockerfile, Dockerfile.prod.template (renders)"
 
 
-def _engine() -> str:
+@functools.cache
+def _connect() -> Any:
     from dlc_tasks.engine import Engine  # noqa: PLC0415
 
-    version = Engine.connect().api.version()
+    return Engine.connect()  # once: the engine and base-image checks share the connection
+
+
+def _engine() -> str:
+
+    version = _connect().api.version()
     return f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"
 
 
 def _base_images(s: Settings) -> str:
-    from dlc_tasks.engine import Engine  # noqa: PLC0415
     from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
     from dlc_tasks.setup import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
 
-    engine = Engine.connect()
+    engine = _connect()
     refs = [
         s.build_args.get("GO_IMAGE", DEFAULT_GO_IMAGE),
         s.build_args.get("RUNTIME_IMAGE", DEFAULT_RUNTIME_IMAGE),
