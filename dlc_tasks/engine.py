@@ -16,13 +16,14 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dlc_tasks.config import Retries
 from dlc_tasks.credentials import Credentials
 from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthError
 from dlc_tasks.retry import Transient, with_retries
 
+T = TypeVar("T")
 PING_TIMEOUT = 10
 # Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
 _AUTH = re.compile(r"denied|unauthorized|authentication required|forbidden|\b40[13]\b", re.I)
@@ -235,13 +236,7 @@ class Engine:
                 raise PushError(f"push of {repository}:{tag} reported no digest")
             return str(digest)
 
-        def retrying(n: int, fault: Transient, delay: float) -> None:
-            output(f"    retry {n}/{retries.attempts - 1} in {delay:.1f}s: {fault}")
-
-        try:
-            return with_retries(attempt, retries, on_retry=retrying)
-        except Transient as fault:
-            raise PushError(f"{fault} (after {retries.attempts} tries)") from None
+        return _retried(attempt, retries, output)
 
     def pull(
         self,
@@ -269,10 +264,7 @@ class Engine:
             except APIError as err:
                 raise Transient(f"pull of {repository}: {_first_line(err)}") from None
 
-        try:
-            with_retries(attempt, retries)
-        except Transient as fault:
-            raise PushError(f"{fault} (after {retries.attempts} tries)") from None
+        _retried(attempt, retries, output)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -293,6 +285,18 @@ class Engine:
 
         with contextlib.suppress(NotFound):
             self.api.remove_container(container_id, force=True, v=False)
+
+
+def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:
+    """Run a push or pull attempt with retries, saying each retry; the last fault is a PushError."""
+
+    def say(n: int, fault: Transient, delay: float) -> None:
+        output(f"    retry {n}/{retries.attempts - 1} in {delay:.1f}s: {fault}")
+
+    try:
+        return with_retries(attempt, retries, on_retry=say)
+    except Transient as fault:
+        raise PushError(f"{fault} (after {retries.attempts} tries)") from None
 
 
 def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
