@@ -32,7 +32,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
     session.run("mypy")
     session.run("hadolint", "docker/Dockerfile", "docker/Dockerfile.build")
-    session.run("python", "-m", "dlc_tasks.lintprod", "docker/Dockerfile.prod.template")
+    session.run("python", "-m", "dlc_tasks.checks.lintprod", "docker/Dockerfile.prod.template")
 
 
 @nox.session(default=False)

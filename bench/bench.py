@@ -41,8 +41,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dlc_tasks.depshash import compute  # noqa: E402
-from dlc_tasks.setup import user_config_path  # noqa: E402
+from dlc_tasks.housekeeping.base_images import user_config_path  # noqa: E402
+from dlc_tasks.model.depshash import compute  # noqa: E402
 
 SERVICE_FILES = ["go.mod", "go.sum", "cmd", "pkg", "internal", "config.yaml", "VERSION"]
 INV = str(Path(sys.executable).parent / "inv")

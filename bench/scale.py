@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench import SERVICE_FILES, Registry, run  # noqa: E402
-from dlc_tasks.registry import RegistryClient  # noqa: E402
+from dlc_tasks.clients.registry import RegistryClient  # noqa: E402
 
 INV = str(Path(sys.executable).parent / "inv")
 

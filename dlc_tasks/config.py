@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
-from dlc_tasks.refs import Repository, check_path_component, check_registry, check_tag
-from dlc_tasks.versionfile import LATEST_POLICIES
+from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
+from dlc_tasks.model.versionfile import LATEST_POLICIES
 
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
 

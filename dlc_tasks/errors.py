@@ -1,7 +1,7 @@
 """One exception tree for the package.
 
 Every failure a user can meet is a :class:`DlcError`; the task wrapper in
-:mod:`dlc_tasks.cli` turns it into one line on stderr and a non-zero exit.
+:mod:`dlc_tasks.cli.task` turns it into one line on stderr and a non-zero exit.
 Each subclass says what failed and, in ``hint``, what to do about it.
 """
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from dlc_tasks.engine import Engine
-from dlc_tasks.smoke import probe
+from dlc_tasks.checks.smoke import probe
+from dlc_tasks.clients.engine import Engine
 from tests.integration.conftest import REPO, Registry, copy_module, git_sha, inv, ok
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import bcrypt
 import docker
 import pytest
 
-from dlc_tasks.registry import RegistryClient
+from dlc_tasks.clients.registry import RegistryClient
 from tests.integration.conftest import (
     INV,
     REPO,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dlc_tasks.trust import CERTS_D
+from dlc_tasks.clients.trust import CERTS_D
 from tests.integration.conftest import Registry, inv, ok, start_registry
 from tests.support.certs import make_ca, make_cert
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from dlc_tasks import ui
+from dlc_tasks.reporting import console as ui
 
 _AMBIENT = (
     "DLC_DEBUG",

@@ -1,10 +1,10 @@
-"""dlc_tasks.branch: which branch CI runs on, and how far ``inv ci`` goes there."""
+"""dlc_tasks.model.branch: which branch CI runs on, and how far ``inv ci`` goes there."""
 
 from __future__ import annotations
 
 import pytest
 
-from dlc_tasks.branch import ci_steps, current_branch
+from dlc_tasks.model.branch import ci_steps, current_branch
 
 
 def test_ci_steps_go_through_push_on_a_push_branch() -> None:

@@ -1,4 +1,4 @@
-"""dlc_tasks.cli.dlc_task: a DlcError becomes one ``dlc:`` line and an exit code."""
+"""dlc_tasks.cli.task.dlc_task: a DlcError becomes one ``dlc:`` line and an exit code."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from dlc_tasks.cli import dlc_task
+from dlc_tasks.cli.task import dlc_task
 from dlc_tasks.errors import DlcError, PushError, VersionFileError
-from dlc_tasks.ui import Console
+from dlc_tasks.reporting.console import Console
 
 
 class Odd(DlcError):

@@ -1,4 +1,4 @@
-"""dlc_tasks.collection: the pre chain as Invoke's Executor runs it, and every task's help."""
+"""dlc_tasks.cli.collection: the pre chain as Invoke's Executor runs it, and every task's help."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from invoke.config import Config, merge_dicts
 from invoke.executor import Executor
 from invoke.tasks import Task
 
-from dlc_tasks import collection
+from dlc_tasks.cli import collection
 from dlc_tasks.config import DEFAULTS
 
 CHAIN = ["hash", "cache", "generate", "test", "prod", "push"]

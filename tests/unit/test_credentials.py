@@ -1,4 +1,4 @@
-"""dlc_tasks.credentials: environment first, then Docker's config.json; passwords never print."""
+"""dlc_tasks.clients.credentials: environment first, then config.json; passwords never print."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlc_tasks.credentials import Credentials, lookup
+from dlc_tasks.clients.credentials import Credentials, lookup
 
 REGISTRY = "registry.example.com:5000"
 

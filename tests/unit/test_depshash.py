@@ -1,4 +1,4 @@
-"""dlc_tasks.depshash: what names the build-cache image, and what must not."""
+"""dlc_tasks.model.depshash: what names the build-cache image, and what must not."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dlc_tasks.depshash import compute, declared_args, write_env_file
 from dlc_tasks.errors import NotFoundError
+from dlc_tasks.model.depshash import compute, declared_args, write_env_file
 
 GO_MOD = "module example.com/hello\n\ngo 1.22\n\nrequire github.com/x/y v1.0.0\n"
 GO_SUM = "github.com/x/y v1.0.0 h1:abc=\ngithub.com/x/y v1.0.0/go.mod h1:def=\n"

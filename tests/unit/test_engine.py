@@ -1,4 +1,4 @@
-"""dlc_tasks.engine: push stream errors are raised, classified and retried (docker-py #3161)."""
+"""dlc_tasks.clients.engine: push stream errors are raised, classified, retried (docker-py 3161)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.config import Retries
-from dlc_tasks.credentials import Credentials
-from dlc_tasks.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.errors import PushError, RegistryAuthError
 
 DIGEST = "sha256:" + "a" * 64

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlc_tasks.explain import compare
+from dlc_tasks.checks.explain import compare
 
 
 def test_compare_names_each_change() -> None:

@@ -1,8 +1,8 @@
-"""dlc_tasks.gosteps: reading go test and go tool cover output."""
+"""dlc_tasks.steps.gocontainer: reading go test and go tool cover output."""
 
 from __future__ import annotations
 
-from dlc_tasks.gosteps import binary_step, cache_volume_name, failed_tests, total_coverage
+from dlc_tasks.steps.gocontainer import binary_step, cache_volume_name, failed_tests, total_coverage
 
 GO_TEST_FAILURES = """\
 === RUN   TestGreet

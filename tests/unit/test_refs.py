@@ -1,11 +1,11 @@
-"""dlc_tasks.refs: every value that reaches an image reference is checked first."""
+"""dlc_tasks.model.refs: every value that reaches an image reference is checked first."""
 
 from __future__ import annotations
 
 import pytest
 
 from dlc_tasks.errors import InvalidValue
-from dlc_tasks.refs import (
+from dlc_tasks.model.refs import (
     Repository,
     check_digest,
     check_hash,

@@ -1,4 +1,4 @@
-"""dlc_tasks.render: strict placeholder substitution into Dockerfile.prod."""
+"""dlc_tasks.model.render: strict placeholder substitution into Dockerfile.prod."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dlc_tasks.errors import ConfigError, InvalidValue, NotFoundError
-from dlc_tasks.render import HEADER, render, render_file
+from dlc_tasks.model.render import HEADER, render, render_file
 
 
 def test_substitutes_placeholders_with_or_without_spaces() -> None:

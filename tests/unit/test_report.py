@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from dlc_tasks import history, report
 from dlc_tasks.config import DEFAULTS, Settings
-from dlc_tasks.depshash import DepsHash
 from dlc_tasks.errors import NotFoundError
-from dlc_tasks.state import State
-from dlc_tasks.ui import Console, Outcome
-from dlc_tasks.versionfile import Version
+from dlc_tasks.model.depshash import DepsHash
+from dlc_tasks.model.state import State
+from dlc_tasks.model.versionfile import Version
+from dlc_tasks.reporting import metrics as history
+from dlc_tasks.reporting import runreport as report
+from dlc_tasks.reporting.console import Console, Outcome
 
 DIGEST = "sha256:" + "b" * 64
 

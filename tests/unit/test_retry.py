@@ -1,11 +1,11 @@
-"""dlc_tasks.retry: capped, jittered backoff for Transient faults only."""
+"""dlc_tasks.clients.retry: capped, jittered backoff for Transient faults only."""
 
 from __future__ import annotations
 
 import pytest
 
+from dlc_tasks.clients.retry import Transient, backoff_delay, with_retries
 from dlc_tasks.config import Retries
-from dlc_tasks.retry import Transient, backoff_delay, with_retries
 
 
 class Flaky:

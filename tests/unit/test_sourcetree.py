@@ -1,4 +1,4 @@
-"""dlc_tasks.sourcetree.digest: what makes generate/test/prod out of date."""
+"""dlc_tasks.model.sourcetree.digest: what makes generate/test/prod out of date."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlc_tasks.sourcetree import digest, iter_files
+from dlc_tasks.model.sourcetree import digest, iter_files
 
 
 def make_tree(root: Path) -> Path:

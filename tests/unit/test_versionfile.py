@@ -1,4 +1,4 @@
-"""dlc_tasks.versionfile: the VERSION file is data, never shell, and yields the push tags."""
+"""dlc_tasks.model.versionfile: the VERSION file is data, never shell, and yields the push tags."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from invoke import Config, Context
 from invoke.exceptions import Exit
 
-from dlc_tasks import tools
+from dlc_tasks.cli import maintenance as tools
 from dlc_tasks.config import DEFAULTS
 from dlc_tasks.errors import VersionFileError
-from dlc_tasks.versionfile import Version, image_tags, parse_version, read_version
+from dlc_tasks.model.versionfile import Version, image_tags, parse_version, read_version
 
 SHA = "0123456789ab"
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.workflow import workflow
+from dlc_tasks.housekeeping.workflow import workflow
 
 
 @pytest.mark.parametrize("provider", ["github", "gitea"])

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.runtime import Runtime
+from dlc_tasks.run import Runtime
 
 PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
 

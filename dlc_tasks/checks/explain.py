@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dlc_tasks.chain import LABEL_INPUTS
-from dlc_tasks.runtime import Runtime
+from dlc_tasks.run import Runtime
+from dlc_tasks.steps.chain import LABEL_INPUTS
 
 
 def newest_cache_image(rt: Runtime) -> tuple[str, dict[str, Any]] | None:

@@ -1,6 +1,6 @@
 """``--dry-run``: what each task would do, printed; neither the engine nor the registry is touched.
 
-Each ``plan_*`` mirrors the ``run_*`` of :mod:`dlc_tasks.chain` with the same
+Each ``plan_*`` mirrors the ``run_*`` of :mod:`dlc_tasks.steps.chain` with the same
 inputs (settings, hash, VERSION, git sha) and prints the image references, tags,
 the Dockerfile that would be rendered, and the engine and registry calls in
 order. No file is written: not even ``deps_hash.env``. The cache image's digest
@@ -9,11 +9,11 @@ is only known to the registry, so the plan names the image by its hash.
 
 from __future__ import annotations
 
-from dlc_tasks import gosteps
-from dlc_tasks.chain import LABEL_CACHE, Done, binary_path
-from dlc_tasks.render import HEADER, render
-from dlc_tasks.runtime import Runtime
-from dlc_tasks.versionfile import image_tags
+from dlc_tasks.model.render import HEADER, render
+from dlc_tasks.model.versionfile import image_tags
+from dlc_tasks.run import Runtime
+from dlc_tasks.steps import gocontainer as gosteps
+from dlc_tasks.steps.chain import LABEL_CACHE, Done, binary_path
 
 
 def _cache_ref(rt: Runtime) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from dlc_tasks import sourcetree
+from dlc_tasks.model import sourcetree
 
 SPOOL = 16 * 1024 * 1024
 

@@ -81,7 +81,7 @@ def compute(
     if go_sum.is_file():
         inputs["go.sum"] = _digest(normalise(go_sum.read_bytes()))
     if goproxy_dir is not None:
-        from dlc_tasks.sourcetree import digest  # noqa: PLC0415
+        from dlc_tasks.model.sourcetree import digest  # noqa: PLC0415
 
         inputs["goproxy"] = digest(goproxy_dir)
     dockerfile = normalise(dockerfile_build.read_bytes())

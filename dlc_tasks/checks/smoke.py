@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from dlc_tasks.engine import Engine
+from dlc_tasks.clients.engine import Engine
 from dlc_tasks.errors import DlcError
 
 CONTAINER_PORT = 8080

@@ -1,7 +1,7 @@
 """Lint the production Dockerfile as it is built: render the template, then run hadolint on it.
 
 hadolint on the template alone misreads it (placeholders, an ``ARG`` in ``FROM``);
-``python -m dlc_tasks.lintprod [TEMPLATE]`` renders it with example values into a
+``python -m dlc_tasks.checks.lintprod [TEMPLATE]`` renders it with example values into a
 temporary file and lints that. The ``lint`` nox session runs it.
 """
 
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dlc_tasks.render import HEADER, render
+from dlc_tasks.model.render import HEADER, render
 
 EXAMPLE = {
     "cache_image": "registry.example.com/org/app-build-cache@sha256:" + "0" * 64,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import DlcError
-from dlc_tasks.ui import Outcome
+from dlc_tasks.reporting.console import Outcome
 
 SCHEMA = 1
 

@@ -1,4 +1,4 @@
-"""The Invoke tasks: thin wrappers over :mod:`dlc_tasks.chain`, chained with ``pre``.
+"""The Invoke tasks: thin wrappers over :mod:`dlc_tasks.steps.chain`, chained with ``pre``.
 
 ``inv push`` runs hash, cache, generate, test, prod and push, each once
 (Invoke de-duplicates the ``pre`` chain). Every flag defaults to None and
@@ -14,15 +14,15 @@ from typing import Any
 
 from invoke.collection import Collection
 
-from dlc_tasks.cli import REGISTRY_HELP, dlc_task
+from dlc_tasks.cli.task import REGISTRY_HELP, dlc_task
 from dlc_tasks.config import DEFAULTS
 
 _FINISH_REGISTERED: list[bool] = []
 
 
 def _finish(rt: Any) -> None:
-    """At exit: the summary table, then the report files (see dlc_tasks.report)."""
-    from dlc_tasks import report  # noqa: PLC0415
+    """At exit: the summary table, then the report files (see dlc_tasks.reporting.runreport)."""
+    from dlc_tasks.reporting import runreport as report  # noqa: PLC0415
 
     rt.out.summary()
     if rt.out.outcomes and not rt.settings.dry_run:
@@ -31,8 +31,8 @@ def _finish(rt: Any) -> None:
 
 
 def _run(ctx: Any, name: str, step: str, **kwargs: Any) -> None:
-    from dlc_tasks import chain  # noqa: PLC0415
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
+    from dlc_tasks.steps import chain  # noqa: PLC0415
 
     overrides = kwargs.pop("overrides", {})
     rt = runtime(ctx, **overrides)
@@ -42,7 +42,7 @@ def _run(ctx: Any, name: str, step: str, **kwargs: Any) -> None:
     rt.out.task(name + (" (dry run)" if rt.settings.dry_run else ""))
     started = time.monotonic()
     if rt.settings.dry_run:
-        from dlc_tasks import plan  # noqa: PLC0415
+        from dlc_tasks.steps import plan  # noqa: PLC0415
 
         done = getattr(plan, step.replace("run_", "plan_"))(rt, **kwargs)
     else:
@@ -67,8 +67,8 @@ def hash_(
 ) -> None:
     """Compute the dependency hash that names the build-cache image; write deps_hash.env."""
     if explain:
-        from dlc_tasks.explain import explain_hash  # noqa: PLC0415
-        from dlc_tasks.runtime import runtime  # noqa: PLC0415
+        from dlc_tasks.checks.explain import explain_hash  # noqa: PLC0415
+        from dlc_tasks.run import runtime  # noqa: PLC0415
 
         explain_hash(runtime(c, **_flags(registry, dry_run)))
         return
@@ -117,8 +117,8 @@ def pipeline(
     c: Any, branch: str | None = None, registry: str | None = None, dry_run: bool = False
 ) -> None:
     """The pipeline: the chain through test, and through push on dlc.ci.push_branches."""
-    from dlc_tasks.branch import ci_steps, current_branch  # noqa: PLC0415
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.model.branch import ci_steps, current_branch  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     rt = runtime(c, **_flags(registry, dry_run))
     name = branch if branch is not None else current_branch(cwd=str(rt.settings.project_dir))
@@ -136,7 +136,7 @@ def dev(c: Any, dry_run: bool = False) -> None:
 
 def namespace() -> Collection:
     """The root collection with the ``dlc`` configuration defaults."""
-    from dlc_tasks import tools  # noqa: PLC0415
+    from dlc_tasks.cli import maintenance as tools  # noqa: PLC0415
 
     ns = Collection(generate, test, prod, push, dev, tools.doctor, tools.report)
     ns.add_task(hash_, name="hash")

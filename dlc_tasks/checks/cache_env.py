@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dlc_tasks import chain
+from dlc_tasks.checks.smoke import SmokeTestFailed, probe
 from dlc_tasks.errors import DlcError, NotFoundError
-from dlc_tasks.runtime import Runtime
-from dlc_tasks.smoke import SmokeTestFailed, probe
+from dlc_tasks.run import Runtime
+from dlc_tasks.steps import chain
 
 ELF_MAGIC = b"\x7fELF"
 

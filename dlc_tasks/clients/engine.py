@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries
-from dlc_tasks.credentials import Credentials
 from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthError
-from dlc_tasks.retry import Transient, with_retries
 
 T = TypeVar("T")
 PING_TIMEOUT = 10
@@ -314,7 +314,7 @@ def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
 def _declared_only(buildargs: Mapping[str, str], dockerfile_text: str | None) -> dict[str, str]:
     if dockerfile_text is None:
         return dict(buildargs)
-    from dlc_tasks.depshash import declared_args  # noqa: PLC0415
+    from dlc_tasks.model.depshash import declared_args  # noqa: PLC0415
 
     declared = set(declared_args(dockerfile_text))
     return {k: v for k, v in buildargs.items() if k in declared}

@@ -1,11 +1,11 @@
 """The build chain's steps: hash → cache → generate → test → prod → push, and dev.
 
-Each function does one task's work on a :class:`~dlc_tasks.runtime.Runtime`
+Each function does one task's work on a :class:`~dlc_tasks.run.Runtime`
 and returns a :class:`Done` (hit, miss, ran or skipped, with a detail line).
 Up-to-date checks: a step whose inputs (source digest, cache image digest,
 configuration) match its last success, and whose output still exists, is
 skipped and says so; anything else runs. The Invoke wiring is in
-:mod:`dlc_tasks.collection`.
+:mod:`dlc_tasks.cli.collection`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlc_tasks import gosteps, sourcetree
 from dlc_tasks.errors import BuildError, NotFoundError, PushError
-from dlc_tasks.render import render_file
-from dlc_tasks.runtime import Runtime
-from dlc_tasks.state import inputs_key
-from dlc_tasks.versionfile import image_tags
+from dlc_tasks.model import sourcetree
+from dlc_tasks.model.render import render_file
+from dlc_tasks.model.state import inputs_key
+from dlc_tasks.model.versionfile import image_tags
+from dlc_tasks.run import Runtime
+from dlc_tasks.steps import gocontainer as gosteps
 
 LABEL_HASH = "io.dlc-tasks.deps-hash"
 LABEL_INPUTS = "io.dlc-tasks.deps-inputs"
@@ -57,7 +58,7 @@ def source_digest(rt: Runtime) -> str:
 
 def run_hash(rt: Runtime) -> Done:
     """Compute the dependency hash, print it and write the hash file."""
-    from dlc_tasks.depshash import write_env_file  # noqa: PLC0415
+    from dlc_tasks.model.depshash import write_env_file  # noqa: PLC0415
 
     deps = rt.deps()
     write_env_file(rt.settings.hash_file, deps)
@@ -78,7 +79,7 @@ def cache_digest(rt: Runtime) -> str:
 
 def run_cache(rt: Runtime, force: bool = False) -> Done:
     """Look the cache image up by manifest; on a miss (or ``force``), build and push it."""
-    from dlc_tasks.engine import context_tar  # noqa: PLC0415
+    from dlc_tasks.clients.engine import context_tar  # noqa: PLC0415
 
     s, deps = rt.settings, rt.deps()
     repo = rt.cache_repository()
@@ -215,7 +216,7 @@ def oci_labels(rt: Runtime, created: str) -> dict[str, str]:
 
 def run_prod(rt: Runtime) -> Done:
     """Render Dockerfile.prod and build the production image from the tested binary."""
-    from dlc_tasks.engine import context_tar  # noqa: PLC0415
+    from dlc_tasks.clients.engine import context_tar  # noqa: PLC0415
 
     s = rt.settings
     binary = binary_path(rt)

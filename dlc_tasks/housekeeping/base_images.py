@@ -3,7 +3,7 @@
 ``inv setup.base-images`` (run by ``./dev``) first asks the engine for the
 configured Go and runtime base images; if the engine has them, or can pull
 them, nothing is done. Otherwise it imports the local images of
-:mod:`dlc_tasks.baseimages` and records them in the user's Invoke
+:mod:`dlc_tasks.clients.baseimages` and records them in the user's Invoke
 configuration (``~/.invoke.yaml``, merged, other keys kept), so that every
 later ``inv`` on this machine builds on them.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from dlc_tasks import baseimages
-from dlc_tasks.engine import Engine
-from dlc_tasks.ui import Console
+from dlc_tasks.clients import baseimages
+from dlc_tasks.clients.engine import Engine
+from dlc_tasks.reporting.console import Console
 
 DEFAULT_GO_IMAGE = "golang:1.26.1-alpine"
 DEFAULT_RUNTIME_IMAGE = "alpine:3.18"

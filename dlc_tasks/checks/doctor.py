@@ -13,8 +13,8 @@ from typing import Any
 
 from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import DlcError
-from dlc_tasks.render import render
-from dlc_tasks.ui import console
+from dlc_tasks.model.render import render
+from dlc_tasks.reporting.console import console
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
 
@@ -34,7 +34,7 @@ def _config(ctx: Any, registry: str | None) -> Callable[[], str]:
 
 
 def _git(s: Settings) -> str:
-    from dlc_tasks.runtime import _git_head  # noqa: PLC0415
+    from dlc_tasks.run import _git_head  # noqa: PLC0415
 
     return (
         f"HEAD {_git_head(str(s.project_dir))[:12]}"
@@ -44,7 +44,7 @@ def _git(s: Settings) -> str:
 
 
 def _version(s: Settings) -> str:
-    from dlc_tasks.versionfile import read_version  # noqa: PLC0415
+    from dlc_tasks.model.versionfile import read_version  # noqa: PLC0415
 
     return f"{s.version_file.name}: {read_version(s.version_file)}"
 
@@ -66,7 +66,7 @@ def _files(s: Settings) -> str:
 
 @functools.cache
 def _connect() -> Any:
-    from dlc_tasks.engine import Engine  # noqa: PLC0415
+    from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
 
     return Engine.connect()  # once: the engine and base-image checks share the connection
 
@@ -79,7 +79,7 @@ def _engine() -> str:
 
 def _base_images(s: Settings) -> str:
     from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
-    from dlc_tasks.setup import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
+    from dlc_tasks.housekeeping.base_images import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
 
     engine = _connect()
     refs = [
@@ -96,8 +96,8 @@ def _base_images(s: Settings) -> str:
 
 
 def _registry(s: Settings) -> str:
-    from dlc_tasks.credentials import lookup  # noqa: PLC0415
-    from dlc_tasks.registry import RegistryClient  # noqa: PLC0415
+    from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
+    from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
 
     address = s.registry_or_local()
     if not s.registry:

@@ -58,7 +58,7 @@ def dlc_task(*args: Any, **kwargs: Any) -> Any:
     def decorate(body: Callable[..., Any]) -> Any:
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
-            from dlc_tasks.ui import console  # noqa: PLC0415
+            from dlc_tasks.reporting.console import console  # noqa: PLC0415
 
             previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
             name = body.__name__.rstrip("_").replace("_", "-")

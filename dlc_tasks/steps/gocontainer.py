@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from dlc_tasks.engine import Engine, stream_lines
+from dlc_tasks.clients.engine import Engine, stream_lines
 from dlc_tasks.errors import GoStepFailed
 
 WORKDIR = "/workspace"
@@ -67,7 +67,7 @@ class GoContainer:
         self.project_dir = project_dir
         self.volume = volume
         self.output = output
-        from dlc_tasks.trust import engine_is_local  # noqa: PLC0415
+        from dlc_tasks.clients.trust import engine_is_local  # noqa: PLC0415
 
         # A remote engine cannot bind-mount this machine's files: copy in, copy back.
         self.remote = not engine_is_local()
@@ -93,7 +93,7 @@ class GoContainer:
         try:
             api.start(self.container_id)
             if self.remote:
-                from dlc_tasks.workspace import copy_in  # noqa: PLC0415
+                from dlc_tasks.clients.workspace import copy_in  # noqa: PLC0415
 
                 copy_in(api, self.container_id, self.project_dir, WORKDIR)
             if created and self.user != "0:0":
@@ -113,7 +113,7 @@ class GoContainer:
             return
         try:
             if self.remote and exc_type is None:
-                from dlc_tasks.workspace import copy_out  # noqa: PLC0415
+                from dlc_tasks.clients.workspace import copy_out  # noqa: PLC0415
 
                 changed = copy_out(self.engine.api, self.container_id, self.project_dir, WORKDIR)
                 self.output(f"copied back from the engine: {len(changed)} changed file(s)")

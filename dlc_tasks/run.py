@@ -14,19 +14,19 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dlc_tasks import depshash
 from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import ToolError
-from dlc_tasks.refs import check_tag
-from dlc_tasks.state import State
-from dlc_tasks.ui import Console, console
-from dlc_tasks.versionfile import Version, read_version
+from dlc_tasks.model import depshash
+from dlc_tasks.model.refs import check_tag
+from dlc_tasks.model.state import State
+from dlc_tasks.model.versionfile import Version, read_version
+from dlc_tasks.reporting.console import Console, console
 
 if TYPE_CHECKING:
-    from dlc_tasks.credentials import Credentials
-    from dlc_tasks.engine import Engine
-    from dlc_tasks.refs import Repository
-    from dlc_tasks.registry import RegistryClient
+    from dlc_tasks.clients.credentials import Credentials
+    from dlc_tasks.clients.engine import Engine
+    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.model.refs import Repository
 
 
 @dataclass
@@ -48,11 +48,11 @@ class Runtime:
     def engine(self) -> Engine:
         """The Docker engine, connected on first use."""
         if self._engine is None:
-            from dlc_tasks.engine import Engine  # noqa: PLC0415
+            from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
 
             self._engine = Engine.connect()
             if self.settings.ca_file and not self.settings.dry_run:
-                from dlc_tasks.trust import install_ca  # noqa: PLC0415
+                from dlc_tasks.clients.trust import install_ca  # noqa: PLC0415
 
                 install_ca(self.registry(), self.settings.ca_file, self.out.line)
         return self._engine
@@ -64,7 +64,7 @@ class Runtime:
             if s.registry:
                 self._registry = s.registry
             else:
-                from dlc_tasks.localregistry import ensure_running  # noqa: PLC0415
+                from dlc_tasks.clients.localregistry import ensure_running  # noqa: PLC0415
 
                 address, started = ensure_running(
                     s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
@@ -78,14 +78,14 @@ class Runtime:
 
     def credentials(self) -> Credentials | None:
         """Credentials for the registry, from the environment or Docker's config."""
-        from dlc_tasks.credentials import lookup  # noqa: PLC0415
+        from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
 
         return lookup(self.registry())
 
     def client(self) -> RegistryClient:
         """The registry HTTP client."""
         if self._client is None:
-            from dlc_tasks.registry import RegistryClient  # noqa: PLC0415
+            from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
 
             def say(attempt: int, fault: Exception, delay: float) -> None:
                 self.out.line(f"    registry: retry {attempt} in {delay:.1f}s ({fault})")

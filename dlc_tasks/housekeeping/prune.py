@@ -9,7 +9,7 @@ its garbage collection frees the blobs: see the README.
 from __future__ import annotations
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.runtime import Runtime
+from dlc_tasks.run import Runtime
 
 
 def run_prune(rt: Runtime, keep: int, dry_run: bool) -> list[str]:

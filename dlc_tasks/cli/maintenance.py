@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli import REGISTRY_HELP, dlc_task
+from dlc_tasks.cli.task import REGISTRY_HELP, dlc_task
 
 
 @dlc_task(help={"force": "import the local images even when the configured ones are available"})
 def base_images(c: Any, force: bool = False) -> None:
     """Make local Go and runtime base images where none can be pulled (./dev runs this)."""
-    from dlc_tasks.setup import ensure_base_images  # noqa: PLC0415
-    from dlc_tasks.ui import console  # noqa: PLC0415
+    from dlc_tasks.housekeeping.base_images import ensure_base_images  # noqa: PLC0415
+    from dlc_tasks.reporting.console import console  # noqa: PLC0415
 
     ensure_base_images(console(), dict(c.config.dlc.build_args or {}), force=force)
 
@@ -22,8 +22,8 @@ def base_images(c: Any, force: bool = False) -> None:
 @dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
 def cache_env(c: Any, registry: str | None = None) -> None:
     """The ADR's eight-step build-cache environment check, from hash to a running container."""
-    from dlc_tasks.cache_env import run_check  # noqa: PLC0415
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     run_check(runtime(c, registry=registry))
 
@@ -36,8 +36,8 @@ def cache_env(c: Any, registry: str | None = None) -> None:
 )
 def bump(c: Any, part: str, pre: str = "") -> None:
     """Rewrite VERSION (MAJOR/MINOR/PATCH/PRERELEASE) and print the tags the next push uses."""
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
-    from dlc_tasks.versionfile import image_tags  # noqa: PLC0415
+    from dlc_tasks.model.versionfile import image_tags  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     rt = runtime(c)
     old = rt.version()
@@ -53,7 +53,7 @@ def bump(c: Any, part: str, pre: str = "") -> None:
 @dlc_task(help={"registry": REGISTRY_HELP})
 def doctor(c: Any, registry: str | None = None) -> None:
     """Check engine, registry (reachable, TLS, credentials), git, Dockerfiles, VERSION, config."""
-    from dlc_tasks.doctor import run_doctor  # noqa: PLC0415
+    from dlc_tasks.checks.doctor import run_doctor  # noqa: PLC0415
 
     run_doctor(c, registry=registry)
 
@@ -61,8 +61,8 @@ def doctor(c: Any, registry: str | None = None) -> None:
 @dlc_task(help={"chart": "where to write the PNG chart (default: .dlc/report.png)"})
 def report(c: Any, chart: str | None = None) -> None:
     """The ADR's success metrics over past runs: cache-hit rate, build times, sizes, failures."""
-    from dlc_tasks.history import run_report  # noqa: PLC0415
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.reporting.metrics import run_report  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     run_report(runtime(c), chart)
 
@@ -76,8 +76,8 @@ def report(c: Any, chart: str | None = None) -> None:
 )
 def prune(c: Any, keep: int = 3, dry_run: bool = False, registry: str | None = None) -> None:
     """Delete old build-cache tags from the registry, keeping the current one and the N newest."""
-    from dlc_tasks.prune import run_prune  # noqa: PLC0415
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
+    from dlc_tasks.housekeeping.prune import run_prune  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     run_prune(runtime(c, registry=registry), keep, dry_run)
 
@@ -90,7 +90,7 @@ def prune(c: Any, keep: int = 3, dry_run: bool = False, registry: str | None = N
 )
 def workflow(c: Any, provider: str = "github", output: str | None = None) -> None:
     """Write a CI workflow that runs `nox -s ci` (cache job, then pipeline job; push on main)."""
-    from dlc_tasks.runtime import runtime  # noqa: PLC0415
-    from dlc_tasks.workflow import write_workflow  # noqa: PLC0415
+    from dlc_tasks.housekeeping.workflow import write_workflow  # noqa: PLC0415
+    from dlc_tasks.run import runtime  # noqa: PLC0415
 
     write_workflow(runtime(c), provider, output)

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries, is_loopback
-from dlc_tasks.credentials import Credentials
 from dlc_tasks.errors import RegistryAuthError, RegistryError, RegistryTLSError
-from dlc_tasks.retry import Transient, with_retries
 
 if TYPE_CHECKING:
     import requests

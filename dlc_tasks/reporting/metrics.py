@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import NotFoundError, ToolError
-from dlc_tasks.runtime import Runtime
+from dlc_tasks.run import Runtime
 
 
 def load(path: Path) -> list[dict[str, Any]]:

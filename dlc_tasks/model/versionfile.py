@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlc_tasks.errors import VersionFileError
-from dlc_tasks.refs import check_tag
+from dlc_tasks.model.refs import check_tag
 
 _LINE = re.compile(r"(?:export\s+)?([A-Z]+)=(.*)")
 _NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")
