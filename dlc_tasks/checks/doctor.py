@@ -5,16 +5,18 @@ It changes nothing: it does not start the local registry, build or pull.
 
 from __future__ import annotations
 
-import functools
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from dlc_tasks.config import Settings, settings
+from dlc_tasks.config import Settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model.render import render
-from dlc_tasks.reporting.console import console
+
+if TYPE_CHECKING:
+    from dlc_tasks.cli.executor import RunHolder
+    from dlc_tasks.clients.engine import Engine
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
 
@@ -25,19 +27,15 @@ class DoctorFailed(DlcError):
     hint = "fix the lines marked FAIL above"
 
 
-def _config(ctx: Any, registry: str | None) -> Callable[[], str]:
-    def check() -> str:
-        s = settings(ctx, registry=registry)
-        return f"project_dir {s.project_dir}, images {s.org}/{s.repo}"
-
-    return check
+def _config(s: Settings) -> str:
+    return f"project_dir {s.project_dir}, images {s.org}/{s.repo}"
 
 
 def _git(s: Settings) -> str:
-    from dlc_tasks.run import _git_head  # noqa: PLC0415
+    from dlc_tasks.run import git_head  # noqa: PLC0415
 
     return (
-        f"HEAD {_git_head(str(s.project_dir))[:12]}"
+        f"HEAD {git_head(str(s.project_dir))[:12]}"
         if not s.revision
         else f"dlc.revision {s.revision}"
     )
@@ -64,24 +62,16 @@ def _files(s: Settings) -> str:
     return "go.mod, Dockerfile.build, Dockerfile, Dockerfile.prod.template (renders)"
 
 
-@functools.cache
-def _connect() -> Any:
-    from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
-
-    return Engine.connect()  # once: the engine and base-image checks share the connection
-
-
-def _engine() -> str:
-
-    version = _connect().api.version()
+def _engine(connect: Callable[[], Engine]) -> str:
+    version = connect().version()
     return f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"
 
 
-def _base_images(s: Settings) -> str:
+def _base_images(s: Settings, connect: Callable[[], Engine]) -> str:
     from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
     from dlc_tasks.housekeeping.base_images import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
 
-    engine = _connect()
+    engine = connect()
     refs = [
         s.build_args.get("GO_IMAGE", DEFAULT_GO_IMAGE),
         s.build_args.get("RUNTIME_IMAGE", DEFAULT_RUNTIME_IMAGE),
@@ -113,21 +103,30 @@ def _registry(s: Settings) -> str:
     return f"{address} answers /v2/ {who}{tls}"
 
 
-def run_doctor(ctx: Any, registry: str | None = None) -> None:
+def run_doctor(holder: RunHolder) -> None:
     """Run every check and print one line each; raise :class:`DoctorFailed` if any failed."""
-    out = console()
+    out = holder.out
     try:
-        s = settings(ctx, registry=registry)
+        s = holder.settings()
     except DlcError as err:
         out.line(f"FAIL configuration: {err.one_line()}")
         raise DoctorFailed("1 check failed: the configuration") from None
+    connected: list[Engine] = []
+
+    def connect() -> Engine:  # once: the engine and base-image checks share the connection
+        if not connected:
+            from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
+
+            connected.append(Engine.connect())
+        return connected[0]
+
     checks: list[tuple[str, Callable[[], str]]] = [
-        ("configuration", _config(ctx, registry)),
+        ("configuration", lambda: _config(s)),
         ("git", lambda: _git(s)),
         ("VERSION", lambda: _version(s)),
         ("files", lambda: _files(s)),
-        ("engine", _engine),
-        ("base images", lambda: _base_images(s)),
+        ("engine", lambda: _engine(connect)),
+        ("base images", lambda: _base_images(s, connect)),
         ("registry", lambda: _registry(s)),
     ]
     failed = []

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dlc_tasks.run import Runtime
-from dlc_tasks.steps.chain import LABEL_INPUTS
+from dlc_tasks.run import Run
+from dlc_tasks.steps.cache import LABEL_INPUTS
 
 
-def newest_cache_image(rt: Runtime) -> tuple[str, dict[str, Any]] | None:
+def newest_cache_image(rt: Run) -> tuple[str, dict[str, Any]] | None:
     """(tag, image configuration) of the newest cache image in the registry, or None."""
     client, repo = rt.client(), rt.cache_repository()
     configs = [(tag, client.image_config(repo.path, tag)) for tag in client.tags(repo.path)]
@@ -37,7 +37,7 @@ def compare(current: dict[str, str], previous: dict[str, str]) -> list[tuple[str
     return rows
 
 
-def explain_hash(rt: Runtime) -> None:
+def explain_hash(rt: Run) -> None:
     """Print the inputs and, when the registry has a cache image, what changed since it."""
     deps = rt.deps()
     rt.out.line(f"DEPS_HASH={deps.value}")

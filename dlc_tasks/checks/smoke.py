@@ -22,21 +22,15 @@ class SmokeTestFailed(DlcError):
 
 def probe(engine: Engine, image: str, path: str = "/healthz", timeout: float = 30.0) -> Any:
     """Run ``image`` with its port published on loopback; return the JSON at ``path``."""
-    api = engine.api
-    host_config = api.create_host_config(port_bindings={CONTAINER_PORT: ("127.0.0.1", None)})
-    container = api.create_container(
-        image, ports=[CONTAINER_PORT], host_config=host_config, labels={"dlc-tasks.role": "smoke"}
-    )
-    cid = str(container["Id"])
+    cid = engine.start_container(image, publish=CONTAINER_PORT, labels={"dlc-tasks.role": "smoke"})
     try:
-        api.start(cid)
-        port = api.port(cid, CONTAINER_PORT)[0]["HostPort"]
+        port = engine.published_port(cid, CONTAINER_PORT)
         url = f"http://127.0.0.1:{port}{path}"
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
-            if api.inspect_container(cid)["State"]["Status"] == "exited":
-                logs = api.logs(cid).decode("utf-8", "replace").strip().splitlines()[-3:]
+            if engine.container_state(cid) == "exited":
+                logs = engine.container_logs(cid).strip().splitlines()[-3:]
                 raise SmokeTestFailed(f"{image} exited: {' | '.join(logs)}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:

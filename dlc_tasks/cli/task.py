@@ -1,13 +1,11 @@
 """The bridge between Invoke and the package: one decorator for every task.
 
-``dlc_task`` registers a function as an Invoke task and wraps its body so that
-
-* a :class:`~dlc_tasks.errors.DlcError` becomes one line on stderr
-  (``dlc: <what failed> (<what to do>)``) and a non-zero exit, with the
-  traceback only under ``inv --debug`` or ``DLC_DEBUG=1``;
-* SIGTERM is handled like Ctrl-C, so containers and temporary files are
-  cleaned up by the same ``finally`` blocks;
-* the task's outcome and duration go to the run's summary.
+``dlc_task`` registers a function as an Invoke task and wraps its body so that a
+:class:`~dlc_tasks.errors.DlcError` becomes one line on stderr
+(``dlc: <what failed> (<what to do>)``) and a non-zero exit, with the traceback
+only under ``inv --debug`` or ``DLC_DEBUG=1``, and Ctrl-C (or SIGTERM, which the
+executor turns into one) exits 130 after the ``finally`` blocks cleaned up.
+Recording outcomes is the step runner's job, not this wrapper's.
 """
 
 from __future__ import annotations
@@ -15,8 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
-import time
 from collections.abc import Callable
 from typing import Any, overload
 
@@ -26,6 +22,8 @@ from invoke.tasks import Task, task
 from dlc_tasks.errors import DlcError
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
+INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 
 
 def debugging() -> bool:
@@ -33,10 +31,6 @@ def debugging() -> bool:
     return bool(os.environ.get("DLC_DEBUG")) or logging.getLogger("invoke").isEnabledFor(
         logging.DEBUG
     )
-
-
-def _sigterm_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @overload
@@ -58,24 +52,14 @@ def dlc_task(*args: Any, **kwargs: Any) -> Any:
     def decorate(body: Callable[..., Any]) -> Any:
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
-            from dlc_tasks.reporting.console import console  # noqa: PLC0415
-
-            previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-            name = body.__name__.rstrip("_").replace("_", "-")
-            started = time.monotonic()
             try:
                 return body(ctx, *a, **kw)
             except DlcError as err:
-                console().status(name, "failed", time.monotonic() - started, err.one_line())
                 if debugging():
                     raise
                 raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
             except KeyboardInterrupt:
-                raise Exit(
-                    "dlc: interrupted; containers and partial files were cleaned up", 130
-                ) from None
-            finally:
-                signal.signal(signal.SIGTERM, previous)
+                raise Exit(INTERRUPTED, 130) from None
 
         return task(**kwargs)(run)
 

@@ -20,9 +20,12 @@ import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dlc_tasks.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from dlc_tasks.clients.engine import Engine
 
 GO_REPOSITORY = "dlc-local/golang"
 RUNTIME_IMAGE = "dlc-local/runtime:1"
@@ -106,7 +109,7 @@ def busybox_applets(busybox: Path) -> list[str]:
 
 
 def import_rootfs(
-    api: Any,
+    engine: Engine,
     repository: str,
     tag: str,
     fill: Callable[[tarfile.TarFile], None],
@@ -117,10 +120,10 @@ def import_rootfs(
         archive = Path(tmp, "rootfs.tar")
         with tarfile.open(archive, mode="w") as tar:
             fill(tar)
-        api.import_image_from_file(str(archive), repository=repository, tag=tag, changes=changes)
+        engine.import_image(archive, repository, tag, changes)
 
 
-def make_go_image(api: Any, busybox: Path, goroot: Path) -> str:
+def make_go_image(engine: Engine, busybox: Path, goroot: Path) -> str:
     """Import ``dlc-local/golang:VERSION``; return its reference."""
     version = go_version(goroot)
     applets = busybox_applets(busybox)
@@ -138,11 +141,11 @@ def make_go_image(api: Any, busybox: Path, goroot: Path) -> str:
         "WORKDIR /go",
         'CMD ["/bin/sh"]',
     ]
-    import_rootfs(api, GO_REPOSITORY, version, fill, changes)
+    import_rootfs(engine, GO_REPOSITORY, version, fill, changes)
     return f"{GO_REPOSITORY}:{version}"
 
 
-def make_runtime_image(api: Any, busybox: Path) -> str:
+def make_runtime_image(engine: Engine, busybox: Path) -> str:
     """Import ``dlc-local/runtime:1``; return its reference."""
     applets = busybox_applets(busybox)
     repository, tag = RUNTIME_IMAGE.split(":")
@@ -151,5 +154,7 @@ def make_runtime_image(api: Any, busybox: Path) -> str:
         "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
         'CMD ["/bin/sh"]',
     ]
-    import_rootfs(api, repository, tag, lambda tar: _busybox_layer(tar, busybox, applets), changes)
+    import_rootfs(
+        engine, repository, tag, lambda tar: _busybox_layer(tar, busybox, applets), changes
+    )
     return RUNTIME_IMAGE

@@ -1,7 +1,8 @@
 """The Docker engine, through the docker SDK: the one seam for builds, pushes and containers.
 
-Everything that talks to the engine goes through :class:`Engine`, so tests can
-swap it for a fake and errors come back as :mod:`dlc_tasks.errors` types. The
+Everything that talks to the engine goes through :class:`Engine` (no other module
+touches the SDK's client), so unit tests swap it for ``tests/support/fakes.FakeEngine``
+and errors come back as :mod:`dlc_tasks.errors` types. The
 SDK's ``push`` reports registry errors inside its progress stream rather than
 raising (docker-py #3161, #3277); :meth:`Engine.push` reads every message and
 raises on ``error``/``errorDetail``, so a failed push can never look green.
@@ -11,17 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries
 from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthError
+
+if TYPE_CHECKING:
+    from docker.api.client import APIClient
 
 T = TypeVar("T")
 PING_TIMEOUT = 10
@@ -32,6 +38,12 @@ _TRANSIENT = re.compile(
     r"|connection refused",
     re.I,
 )
+
+
+def engine_is_local() -> bool:
+    """True when DOCKER_HOST is unset or a unix socket: the engine can bind-mount our files."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return not host or host.startswith("unix://")
 
 
 def classify_stream_error(message: str) -> str:
@@ -69,22 +81,29 @@ def context_tar(
     return spool
 
 
-class Engine:
-    """A connected Docker engine."""
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in a container printed, and how it exited."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.api = client.api
+    argv: list[str]
+    exit_code: int
+    lines: list[str]
+
+
+class Engine:
+    """A connected Docker engine: images, registries (push, pull), containers, volumes."""
+
+    def __init__(self, api: APIClient) -> None:
+        self._api = api
 
     @classmethod
     def connect(cls) -> Engine:
         """Connect as the docker CLI would (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)."""
         from docker.api.client import APIClient  # noqa: PLC0415  (kept out of `inv --list`)
-        from docker.client import DockerClient  # noqa: PLC0415
         from docker.errors import DockerException  # noqa: PLC0415
         from docker.utils import kwargs_from_env  # noqa: PLC0415
 
-        class EngineAPIClient(APIClient):  # type: ignore[misc]
+        class EngineAPIClient(APIClient):
             """docker-py's client, with the engine's CA (DOCKER_CERT_PATH) always winning.
 
             requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's own
@@ -98,13 +117,16 @@ class Engine:
                 return settings
 
         try:
-            client = DockerClient.__new__(DockerClient)
-            client.api = EngineAPIClient(version="auto", timeout=PING_TIMEOUT, **kwargs_from_env())
-            client.ping()
+            api = EngineAPIClient(version="auto", timeout=PING_TIMEOUT, **kwargs_from_env())
+            api.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
-        client.api.timeout = 600
-        return cls(client)
+        api.timeout = 600
+        return cls(api)
+
+    def version(self) -> dict[str, Any]:
+        """The engine's version document (``Version``, ``ApiVersion``…)."""
+        return dict(self._api.version())
 
     # -- images ------------------------------------------------------------------------------
 
@@ -143,7 +165,7 @@ class Engine:
         image_id = None
         tail: list[str] = []
         try:
-            for message in self.api.build(**kwargs):
+            for message in self._api.build(**kwargs):
                 if "stream" in message:
                     text = str(message["stream"])
                     if text.strip():
@@ -168,17 +190,18 @@ class Engine:
         from docker.errors import ImageNotFound  # noqa: PLC0415
 
         try:
-            return str(self.api.inspect_image(ref)["Id"])
+            return str(self.inspect(ref)["Id"])
         except ImageNotFound:
             return None
 
     def inspect(self, ref: str) -> dict[str, Any]:
         """The engine's description of a local image."""
-        return dict(self.api.inspect_image(ref))
+        # types-docker leaves inspect_image unannotated
+        return dict(self._api.inspect_image(ref))  # type: ignore[no-untyped-call]
 
     def tag(self, image: str, repository: str, tag: str) -> None:
         """``docker tag image repository:tag``."""
-        self.api.tag(image, repository, tag, force=True)
+        self._api.tag(image, repository, tag, force=True)
 
     def has_repo_digest(self, repository: str, digest: str) -> bool:
         """True when a local image carries ``repository@digest`` (pushed from or pulled here)."""
@@ -225,7 +248,7 @@ class Engine:
 
         def attempt() -> str:
             try:
-                stream = self.api.push(
+                stream = self._api.push(
                     repository, tag=tag, stream=True, decode=True, auth_config=auth
                 )
                 aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, progress)
@@ -255,7 +278,7 @@ class Engine:
 
         def attempt() -> None:
             try:
-                stream = self.api.pull(
+                stream = self._api.pull(
                     repository, tag=reference, stream=True, decode=True, auth_config=auth
                 )
                 self._stream_registry_op(f"pull of {repository}", stream, progress)
@@ -273,10 +296,10 @@ class Engine:
         from docker.errors import NotFound  # noqa: PLC0415
 
         try:
-            self.api.inspect_volume(name)
+            self._api.inspect_volume(name)
             return False
         except NotFound:
-            self.api.create_volume(name, labels=dict(labels))
+            self._api.create_volume(name, labels=dict(labels))
             return True
 
     def remove_container(self, container_id: str) -> None:
@@ -284,7 +307,113 @@ class Engine:
         from docker.errors import NotFound  # noqa: PLC0415
 
         with contextlib.suppress(NotFound):
-            self.api.remove_container(container_id, force=True, v=False)
+            self._api.remove_container(container_id, force=True, v=False)
+
+    def start_container(
+        self,
+        image: str,
+        *,
+        command: list[str] | None = None,
+        workdir: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        binds: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        publish: int | None = None,
+    ) -> str:
+        """Create and start a container; return its id. ``binds`` maps source to target (rw);
+        ``publish`` publishes one container port on a free loopback port. On any failure the
+        container is removed before the error propagates."""
+        from docker.errors import APIError  # noqa: PLC0415
+
+        host_config = self._api.create_host_config(
+            binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
+            init=True,
+            port_bindings={publish: ("127.0.0.1", None)} if publish else None,
+        )
+        try:
+            container = self._api.create_container(
+                image,
+                command=command,
+                working_dir=workdir,
+                environment=dict(environment or {}),
+                host_config=host_config,
+                labels=dict(labels or {}),
+                ports=[publish] if publish else None,
+            )
+        except APIError as err:
+            raise EngineError(f"cannot create a container of {image}: {_first_line(err)}") from None
+        container_id = str(container["Id"])
+        try:
+            self._api.start(container_id)
+        except BaseException as err:
+            self.remove_container(container_id)
+            if isinstance(err, APIError):
+                raise EngineError(f"cannot start {image}: {_first_line(err)}") from None
+            raise
+        return container_id
+
+    def exec(
+        self,
+        container_id: str,
+        argv: Sequence[str],
+        *,
+        workdir: str,
+        user: str,
+        output: Callable[[str], None] | None = None,
+    ) -> ExecResult:
+        """Run ``argv`` in a running container, streaming each line to ``output``."""
+        from docker.errors import APIError  # noqa: PLC0415
+
+        try:
+            exec_id = self._api.exec_create(container_id, list(argv), workdir=workdir, user=user)
+            lines = []
+            for line in stream_lines(self._api.exec_start(exec_id["Id"], stream=True)):
+                lines.append(line)
+                if output is not None:
+                    output(line)
+            code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
+        except APIError as err:
+            what = " ".join(argv[:2])
+            raise EngineError(f"{what} in the container: {_first_line(err)}") from None
+        return ExecResult(list(argv), int(code if code is not None else 1), lines)
+
+    def put_archive(self, container_id: str, path: str, data: IO[bytes] | bytes) -> None:
+        """Unpack a tar stream into a container's ``path``."""
+        self._api.put_archive(container_id, path, data)
+
+    def get_archive(self, container_id: str, path: str) -> tuple[Iterator[bytes], Any]:
+        """A container's ``path`` as tar chunks, and its stat."""
+        chunks, stat = self._api.get_archive(container_id, path)
+        return iter(chunks), stat
+
+    def published_port(self, container_id: str, port: int) -> int:
+        """The loopback port a container's ``port`` is published on."""
+        return int(self._api.port(container_id, port)[0]["HostPort"])
+
+    def container_state(self, container_id: str) -> str:
+        """``running``, ``exited``…"""
+        return str(self._api.inspect_container(container_id)["State"]["Status"])
+
+    def container_logs(self, container_id: str) -> str:
+        """Everything the container printed so far."""
+        return bytes(self._api.logs(container_id)).decode("utf-8", "replace")
+
+    def try_pull(self, ref: str) -> bool:
+        """Pull ``repository:tag`` quietly; False when it cannot be had (no error raised)."""
+        from docker.errors import DockerException  # noqa: PLC0415
+
+        repository, _, tag = ref.rpartition(":")
+        try:
+            self._api.pull(repository, tag=tag)
+        except DockerException:
+            return False
+        return True
+
+    def import_image(self, archive: Path, repository: str, tag: str, changes: list[str]) -> None:
+        """``docker import`` a root filesystem tar as repository:tag."""
+        self._api.import_image_from_file(
+            str(archive), repository=repository, tag=tag, changes=changes
+        )
 
 
 def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:

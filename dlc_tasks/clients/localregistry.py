@@ -30,6 +30,11 @@ def _answers(address: str) -> bool:
         return False
 
 
+def answers(address: str) -> bool:
+    """True when a registry answers ``/v2/`` at ``address`` (200, or 401 asking for auth)."""
+    return _answers(address)
+
+
 def config_text(host: str, port: int, storage: Path) -> str:
     """A minimal Distribution configuration: filesystem storage, deletes allowed."""
     return (

@@ -15,16 +15,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from dlc_tasks.clients.engine import engine_is_local
 from dlc_tasks.config import is_loopback
 from dlc_tasks.errors import RegistryTLSError
 
 CERTS_D = Path("/etc/docker/certs.d")
-
-
-def engine_is_local() -> bool:
-    """True when DOCKER_HOST is unset or a unix socket."""
-    host = os.environ.get("DOCKER_HOST", "")
-    return not host or host.startswith("unix://")
 
 
 def install_ca(

@@ -30,16 +30,7 @@ def user_config_path() -> Path:
 
 
 def _available(engine: Engine, ref: str) -> bool:
-    if engine.image_id(ref):
-        return True
-    from docker.errors import DockerException  # noqa: PLC0415
-
-    repository, _, tag = ref.rpartition(":")
-    try:
-        engine.api.pull(repository, tag=tag)
-    except DockerException:
-        return False
-    return True
+    return engine.image_id(ref) is not None or engine.try_pull(ref)
 
 
 def record_build_args(path: Path, build_args: dict[str, str]) -> None:
@@ -65,9 +56,9 @@ def ensure_base_images(out: Console, configured: dict[str, str], force: bool = F
         return
     out.line("base images cannot be pulled here: importing local ones")
     busybox = baseimages.find_busybox()
-    go_image = baseimages.make_go_image(engine.api, busybox, baseimages.find_goroot())
+    go_image = baseimages.make_go_image(engine, busybox, baseimages.find_goroot())
     out.line(f"  imported {go_image}")
-    runtime_image = baseimages.make_runtime_image(engine.api, busybox)
+    runtime_image = baseimages.make_runtime_image(engine, busybox)
     out.line(f"  imported {runtime_image}")
     args = {"GO_IMAGE": go_image, "RUNTIME_IMAGE": runtime_image, "GOPROXY": "off"}
     record_build_args(user_config_path(), args)

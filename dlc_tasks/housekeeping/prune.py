@@ -9,10 +9,10 @@ its garbage collection frees the blobs: see the README.
 from __future__ import annotations
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.run import Runtime
+from dlc_tasks.run import Run
 
 
-def run_prune(rt: Runtime, keep: int, dry_run: bool) -> list[str]:
+def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
     """Delete (or, dry, list) the tags beyond the current one and the ``keep`` newest."""
     if keep < 0:
         raise ConfigError(f"--keep must be 0 or more, not {keep}")

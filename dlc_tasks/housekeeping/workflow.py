@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.run import Runtime
+from dlc_tasks.run import Run
 
 PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
 
@@ -59,7 +59,7 @@ def workflow(provider: str, registry: str | None, push_branches: list[str]) -> d
     }
 
 
-def write_workflow(rt: Runtime, provider: str, output: str | None) -> Path:
+def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
     """Write the workflow file; return its path."""
     data = workflow(provider, rt.settings.registry, rt.settings.push_branches)
     path = Path(output) if output else rt.settings.project_dir / PATHS[provider]

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from dlc_tasks._files import atomic_write_text
 from dlc_tasks.errors import ConfigError, InvalidValue, NotFoundError
 
 _PLACEHOLDER = re.compile(r"{{\s*([a-z_][a-z0-9_]*)\s*}}")
@@ -29,17 +30,19 @@ def render(template: str, values: Mapping[str, str], source: str = "template") -
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-def render_file(template_path: Path, out_path: Path, values: Mapping[str, str]) -> str:
-    """Render the template at ``template_path`` to ``out_path`` (atomically); return the text."""
+def render_text(template_path: Path, values: Mapping[str, str]) -> str:
+    """The rendered text of the template at ``template_path``, with the do-not-edit header."""
     try:
         template = template_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFoundError(
             f"{template_path} not found", hint="set dlc.dockerfile_prod_template"
         ) from None
-    text = HEADER.format(template=template_path.name) + render(template, values, template_path.name)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out_path)
-    return text
+    return HEADER.format(template=template_path.name) + render(template, values, template_path.name)
+
+
+def write_rendered(out_path: Path, text: str) -> None:
+    """Write a rendered Dockerfile atomically, unless it already holds exactly ``text``."""
+    if out_path.is_file() and out_path.read_text(encoding="utf-8") == text:
+        return
+    atomic_write_text(out_path, text)

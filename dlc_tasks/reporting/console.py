@@ -21,6 +21,7 @@ _COLOURS = {
     "miss": "35",
     "failed": "31",
     "planned": "34",
+    "interrupted": "31",
 }
 DONE_STATUSES = ("Pushed", "Pull complete", "Layer already exists", "Already exists")
 
@@ -37,11 +38,10 @@ class Outcome:
 
 @dataclass
 class Console:
-    """The run's printer; one per ``inv`` process."""
+    """The run's printer; the run (:class:`dlc_tasks.run.Run`) owns one."""
 
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)
-    outcomes: list[Outcome] = field(default_factory=list)
     _bars: Any = None
     _bar_ids: dict[str, Any] = field(default_factory=dict)
     _totals: dict[str, int] = field(default_factory=dict)
@@ -64,11 +64,11 @@ class Console:
         """The header of a task."""
         self.line(self._paint(f"==> {name}", "1"))
 
-    def status(self, name: str, status: str, seconds: float, detail: str = "") -> None:
-        """A task's outcome: hit, miss, ran, skipped or failed."""
-        self.outcomes.append(Outcome(name, status, seconds, detail))
-        word = self._paint(status, _COLOURS.get(status, "0"))
-        self.line(f"    {name}: {word} in {seconds:.1f}s{' - ' + detail if detail else ''}")
+    def status(self, outcome: Outcome) -> None:
+        """A step's outcome: hit, miss, ran, skipped, planned, failed or interrupted."""
+        word = self._paint(outcome.status, _COLOURS.get(outcome.status, "0"))
+        detail = f" - {outcome.detail}" if outcome.detail else ""
+        self.line(f"    {outcome.task}: {word} in {outcome.seconds:.1f}s{detail}")
 
     def output(self, text: str) -> None:
         """Streamed output of a tool (the build log, go test); timestamped when plain."""
@@ -119,23 +119,12 @@ class Console:
             self._bar_ids.clear()
             self._totals.clear()
 
-    def summary(self) -> None:
-        """A table of every task that ran in this process."""
-        if not self.outcomes:
+    def summary(self, outcomes: list[Outcome]) -> None:
+        """A table of every step of the run."""
+        if not outcomes:
             return
-        width = max(len(o.task) for o in self.outcomes)
+        width = max(len(o.task) for o in outcomes)
         self.line("summary:")
-        for o in self.outcomes:
+        for o in outcomes:
             status = self._paint(f"{o.status:<8}", _COLOURS.get(o.status, "0"))
             self.line(f"  {o.task:<{width}}  {status} {o.seconds:6.1f}s  {o.detail}")
-
-
-_CONSOLE: Console | None = None
-
-
-def console() -> Console:
-    """The process's console (created on first use)."""
-    global _CONSOLE  # noqa: PLW0603  (one printer per process, like logging's root logger)
-    if _CONSOLE is None:
-        _CONSOLE = Console()
-    return _CONSOLE

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import NotFoundError, ToolError
-from dlc_tasks.run import Runtime
+from dlc_tasks.run import Run
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -110,7 +110,7 @@ def draw_chart(runs: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def run_report(rt: Runtime, chart: str | None) -> dict[str, Any]:
+def run_report(rt: Run, chart: str | None) -> dict[str, Any]:
     """Print the metrics table and the recent trend; write the chart."""
     runs = load(rt.settings.state_dir / "history.jsonl")
     m = metrics(runs)

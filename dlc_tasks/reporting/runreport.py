@@ -22,6 +22,7 @@ from dlc_tasks.errors import DlcError
 from dlc_tasks.reporting.console import Outcome
 
 SCHEMA = 1
+FAILED = ("failed", "interrupted")
 
 
 def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -30,7 +31,8 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ok": all(o.status != "failed" for o in outcomes),
+        "ok": all(o.status not in FAILED for o in outcomes),
+        "failed": next((o.task for o in outcomes if o.status in FAILED), None),
         "tasks": [
             {"task": o.task, "status": o.status, "seconds": round(o.seconds, 3)} for o in outcomes
         ],
@@ -55,10 +57,10 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
         report["cache_hit"] = "miss" not in cache_results  # `inv cache --force push` is a miss
         stamp = state.get("cache")
         report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
-    if "prod" in ran and ran["prod"].status != "failed":
+    if "prod" in ran and ran["prod"].status not in FAILED:
         stamp = state.get("prod")
         report["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
-    if "push" in ran and ran["push"].status != "failed":
+    if "push" in ran and ran["push"].status not in FAILED:
         stamp = state.get("push")
         report["pushed"] = {"tags": stamp.get("tags"), "digest": stamp.get("digest")}
     return report

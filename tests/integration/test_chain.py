@@ -13,6 +13,7 @@ import pytest
 from dlc_tasks.checks.smoke import probe
 from dlc_tasks.clients.engine import Engine
 from tests.integration.conftest import REPO, Registry, copy_module, git_sha, inv, ok
+from tests.support.containers import go_step_containers
 
 pytestmark = pytest.mark.integration
 PROD = "arcodange/dance-lessons-coach"
@@ -65,11 +66,11 @@ def test_push_builds_tests_and_pushes_three_tags_of_one_digest(
     assert "ok  \tgithub.com/arcodange/dance-lessons-coach/pkg/server" in out
 
     # the image runs, and its health endpoint answers with the version it was built from
-    answer = probe(Engine(engine), image.id)
+    answer = probe(Engine(engine.api), image.id)
     assert answer["status"] == "ok"
     assert answer["version"] == "1.0.0"
     # no Go step container is left behind
-    assert engine.containers.list(all=True, filters={"label": "dlc-tasks.role=go-step"}) == []
+    assert go_step_containers(engine, registry.address) == []
 
 
 def test_second_push_is_a_cache_hit_that_rebuilds_nothing(
@@ -170,7 +171,7 @@ def test_the_chain_works_on_a_second_go_module(
     # a prerelease under the `releases` policy gets no latest tag
     assert registry.tags("examples/hello") == sorted(["0.3.1-rc.1", sha])
     assert "examples/hello-build-cache" in out
-    answer = probe(Engine(engine), f"{registry.address}/examples/hello:0.3.1-rc.1")
+    answer = probe(Engine(engine.api), f"{registry.address}/examples/hello:0.3.1-rc.1")
     assert answer == {
         "status": "ok",
         "service": "hello",

@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     ok,
     start_registry,
 )
+from tests.support.containers import go_step_containers
 
 pytestmark = pytest.mark.integration
 FAST_RETRIES = {
@@ -199,12 +200,12 @@ def test_sigterm_during_test_leaves_no_container(
         if "] $ go test" in line:
             break
     assert "$ go test" in seen[-1], "".join(seen)
-    assert engine.containers.list(filters={"label": "dlc-tasks.role=go-step"})
+    assert go_step_containers(engine, registry.address)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "interrupted" in err
-    assert engine.containers.list(all=True, filters={"label": "dlc-tasks.role=go-step"}) == []
+    assert go_step_containers(engine, registry.address) == []
 
 
 def test_two_concurrent_cache_runs_on_one_hash_both_succeed_and_build_on_their_own_digest(

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import pytest
+from invoke.config import Config, merge_dicts
 
-from dlc_tasks.reporting import console as ui
+from dlc_tasks.cli.collection import namespace
+from dlc_tasks.cli.executor import DlcExecutor
+from dlc_tasks.config import DEFAULTS
+from dlc_tasks.reporting.console import Console
 
 _AMBIENT = (
     "DLC_DEBUG",
@@ -17,6 +22,8 @@ _AMBIENT = (
     "GITHUB_REF_NAME",
     "CI_COMMIT_BRANCH",
     "BRANCH_NAME",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
 )
 
 
@@ -31,8 +38,18 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def quiet_console(monkeypatch: pytest.MonkeyPatch) -> ui.Console:
-    """The process console, writing to a buffer instead of the captured stdout."""
-    console = ui.Console(stream=io.StringIO())
-    monkeypatch.setattr(ui, "_CONSOLE", console)
-    return console
+def quiet_console() -> Console:
+    """A console writing to a buffer instead of the captured stdout."""
+    return Console(stream=io.StringIO())
+
+
+def invoke_tasks(
+    *tasks: Any, dlc: dict[str, Any] | None = None, executor: type[DlcExecutor] = DlcExecutor
+) -> dict[Any, Any]:
+    """Run tasks as ``inv`` would (the library's namespace and executor), with ``dlc`` settings."""
+    config = Config(
+        defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}),
+        overrides={"dlc": dict(dlc or {})},  # above the collection's defaults, as invoke.yaml is
+        lazy=True,
+    )
+    return executor(collection=namespace(), config=config).execute(*tasks)

@@ -1,4 +1,4 @@
-"""dlc_tasks.cli.collection: the pre chain as Invoke's Executor runs it, and every task's help."""
+"""dlc_tasks.cli: the pre chain, command-wide flags on one run, and every task's help."""
 
 from __future__ import annotations
 
@@ -7,68 +7,89 @@ from typing import Any
 
 import pytest
 from invoke.collection import Collection
-from invoke.config import Config, merge_dicts
-from invoke.executor import Executor
+from invoke.exceptions import Exit
 from invoke.tasks import Task
 
-from dlc_tasks.cli import collection
+from dlc_tasks.cli import chain, collection
+from dlc_tasks.cli.executor import run_of
 from dlc_tasks.config import DEFAULTS
+from dlc_tasks.run import Run
+from tests.unit.conftest import invoke_tasks
 
 CHAIN = ["hash", "cache", "generate", "test", "prod", "push"]
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
-    """Replace the task runner with a recorder of (name, step, kwargs)."""
-    recorded: list[tuple[str, str, dict[str, Any]]] = []
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Run]]:
+    """Replace the step runner with a recorder of (step, the run it was given)."""
+    recorded: list[tuple[str, Run]] = []
 
-    def fake_run(ctx: Any, name: str, step: str, **kwargs: Any) -> None:
-        assert ctx.config.dlc.org == DEFAULTS["org"]
-        recorded.append((name, step, kwargs))
+    def fake_steps(ctx: Any, *names: str) -> None:
+        recorded.extend((name, run_of(ctx)) for name in names)
 
-    monkeypatch.setattr(collection, "_run", fake_run)
+    monkeypatch.setattr(chain, "run_chain_steps", fake_steps)
     return recorded
 
 
-def execute(*tasks: Any) -> None:
-    ns = collection.namespace()
-    config = Config(defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}), lazy=True)
-    Executor(collection=ns, config=config).execute(*tasks)
-
-
-def names(calls: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-    return [name for name, _, _ in calls]
+def names(calls: list[tuple[str, Run]]) -> list[str]:
+    return [name for name, _ in calls]
 
 
 def test_push_runs_the_whole_chain_once_in_order(calls: list[Any]) -> None:
-    execute("push")
+    invoke_tasks("push")
     assert names(calls) == CHAIN
-    assert [step for _, step, _ in calls] == [f"run_{name}" for name in CHAIN]
 
 
 def test_test_runs_the_chain_up_to_test(calls: list[Any]) -> None:
-    execute("test")
+    invoke_tasks("test")
     assert names(calls) == ["hash", "cache", "generate", "test"]
 
 
 def test_hash_alone(calls: list[Any]) -> None:
-    execute("hash")
+    invoke_tasks("hash")
     assert names(calls) == ["hash"]
 
 
 def test_cache_then_push_still_runs_each_task_once(calls: list[Any]) -> None:
-    execute("cache", "push")
+    invoke_tasks("cache", "push")
     assert names(calls) == CHAIN
 
 
-def test_flags_reach_the_runner_as_overrides(calls: list[Any]) -> None:
-    execute(("push", {"registry": "r.example.com:5000", "latest": "releases"}))
+def test_the_same_task_with_other_flags_runs_once(calls: list[Any]) -> None:
+    invoke_tasks(("cache", {"force": True}), "push")
     assert names(calls) == CHAIN
-    assert calls[-1][2] == {
-        "overrides": {"registry": "r.example.com:5000", "dry_run": None, "latest": "releases"}
-    }
-    # The pre tasks run with their own defaults, not the direct task's flags.
-    assert calls[1][2] == {"force": False, "overrides": {"registry": None, "dry_run": None}}
+    assert all(run.force for _, run in calls)
+
+
+def test_flags_given_to_one_task_reach_every_step_through_one_run(calls: list[Any]) -> None:
+    invoke_tasks(("push", {"registry": "r.example.com:5000", "latest": "releases"}))
+    assert names(calls) == CHAIN
+    runs = {id(run) for _, run in calls}
+    assert len(runs) == 1  # one run, one configuration object, for every step
+    run = calls[0][1]
+    assert run.settings.registry == "r.example.com:5000"
+    assert run.settings.latest == "releases"
+    assert not run.dry_run
+
+
+def test_dry_run_on_the_last_task_makes_the_whole_invocation_dry(calls: list[Any]) -> None:
+    invoke_tasks("hash", ("push", {"dry_run": True}))
+    assert all(run.dry_run for _, run in calls)
+
+
+def test_conflicting_command_wide_flags_are_refused(calls: list[Any]) -> None:
+    with pytest.raises(Exit) as caught:
+        invoke_tasks(("cache", {"registry": "a.example:5000"}), ("push", {"registry": "b.example"}))
+    assert "--registry is given twice" in str(caught.value.message)
+    assert calls == []
+
+
+def test_a_task_under_invokes_own_executor_says_how_to_fix_it() -> None:
+    from invoke.executor import Executor  # noqa: PLC0415
+
+    with pytest.raises(Exit) as caught:
+        invoke_tasks("hash", executor=Executor)  # type: ignore[arg-type]
+    assert "executor_class: dlc_tasks.cli.executor.DlcExecutor" in str(caught.value.message)
 
 
 def all_tasks(ns: Collection) -> list[Task[Any]]:
@@ -86,7 +107,7 @@ def test_namespace_holds_the_documented_tasks() -> None:
     assert set(ns.collections["cache"].tasks) == {"cache", "prune"}
     assert ns.collections["ci"].default == "ci"
     assert set(ns.collections["ci"].tasks) == {"ci", "workflow"}
-    assert ns.configuration()["dlc"]["org"] == DEFAULTS["org"]
+    assert ns.configuration()["dlc"] == DEFAULTS
 
 
 def test_every_task_has_a_docstring_and_help_for_each_parameter() -> None:

@@ -53,14 +53,10 @@ class FakeAPI:
         return iter(self.streams.pop(0))
 
 
-class FakeClient:
-    def __init__(self, api: FakeAPI) -> None:
-        self.api = api
-
-
 def push(api: FakeAPI, credentials: Credentials | None = None) -> tuple[str, list[str]]:
     lines: list[str] = []
-    digest = Engine(FakeClient(api)).push(
+    engine = Engine(api)  # type: ignore[arg-type]
+    digest = engine.push(
         "127.0.0.1:5000/org/app",
         "1.2.3",
         credentials=credentials,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dlc_tasks.errors import ConfigError, InvalidValue, NotFoundError
-from dlc_tasks.model.render import HEADER, render, render_file
+from dlc_tasks.model.render import HEADER, render, render_text, write_rendered
 
 
 def test_substitutes_placeholders_with_or_without_spaces() -> None:
@@ -35,6 +35,12 @@ def test_unsafe_values_are_refused(value: str) -> None:
         render("COPY {{ binary }} /app/\n", {"binary": value})
 
 
+def render_file(template: Path, out: Path, values: dict[str, str]) -> str:
+    text = render_text(template, values)
+    write_rendered(out, text)
+    return text
+
+
 def test_render_file_writes_header_and_is_atomic(tmp_path: Path) -> None:
     template = tmp_path / "Dockerfile.prod.template"
     template.write_text("FROM {{ image }}\n")
@@ -55,6 +61,18 @@ def test_render_file_does_not_touch_the_output_on_error(tmp_path: Path) -> None:
         render_file(template, out, {"image": "x\ny"})
     assert out.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile.prod", "t"]
+
+
+def test_an_unchanged_rendering_leaves_the_file_alone(tmp_path: Path) -> None:
+    template = tmp_path / "t"
+    template.write_text("FROM {{ image }}\n")
+    out = tmp_path / "Dockerfile.prod"
+    render_file(template, out, {"image": "a:1"})
+    before = out.stat().st_mtime_ns
+    render_file(template, out, {"image": "a:1"})
+    assert out.stat().st_mtime_ns == before
+    render_file(template, out, {"image": "a:2"})
+    assert out.read_text().endswith("FROM a:2\n")
 
 
 def test_render_file_with_missing_template(tmp_path: Path) -> None:

@@ -155,8 +155,9 @@ def test_plain_output_is_timestamped_without_escape_codes() -> None:
     out.output("Step 1/3 : FROM x")
     out.layer("abc123", "Pushing", 10, 100)
     out.layer("abc123", "Pushed", None, None)
-    out.status("push", "ran", 1.25, "3 tags")
-    out.summary()
+    outcome = Outcome("push", "ran", 1.25, "3 tags")
+    out.status(outcome)
+    out.summary([outcome])
     text = out.stream.getvalue()
     assert "\033[" not in text
     lines = text.splitlines()
@@ -172,7 +173,7 @@ def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPat
     out.layer("abc123", "Pushing", 50, 100)
     out.layer("abc123", "Pushed", None, 100)
     out.end_layers()
-    out.status("push", "hit", 0.5)
+    out.status(Outcome("push", "hit", 0.5))
     text = out.stream.getvalue()
     assert "\033[" in text
     assert "abc123 Pushed" in text
@@ -182,7 +183,7 @@ def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPat
 def test_no_color_turns_colour_off_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     out = Console(stream=Terminal())
-    out.status("cache", "hit", 0.1)
+    out.status(Outcome("cache", "hit", 0.1))
     assert "\033[" not in out.stream.getvalue()
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from invoke import Config, Context
 from invoke.exceptions import Exit
 
-from dlc_tasks.cli import maintenance as tools
-from dlc_tasks.config import DEFAULTS
 from dlc_tasks.errors import VersionFileError
 from dlc_tasks.model.versionfile import Version, image_tags, parse_version, read_version
+from tests.unit.conftest import invoke_tasks
 
 SHA = "0123456789ab"
 
@@ -120,11 +118,10 @@ def test_render_round_trips(version: Version) -> None:
 
 def test_bump_task_rewrites_version_and_changes_nothing_on_bad_input(tmp_path: Path) -> None:
     (tmp_path / "VERSION").write_text("MAJOR=1\nMINOR=4\nPATCH=2\nPRERELEASE=\n")
-    config = Config(defaults={"dlc": {**DEFAULTS, "project_dir": str(tmp_path)}}, lazy=True)
-    ctx = Context(config=config)
-    tools.bump(ctx, "minor", pre="rc.1")
+    dlc = {"project_dir": str(tmp_path)}
+    invoke_tasks(("version.bump", {"part": "minor", "pre": "rc.1"}), dlc=dlc)
     assert parse_version((tmp_path / "VERSION").read_text()) == Version(1, 5, 0, "rc.1")
     before = (tmp_path / "VERSION").read_text()
     with pytest.raises(Exit):
-        tools.bump(ctx, "minor", pre="rc+meta")
+        invoke_tasks(("version.bump", {"part": "minor", "pre": "rc+meta"}), dlc=dlc)
     assert (tmp_path / "VERSION").read_text() == before
