@@ -85,3 +85,7 @@ class Step(ABC):
     @abstractmethod
     def execute(self, run: Run, decision: Decision) -> Done:
         """Do what ``decision`` says (for a skip: record what later steps need)."""
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """What running means, in lines, from what is known before the earlier steps ran."""
+        return ()

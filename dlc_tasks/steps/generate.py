@@ -28,11 +28,12 @@ class GenerateStep(Step):
         if run.state.is_fresh("generate", key):
             return Decision(False, "sources unchanged since the last generate")
         why = "sources changed" if run.state.get("generate") else "never generated here"
-        return Decision(
-            True,
-            why,
-            (describe_container(run), *(f"  {' '.join(step)}" for step in steps)),
-        )
+        return Decision(True, why, self.describe(run))
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """The container, then each generator."""
+        steps = run.settings.generate
+        return (describe_container(run), *(f"  {' '.join(step)}" for step in steps))
 
     def execute(self, run: Run, decision: Decision) -> Done:
         """Run every generator in one container; stamp the tree as it is afterwards."""

@@ -81,11 +81,17 @@ class ProdStep(Step):
         return Decision(
             True,
             why,
-            (
-                f"render {s.dockerfile_prod.relative_to(s.project_dir)}",
-                f"docker build -t {tag} (context: {', '.join(files)}) with OCI labels",
-            ),
+            self.describe(run),
             facts={"key": key, "text": text, "labels": labels, "tag": tag},
+        )
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """The rendered Dockerfile and the build."""
+        s = run.settings
+        tag = run.prod_repository().tagged(run.revision())
+        return (
+            f"render {s.dockerfile_prod.relative_to(s.project_dir)}",
+            f"docker build -t {tag} (context: {', '.join(context_files(run))}) with OCI labels",
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:

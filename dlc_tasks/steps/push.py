@@ -39,11 +39,17 @@ class PushStep(Step):
         return Decision(
             True,
             "new image or tags" if stamp.get("inputs") != key else "the registry disagrees",
-            (
-                *(f"docker tag + push {repo.tagged(tag)}" for tag in tags),
-                f"HEAD {', '.join(tags)} and check they name one digest",
-            ),
+            self.describe(run),
             facts={"key": key, "tags": tags, "image": str(image)},
+        )
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """Each tag in push order, then the digest check."""
+        repo = run.prod_repository()
+        tags = image_tags(run.version(), run.revision(), run.settings.latest)
+        return (
+            *(f"docker tag + push {repo.tagged(tag)}" for tag in tags),
+            f"HEAD {', '.join(tags)} and check they name one digest",
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:

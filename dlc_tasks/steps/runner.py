@@ -28,7 +28,7 @@ def decide(run: Run, step: Step) -> Decision:
     if run.dry_run:
         pending = [name for name in step.after if name in run.would_run]
         if pending:
-            return Decision(True, f"its inputs change when {pending[0]} runs", ())
+            return Decision(True, f"its inputs change when {pending[0]} runs", step.describe(run))
     return step.decide(run)
 
 

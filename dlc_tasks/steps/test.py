@@ -60,18 +60,17 @@ class TestStep(Step):
         why = "sources changed" if stamp else "never tested here"
         if stamp.get("inputs") == key:
             why = "the binary or the coverage profile is missing"
-        coverage = _relative(run, s.coverage_file)
+        return Decision(True, why, self.describe(run), facts={"key": key})
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """The container, vet and test together, the coverage total, the binary."""
+        coverage = _relative(run, run.settings.coverage_file)
         checks = " & ".join(" ".join(argv) for _, argv in go_.check_commands(coverage))
-        return Decision(
-            True,
-            why,
-            (
-                go_.describe_container(run),
-                f"  {checks}  (together)",
-                f"  {' '.join(go_.coverage_command(coverage))}",
-                f"  {' '.join(binary_command(run))}",
-            ),
-            facts={"key": key},
+        return (
+            go_.describe_container(run),
+            f"  {checks}  (together)",
+            f"  {' '.join(go_.coverage_command(coverage))}",
+            f"  {' '.join(binary_command(run))}",
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:
