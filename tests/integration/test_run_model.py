@@ -99,7 +99,7 @@ def test_the_plan_is_what_the_run_does_cold_edited_and_unchanged(
     main.write_text(main.read_text().replace("hello listening on", "hello serving on"))
     edited = plan_and_run(module, registry)
     assert edited["cache"][0].startswith("skip: the registry has")
-    assert edited["test"][0] == "run: sources changed"
+    assert edited["generate"][0] == "run: sources changed"
 
     unchanged = plan_and_run(module, registry)
     assert [lines[0].split(":")[0] for lines in unchanged.values()] == ["skip"] * len(CHAIN)
