@@ -64,7 +64,14 @@ DEFAULTS: dict[str, Any] = {
     "ci": {"push_branches": ["main"]},
     # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
     "dry_run": False,
+    # Tag and push a tree with uncommitted changes as a release (`--allow-dirty`).
+    "allow_dirty": False,
+    # "move" (the ADR: a push moves MAJOR.MINOR.PATCH to the new image, and says so) or
+    # "immutable" (a release tag that names another image is refused: bump VERSION).
+    "version_tags": "move",
 }
+
+VERSION_TAG_POLICIES = ("move", "immutable")
 
 
 def _as_list_of_argv(value: object, what: str) -> list[list[str]]:
@@ -84,6 +91,11 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
         out[key] = str(val)
     return out
+
+
+def _flag(value: object) -> bool:
+    """A boolean from YAML, an environment variable (``1``, ``true``, ``yes``) or a flag."""
+    return str(value).lower() in ("1", "true", "yes")
 
 
 def _inside(project_dir: Path, value: object, what: str) -> Path | None:
@@ -153,6 +165,8 @@ class Settings:
     push_branches: list[str] = field(default_factory=lambda: ["main"])
     dry_run: bool = False
     goproxy_dir: Path | None = None
+    allow_dirty: bool = False
+    version_tags: str = "move"
 
     @property
     def cache_build_args(self) -> dict[str, str]:
@@ -217,6 +231,12 @@ class Settings:
             raise ConfigError(
                 f"prod_files must be relative paths inside project_dir: {prod_files!r}"
             )
+        version_tags = str(merged["version_tags"])
+        if version_tags not in VERSION_TAG_POLICIES:
+            raise ConfigError(
+                f"version_tags must be one of {', '.join(VERSION_TAG_POLICIES)}, "
+                f"not {version_tags!r}"
+            )
         version_var = merged["version_var"]
         if version_var is not None and not _GO_SYMBOL.fullmatch(str(version_var)):
             raise InvalidValue(
@@ -258,15 +278,17 @@ class Settings:
                     timeout=float(retries["timeout"]),
                 ),
                 push_branches=[str(b) for b in ci["push_branches"]],
-                dry_run=str(merged["dry_run"]).lower() in ("1", "true", "yes"),
+                dry_run=_flag(merged["dry_run"]),
+                allow_dirty=_flag(merged["allow_dirty"]),
+                version_tags=version_tags,
                 goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None
 
 
-def settings(ctx: Any, **overrides: Any) -> Settings:
-    """The ``dlc`` settings of an Invoke context, with task flags (non-None) on top."""
-    raw = dict(ctx.config.get("dlc", {}) or {})
+def settings(config: Any, **overrides: Any) -> Settings:
+    """The ``dlc`` settings of an Invoke configuration, with flags (non-None) on top."""
+    raw = dict(config.get("dlc", {}) or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     return Settings.from_mapping(raw)

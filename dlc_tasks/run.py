@@ -13,13 +13,13 @@ outputs, whatever happened.
 
 from __future__ import annotations
 
-import subprocess
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dlc_tasks.config import Settings
-from dlc_tasks.errors import DlcError, ToolError
+from dlc_tasks.errors import DlcError
 from dlc_tasks.model import depshash, sourcetree
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.state import State
@@ -43,6 +43,12 @@ def _registry_client(registry: str, **kwargs: Any) -> RegistryClient:
     from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
 
     return RegistryClient(registry, **kwargs)
+
+
+class DirtyTree(DlcError):
+    """A CI run found changes in its own checkout."""
+
+    hint = "commit them (generated files out of date?), or pass --allow-dirty"
 
 
 class ReportWriteFailed(DlcError):
@@ -216,13 +222,37 @@ class Run:
         return read_version(self.settings.version_file)
 
     def revision(self) -> str:
-        """The git commit the images are tagged with (``dlc.revision`` overrides git)."""
+        """The revision the images are tagged and labelled with: ``dlc.revision`` when set,
+        else git's commit, with ``-dirty`` when the tree holds changes that commit lacks.
+
+        (A sha must name the source it labels, as Skaffold's git tagger does.) Under CI
+        (``CI`` set) a dirty tree is an error unless ``--allow-dirty``: a pipeline that
+        changes its own checkout (generated files out of date) should say so.
+        """
         if self._revision is None:
-            if self.settings.revision:
-                self._revision = check_tag(self.settings.revision)
+            s = self.settings
+            if s.revision:
+                self._revision = check_tag(s.revision)
             else:
-                self._revision = git_head(str(self.settings.project_dir))
+                from dlc_tasks.clients import git  # noqa: PLC0415
+
+                sha = git.head(s.project_dir)
+                changed = git.uncommitted(s.project_dir, sourcetree.iter_files(
+                    s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
+                ))  # fmt: skip
+                under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+                if changed and under_ci and not s.allow_dirty:
+                    raise DirtyTree(
+                            f"the tree has uncommitted changes under CI: {', '.join(changed[:3])}"
+                            + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+                        )
+                self._revision = f"{sha}-dirty" if changed else sha
         return self._revision
+
+    @property
+    def dirty(self) -> bool:
+        """True when the images would be built from source that no commit holds."""
+        return self.revision().endswith("-dirty")
 
     # -- the end -----------------------------------------------------------------------------
 
@@ -261,19 +291,3 @@ class EmptyRegistry:
     def tags(self, repository: str) -> list[str]:
         """No tags."""
         return []
-
-
-def git_head(cwd: str) -> str:
-    """The commit checked out in ``cwd``."""
-    from plumbum import local  # noqa: PLC0415
-    from plumbum.commands.processes import ProcessExecutionError  # noqa: PLC0415
-
-    try:
-        with local.cwd(cwd):
-            sha = str(local["git"]("rev-parse", "HEAD")).strip()
-    except (ProcessExecutionError, subprocess.SubprocessError, OSError) as err:
-        raise ToolError(
-            f"cannot read the git commit in {cwd}: {str(err).strip().splitlines()[-1]}",
-            hint="run inside a git repository with a commit, or set dlc.revision",
-        ) from None
-    return check_tag(sha)

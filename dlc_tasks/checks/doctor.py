@@ -32,10 +32,10 @@ def _config(s: Settings) -> str:
 
 
 def _git(s: Settings) -> str:
-    from dlc_tasks.run import git_head  # noqa: PLC0415
+    from dlc_tasks.clients.git import head  # noqa: PLC0415
 
     return (
-        f"HEAD {git_head(str(s.project_dir))[:12]}"
+        f"HEAD {head(s.project_dir)[:12]}"
         if not s.revision
         else f"dlc.revision {s.revision}"
     )

@@ -30,13 +30,13 @@ from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
 from dlc_tasks.cli.task import INTERRUPTED
-from dlc_tasks.config import Settings
+from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
 
 # Flags that, given to any task of an invocation, apply to every task of it.
-COMMAND_WIDE = ("registry", "dry_run", "latest", "force")
+COMMAND_WIDE = ("registry", "dry_run", "latest", "force", "allow_dirty")
 EXECUTOR_PATH = "dlc_tasks.cli.executor.DlcExecutor"
 
 
@@ -59,9 +59,7 @@ class RunHolder:
 
     def settings(self) -> Settings:
         """The validated settings (raises :class:`ConfigError` on bad values)."""
-        raw = dict(self.config.get("dlc", {}) or {})
-        raw.update({k: v for k, v in self.options.items() if k != "force"})
-        return Settings.from_mapping(raw)
+        return settings(self.config, **{k: v for k, v in self.options.items() if k != "force"})
 
 
 class RunContext(Context):

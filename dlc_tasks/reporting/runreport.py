@@ -62,7 +62,11 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
         report["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
     if "push" in ran and ran["push"].status not in FAILED:
         stamp = state.get("push")
-        report["pushed"] = {"tags": stamp.get("tags"), "digest": stamp.get("digest")}
+        report["pushed"] = {
+            "tags": stamp.get("tags"),
+            "digest": stamp.get("digest"),
+            "replaced": stamp.get("replaced") or {},
+        }
     return report
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -264,6 +265,18 @@ def make_project(root: Path) -> Path:
     (root / "docker" / "Dockerfile.prod.template").write_text(PROD_TEMPLATE)
     (root / "docker" / "Dockerfile").write_text("FROM scratch\n")
     return root
+
+
+def commit_all(root: Path, message: str = "commit") -> str:
+    """``git add -A && git commit``; return the new HEAD (initialising the repository first)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    if not (root / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", message], cwd=root, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def settings_for(project: Path, **values: Any) -> Settings:

@@ -105,21 +105,21 @@ def test_flag_beats_env_beats_project_file_beats_default(
     assert config.dlc.registry == "env.example.com:3"
 
     ctx = Context(config=config)
-    assert settings(ctx).registry == "env.example.com:3"
-    assert settings(ctx, registry="flag:1").registry == "flag:1"
+    assert settings(ctx.config).registry == "env.example.com:3"
+    assert settings(ctx.config, registry="flag:1").registry == "flag:1"
     # A flag left at None falls back to the configuration.
-    assert settings(ctx, registry=None).registry == "env.example.com:3"
+    assert settings(ctx.config, registry=None).registry == "env.example.com:3"
     # Keys only the file sets, and keys nobody sets, come through too.
-    assert settings(ctx).org == "fromfile"
-    assert settings(ctx).repo == "dance-lessons-coach"
-    assert settings(ctx).project_dir == tmp_path.resolve()
+    assert settings(ctx.config).org == "fromfile"
+    assert settings(ctx.config).repo == "dance-lessons-coach"
+    assert settings(ctx.config).project_dir == tmp_path.resolve()
 
 
 def test_default_when_nothing_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     config = invoke_config()
     config.load_shell_env()
-    s = settings(Context(config=config))
+    s = settings(config)
     assert s.registry is None
     assert s.project_dir == tmp_path.resolve()
 
