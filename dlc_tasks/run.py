@@ -243,9 +243,9 @@ class Run:
                 under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
                 if changed and under_ci and not s.allow_dirty:
                     raise DirtyTree(
-                            f"the tree has uncommitted changes under CI: {', '.join(changed[:3])}"
-                            + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-                        )
+                        f"the tree has uncommitted changes under CI: {', '.join(changed[:3])}"
+                        + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+                    )
                 self._revision = f"{sha}-dirty" if changed else sha
         return self._revision
 

@@ -34,11 +34,7 @@ def _config(s: Settings) -> str:
 def _git(s: Settings) -> str:
     from dlc_tasks.clients.git import head  # noqa: PLC0415
 
-    return (
-        f"HEAD {head(s.project_dir)[:12]}"
-        if not s.revision
-        else f"dlc.revision {s.revision}"
-    )
+    return f"HEAD {head(s.project_dir)[:12]}" if not s.revision else f"dlc.revision {s.revision}"
 
 
 def _version(s: Settings) -> str:

@@ -46,3 +46,23 @@ def write_rendered(out_path: Path, text: str) -> None:
     if out_path.is_file() and out_path.read_text(encoding="utf-8") == text:
         return
     atomic_write_text(out_path, text)
+
+
+def label_instruction(labels: Mapping[str, str]) -> str:
+    """One ``LABEL`` instruction for every label (the build API's ``labels`` parameter makes
+    the legacy builder commit one layer per label).
+
+    Keys and values are double-quoted with ``\\``, ``"`` and ``$`` escaped, so a value is
+    data, never an expansion; a control character is refused.
+    """
+
+    def quoted(text: str) -> str:
+        if not text.isprintable():
+            raise InvalidValue(f"refusing a label with a control character: {text[:40]!r}")
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        return f'"{escaped}"'
+
+    if not labels:
+        return ""
+    pairs = " ".join(f"{quoted(k)}={quoted(v)}" for k, v in sorted(labels.items()))
+    return f"LABEL {pairs}\n"

@@ -16,6 +16,7 @@ from dlc_tasks._files import short
 from dlc_tasks.errors import BuildError, NotFoundError
 from dlc_tasks.model import sourcetree
 from dlc_tasks.model.depshash import declared_args
+from dlc_tasks.model.render import label_instruction
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 
 if TYPE_CHECKING:
@@ -110,7 +111,9 @@ class CacheStep(Step):
             return Done(Status.HIT, f"{ref}@{short(digest, 12)}")
         s = run.settings
         files, texts = build_context_files(run)
+        labels = {LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)}
         dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
+        dockerfile = dockerfile.rstrip("\n") + "\n" + label_instruction(labels)
         try:
             with context_tar(files, dockerfile, texts) as context:
                 run.engine().build(
@@ -118,10 +121,6 @@ class CacheStep(Step):
                     tag=ref,
                     buildargs=s.cache_build_args,
                     dockerfile_text=dockerfile,
-                    labels={
-                        LABEL_HASH: deps.value,
-                        LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True),
-                    },
                     output=run.out.output,
                 )
         except BuildError as err:

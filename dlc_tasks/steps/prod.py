@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256, short
 from dlc_tasks.errors import NotFoundError
-from dlc_tasks.model.render import render_text, write_rendered
+from dlc_tasks.model.render import label_instruction, render_text, write_rendered
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
@@ -106,14 +106,14 @@ class ProdStep(Step):
         labels = dict(decision.facts["labels"])
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         engine = run.engine()
-        with context_tar(context_files(run), text) as context:
+        build_text = text + label_instruction(labels)  # one LABEL step, not one per label
+        with context_tar(context_files(run), build_text) as context:
             image = engine.build(
                 context,
                 tag=tag,
                 buildargs=s.build_args,
-                labels=labels,
                 output=run.out.output,
-                dockerfile_text=text,
+                dockerfile_text=build_text,
             )
         size = int(engine.inspect(image)["Size"])
         run.state.record("prod", str(decision.facts["key"]), image=image, size=size)

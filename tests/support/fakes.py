@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shlex
 import subprocess
 import tarfile
 from collections.abc import Callable, Sequence
@@ -107,11 +108,11 @@ class FakeEngine:
     ) -> str:
         self.calls.append(("build", tag))
         image = self._next(tag)
-        self.images[image] = {
-            "Id": image,
-            "Size": 1_000_000,
-            "Config": {"Labels": dict(labels or {})},
-        }
+        found = dict(labels or {})
+        for line in str(_.get("dockerfile_text") or "").splitlines():
+            if line.startswith("LABEL "):  # the one LABEL instruction the steps append
+                found.update(shlex_pairs(line[len("LABEL ") :]))
+        self.images[image] = {"Id": image, "Size": 1_000_000, "Config": {"Labels": found}}
         self.refs[tag] = image
         output(f"Successfully built {image[7:19]}")
         return image
@@ -195,6 +196,15 @@ class FakeEngine:
 
     def get_archive(self, container_id: str, path: str) -> Any:
         return iter([_empty_tar()]), {}
+
+
+def shlex_pairs(text: str) -> dict[str, str]:
+    """``"k"="v" "k2"="v2"`` as the Dockerfile parser reads it (quotes, ``\\`` escapes)."""
+    pairs = {}
+    for word in shlex.split(text.replace("\\$", "$")):
+        key, _, value = word.partition("=")
+        pairs[key] = value
+    return pairs
 
 
 def _empty_tar() -> bytes:

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from dlc_tasks.errors import ConfigError, InvalidValue, NotFoundError
-from dlc_tasks.model.render import HEADER, render, render_text, write_rendered
+from dlc_tasks.model.render import (
+    HEADER,
+    label_instruction,
+    render,
+    render_text,
+    write_rendered,
+)
 
 
 def test_substitutes_placeholders_with_or_without_spaces() -> None:
@@ -78,3 +84,11 @@ def test_an_unchanged_rendering_leaves_the_file_alone(tmp_path: Path) -> None:
 def test_render_file_with_missing_template(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="not found"):
         render_file(tmp_path / "nope", tmp_path / "out", {})
+
+
+def test_labels_are_one_instruction_and_stay_data() -> None:
+    line = label_instruction({"b": 'say "$HOME"', "a": "1"})
+    assert line == 'LABEL "a"="1" "b"="say \\"\\$HOME\\""\n'
+    with pytest.raises(InvalidValue, match="control character"):
+        label_instruction({"a": "line\nRUN rm -rf /"})
+    assert label_instruction({}) == ""
