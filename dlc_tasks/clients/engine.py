@@ -11,6 +11,7 @@ raises on ``error``/``errorDetail``, so a failed push can never look green.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -81,6 +82,29 @@ def context_tar(
     return spool
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _engine_call(method: F) -> F:
+    """Turn the engine vanishing (connection refused or reset, a 500 outside a stream) into
+    one :class:`EngineError` line naming the operation, instead of a traceback."""
+
+    @functools.wraps(method)
+    def call(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        from docker.errors import DockerException  # noqa: PLC0415
+        from requests.exceptions import RequestException  # noqa: PLC0415
+
+        try:
+            return method(self, *args, **kwargs)
+        except (DockerException, RequestException) as err:
+            what = method.__name__.strip("_").replace("_", " ")
+            raise EngineError(
+                f"the Docker engine failed during {what}: {_first_line(err)}"
+            ) from None
+
+    return call  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class ExecResult:
     """What a command run in a container printed, and how it exited."""
@@ -124,12 +148,14 @@ class Engine:
         api.timeout = 600
         return cls(api)
 
+    @_engine_call
     def version(self) -> dict[str, Any]:
         """The engine's version document (``Version``, ``ApiVersion``…)."""
         return dict(self._api.version())
 
     # -- images ------------------------------------------------------------------------------
 
+    @_engine_call
     def build(
         self,
         context: Any,
@@ -185,20 +211,23 @@ class Engine:
             raise BuildError(f"docker build of {tag} produced no image: {' | '.join(tail[-3:])}")
         return image_id
 
+    @_engine_call
     def image_id(self, ref: str) -> str | None:
         """The local image id for a reference, or None."""
         from docker.errors import ImageNotFound  # noqa: PLC0415
 
         try:
-            return str(self.inspect(ref)["Id"])
+            return str(self._api.inspect_image(ref)["Id"])  # type: ignore[no-untyped-call]
         except ImageNotFound:
             return None
 
+    @_engine_call
     def inspect(self, ref: str) -> dict[str, Any]:
         """The engine's description of a local image."""
         # types-docker leaves inspect_image unannotated
         return dict(self._api.inspect_image(ref))  # type: ignore[no-untyped-call]
 
+    @_engine_call
     def tag(self, image: str, repository: str, tag: str) -> None:
         """``docker tag image repository:tag``."""
         self._api.tag(image, repository, tag, force=True)
@@ -291,6 +320,7 @@ class Engine:
 
     # -- containers --------------------------------------------------------------------------
 
+    @_engine_call
     def ensure_volume(self, name: str, labels: Mapping[str, str]) -> bool:
         """Create a named volume if missing; True when it was created now."""
         from docker.errors import NotFound  # noqa: PLC0415
@@ -302,6 +332,7 @@ class Engine:
             self._api.create_volume(name, labels=dict(labels))
             return True
 
+    @_engine_call
     def remove_container(self, container_id: str) -> None:
         """Kill and remove a container, ignoring one that is already gone."""
         from docker.errors import NotFound  # noqa: PLC0415
@@ -309,6 +340,7 @@ class Engine:
         with contextlib.suppress(NotFound):
             self._api.remove_container(container_id, force=True, v=False)
 
+    @_engine_call
     def start_container(
         self,
         image: str,
@@ -352,6 +384,7 @@ class Engine:
             raise
         return container_id
 
+    @_engine_call
     def exec(
         self,
         container_id: str,
@@ -377,23 +410,28 @@ class Engine:
             raise EngineError(f"{what} in the container: {_first_line(err)}") from None
         return ExecResult(list(argv), int(code if code is not None else 1), lines)
 
+    @_engine_call
     def put_archive(self, container_id: str, path: str, data: IO[bytes] | bytes) -> None:
         """Unpack a tar stream into a container's ``path``."""
         self._api.put_archive(container_id, path, data)
 
+    @_engine_call
     def get_archive(self, container_id: str, path: str) -> tuple[Iterator[bytes], Any]:
         """A container's ``path`` as tar chunks, and its stat."""
         chunks, stat = self._api.get_archive(container_id, path)
         return iter(chunks), stat
 
+    @_engine_call
     def published_port(self, container_id: str, port: int) -> int:
         """The loopback port a container's ``port`` is published on."""
         return int(self._api.port(container_id, port)[0]["HostPort"])
 
+    @_engine_call
     def container_state(self, container_id: str) -> str:
         """``running``, ``exited``…"""
         return str(self._api.inspect_container(container_id)["State"]["Status"])
 
+    @_engine_call
     def container_logs(self, container_id: str) -> str:
         """Everything the container printed so far."""
         return bytes(self._api.logs(container_id)).decode("utf-8", "replace")
@@ -409,6 +447,7 @@ class Engine:
             return False
         return True
 
+    @_engine_call
     def import_image(self, archive: Path, repository: str, tag: str, changes: list[str]) -> None:
         """``docker import`` a root filesystem tar as repository:tag."""
         self._api.import_image_from_file(

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
+from docker.errors import APIError
 
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.config import Retries
-from dlc_tasks.errors import PushError, RegistryAuthError
+from dlc_tasks.errors import EngineError, PushError, RegistryAuthError
 
 DIGEST = "sha256:" + "a" * 64
 NO_WAIT = Retries(attempts=3, base_delay=0, max_delay=0)
@@ -141,3 +143,37 @@ def test_credentials_are_passed_as_auth_config() -> None:
 def test_stream_lines_joins_partial_chunks() -> None:
     chunks = [b"ok  \tpkg/a", b"\t0.01s\nFAIL", b"\npartial"]
     assert list(stream_lines(iter(chunks))) == ["ok  \tpkg/a\t0.01s", "FAIL", "partial"]
+
+
+class VanishingAPI:
+    """An engine that went away: every call fails as requests fails on a dead socket."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise requests.exceptions.ConnectionError(
+                "('Connection aborted.', ConnectionResetError(104))"
+            )
+
+        return fail
+
+
+class FailingAPI:
+    """An engine answering 500 to exec_create."""
+
+    def exec_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise APIError("500 Server Error: Internal Server Error")
+
+
+def test_an_engine_that_vanishes_during_a_go_step_is_one_line() -> None:
+    engine = Engine(VanishingAPI())  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match=r"failed during exec: .*Connection aborted") as caught:
+        engine.exec("c1", ["go", "test", "./..."], workdir="/w", user="0:0")
+    assert "\n" not in caught.value.one_line()
+    with pytest.raises(EngineError, match="during image id"):
+        engine.image_id("x:1")
+
+
+def test_an_engine_answering_500_during_a_go_step_is_one_line() -> None:
+    engine = Engine(FailingAPI())  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="go test in the container: 500 Server Error"):
+        engine.exec("c1", ["go", "test", "./..."], workdir="/w", user="0:0")
