@@ -1,5 +1,5 @@
 """Invoke entry point: `inv --list` shows the build chain. The tasks live in dlc_tasks."""
 
-from dlc_tasks.cli.collection import namespace
+from dlc_tasks import namespace
 
 ns = namespace()
