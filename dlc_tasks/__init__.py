@@ -37,7 +37,19 @@ _PUBLIC = {
     "make_step": "dlc_tasks.steps",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "DEFAULTS",
+    "DlcError",
+    "DlcExecutor",
+    "Run",
+    "Settings",
+    "Status",
+    "Step",
+    "make_step",
+    "namespace",
+    "run_of",
+]
+assert sorted(__all__) == sorted(_PUBLIC)  # noqa: S101  (one list, checked at import)
 
 
 def __getattr__(name: str) -> Any:
