@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dlc_tasks._files import short
 from dlc_tasks.checks.smoke import SmokeTestFailed, probe
 from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.run import Run
@@ -57,7 +58,7 @@ def _prod_uses_cache(run: Run) -> str:
     label = run.engine().inspect(image)["Config"]["Labels"].get(LABEL_CACHE)
     if pinned not in text or label != pinned:
         raise CheckFailed(f"the production image does not name the cache image {pinned}")
-    return f"{image[7:19]} built on {pinned.rsplit('@', 1)[1][:19]}"
+    return f"{short(image)} built on {short(pinned.rsplit('@', 1)[1])}"
 
 
 def _container(run: Run) -> str:

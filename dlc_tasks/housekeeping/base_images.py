@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from dlc_tasks._files import atomic_write_text
 from dlc_tasks.clients import baseimages
 from dlc_tasks.clients.engine import Engine
 from dlc_tasks.reporting.console import Console
@@ -41,9 +42,7 @@ def record_build_args(path: Path, build_args: dict[str, str]) -> None:
         data = loaded if isinstance(loaded, dict) else {}
     dlc = data.setdefault("dlc", {})
     dlc.setdefault("build_args", {}).update(build_args)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=True))
 
 
 def ensure_base_images(out: Console, configured: dict[str, str], force: bool = False) -> None:

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dlc_tasks._files import atomic_write_text
 from dlc_tasks.errors import NotFoundError
 
 SCHEME = "dlc-deps-v1"
@@ -95,6 +96,4 @@ def compute(
 
 def write_env_file(path: Path, deps: DepsHash) -> None:
     """Write ``DEPS_HASH=…`` atomically (a temporary file renamed over the target)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(deps.env_line(), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, deps.env_line())

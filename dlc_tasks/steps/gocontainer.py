@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from dlc_tasks._files import short
 from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
 from dlc_tasks.errors import GoStepFailed
 
@@ -64,7 +65,7 @@ def open_go_container(run: Run) -> GoContainer:
     repo, digest = run.cache_repository(), cache_digest(run)
     engine = run.engine()
     if not engine.has_repo_digest(str(repo), digest):
-        run.out.line(f"pulling {repo}@{digest[:19]}")
+        run.out.line(f"pulling {repo}@{short(digest)}")
         run.pull(str(repo), digest)
     volume = cache_volume_name(run.settings.repo, run.deps().value)
     return GoContainer(
