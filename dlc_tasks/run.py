@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dlc_tasks.config import Settings
+from invoke.config import Config
+
+from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model import depshash, sourcetree
 from dlc_tasks.model.refs import check_tag
@@ -291,3 +293,25 @@ class EmptyRegistry:
     def tags(self, repository: str) -> list[str]:
         """No tags."""
         return []
+
+
+@dataclass
+class RunHolder:
+    """Makes the invocation's :class:`Run` on first use (a task such as ``doctor`` may want
+    to report a configuration error itself rather than fail before it starts)."""
+
+    config: Config
+    options: dict[str, Any]
+    make_run: Callable[[Settings, Console, dict[str, Any]], Run]
+    out: Console = field(default_factory=Console)
+    run: Run | None = None
+
+    def get(self) -> Run:
+        """The run, made from the merged ``dlc`` configuration and the command-wide flags."""
+        if self.run is None:
+            self.run = self.make_run(self.settings(), self.out, self.options)
+        return self.run
+
+    def settings(self) -> Settings:
+        """The validated settings (raises :class:`ConfigError` on bad values)."""
+        return settings(self.config, **{k: v for k, v in self.options.items() if k != "force"})

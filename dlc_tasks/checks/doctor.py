@@ -15,8 +15,8 @@ from dlc_tasks.errors import DlcError
 from dlc_tasks.model.render import render
 
 if TYPE_CHECKING:
-    from dlc_tasks.cli.executor import RunHolder
     from dlc_tasks.clients.engine import Engine
+    from dlc_tasks.run import RunHolder
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
 

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from invoke.config import Config
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.executor import Executor
@@ -30,36 +28,14 @@ from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
 from dlc_tasks.cli.task import INTERRUPTED
-from dlc_tasks.config import Settings, settings
+from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.reporting.console import Console
-from dlc_tasks.run import Run
+from dlc_tasks.run import Run, RunHolder
 
 # Flags that, given to any task of an invocation, apply to every task of it.
 COMMAND_WIDE = ("registry", "dry_run", "latest", "force", "allow_dirty")
 EXECUTOR_PATH = "dlc_tasks.cli.executor.DlcExecutor"
-
-
-@dataclass
-class RunHolder:
-    """Makes the invocation's :class:`Run` on first use (a task such as ``doctor`` may want
-    to report a configuration error itself rather than fail before it starts)."""
-
-    config: Config
-    options: dict[str, Any]
-    make_run: Callable[[Settings, Console, dict[str, Any]], Run]
-    out: Console = field(default_factory=Console)
-    run: Run | None = None
-
-    def get(self) -> Run:
-        """The run, made from the merged ``dlc`` configuration and the command-wide flags."""
-        if self.run is None:
-            self.run = self.make_run(self.settings(), self.out, self.options)
-        return self.run
-
-    def settings(self) -> Settings:
-        """The validated settings (raises :class:`ConfigError` on bad values)."""
-        return settings(self.config, **{k: v for k, v in self.options.items() if k != "force"})
 
 
 class RunContext(Context):

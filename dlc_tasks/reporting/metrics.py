@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlc_tasks.errors import NotFoundError, ToolError
-from dlc_tasks.run import Run
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
 
 
 def load(path: Path) -> list[dict[str, Any]]:
