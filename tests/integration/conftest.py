@@ -119,11 +119,16 @@ def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Pat
             )
         elif src.exists():
             shutil.copy2(src, dest / name)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=dest, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
-    subprocess.run([*git, "commit", "-qm", "fixture"], cwd=dest, check=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
+    commit(dest, "fixture")
     return dest
+
+
+def commit(path: Path, message: str = "edit") -> None:
+    """Commit everything in ``path`` (an edit a developer commits before pushing a release)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-qm", message], cwd=path, check=True)
 
 
 def git_sha(path: Path) -> str:

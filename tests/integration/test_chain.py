@@ -12,7 +12,7 @@ import pytest
 
 from dlc_tasks.checks.smoke import probe
 from dlc_tasks.clients.engine import Engine
-from tests.integration.conftest import REPO, Registry, copy_module, git_sha, inv, ok
+from tests.integration.conftest import REPO, Registry, commit, copy_module, git_sha, inv, ok
 from tests.support.containers import go_step_containers
 
 pytestmark = pytest.mark.integration
@@ -94,20 +94,36 @@ def test_second_push_is_a_cache_hit_that_rebuilds_nothing(
     )
 
 
-def test_a_changed_source_file_is_always_rebuilt(service: Path, registry: Registry) -> None:
+def test_a_changed_source_file_is_rebuilt_and_tagged_honestly(
+    service: Path, registry: Registry
+) -> None:
     ok(inv("push", project=service, registry=registry.address))
     before = state(service)
+    sha = git_sha(service)
     main = service / "cmd" / "server" / "main.go"
     main.write_text(main.read_text().replace('logger.Info("stopped")', 'logger.Info("halted")'))
 
+    # Uncommitted: rebuilt and pushed as SHA-dirty only; the release tags stay where they were.
     out = ok(inv("push", project=service, registry=registry.address))
     assert "cache: hit" in out
     assert "test: ran" in out
     assert "prod: ran" in out
+    dirty = state(service)
+    assert dirty["test"]["binary"] != before["test"]["binary"]
+    assert dirty["push"]["digest"] != before["push"]["digest"]
+    assert registry.digest(PROD, f"{sha}-dirty") == dirty["push"]["digest"]
+    assert registry.digest(PROD, "latest") == before["push"]["digest"]
+    assert registry.digest(PROD, "1.0.0") == before["push"]["digest"]
+
+    # Committed: rebuilt with the new revision label and released; 1.0.0 moves and the run
+    # says from which image.
+    commit(service)
+    out = ok(inv("push", project=service, registry=registry.address))
     after = state(service)
-    assert after["test"]["binary"] != before["test"]["binary"]
-    assert after["push"]["digest"] != before["push"]["digest"]
     assert registry.digest(PROD, "latest") == after["push"]["digest"]
+    assert registry.digest(PROD, "1.0.0") == after["push"]["digest"]
+    assert registry.digest(PROD, git_sha(service)) == after["push"]["digest"]
+    assert before["push"]["digest"][:19] in out  # the replaced digest is printed
 
 
 def test_a_changed_go_mod_yields_a_new_cache_image(service: Path, registry: Registry) -> None:
