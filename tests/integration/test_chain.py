@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import docker
@@ -163,7 +162,6 @@ def test_the_chain_works_on_a_second_go_module(
     (module / "docker").mkdir()
     for name in ("Dockerfile.build", "Dockerfile.prod.template", "Dockerfile"):
         (module / "docker" / name).write_text((REPO / "docker" / name).read_text())
-    subprocess.run(["git", "add", "-A"], cwd=module, check=True)
     env = {
         "INVOKE_DLC_REPO": "hello",
         "INVOKE_DLC_ORG": "examples",
@@ -173,6 +171,7 @@ def test_the_chain_works_on_a_second_go_module(
     }
     # no generate step: an empty list, as YAML would give it
     (module / "invoke.yaml").write_text("dlc:\n  generate: []\n")
+    commit(module)  # a release is pushed from committed source
     out = ok(
         inv(
             "-f",
