@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Registry, inv, ok
+from tests.integration.conftest import Registry, commit, inv, ok
 from tests.support.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.integration
@@ -69,6 +69,7 @@ def test_403_on_the_manifest_put_fails_and_leaves_latest_untouched(
 
     main = service / "cmd" / "server" / "main.go"
     main.write_text(main.read_text().replace('logger.Info("stopped")', 'logger.Info("halted")'))
+    commit(service)  # committed: release tags are pushed (an uncommitted tree gets SHA-dirty)
     proxy.add("PUT", rf"/v2/{PROD}/manifests/", status=403, times=100)
     result = inv("push", project=service, registry=proxy.address)
     assert result.returncode == 1
