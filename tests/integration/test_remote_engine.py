@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -115,6 +116,18 @@ def test_push_through_a_remote_engine_over_tls(
     assert "copied back from the engine" in out
     assert (service / "coverage.out").read_text().startswith("mode: atomic")
     assert (service / "pkg" / "server" / "openapi.json").is_file()
+    # copied back with normalised modes (the container runs as root with its own umask),
+    # through a staging folder that is gone afterwards
+    modes = {
+        rel: stat.S_IMODE((service / rel).stat().st_mode)
+        for rel in ("coverage.out", "pkg/server/openapi.json", ".dlc/bin/dance-lessons-coach")
+    }
+    assert modes == {
+        "coverage.out": 0o644,
+        "pkg/server/openapi.json": 0o644,
+        ".dlc/bin/dance-lessons-coach": 0o755,
+    }
+    assert not list((service / ".dlc").glob("copy-back-*"))
     sha = git_sha(service)
     assert registry.tags("arcodange/dance-lessons-coach") == sorted(["1.0.0", "latest", sha])
     digests = {registry.digest("arcodange/dance-lessons-coach", t) for t in ("1.0.0", sha)}
