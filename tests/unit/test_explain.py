@@ -31,7 +31,7 @@ def test_an_invalid_deps_inputs_label_is_one_error_line(tmp_path: Path, label: s
     repo = run.cache_repository().path
     world.registry.manifests[(repo, "a" * 64)] = "sha256:" + "c" * 64
     world.registry.configs["sha256:" + "c" * 64] = {"config": {"Labels": {LABEL_INPUTS: label}}}
-    with pytest.raises(RegistryError, match="invalid io.dlc-tasks.deps-inputs label") as caught:
+    with pytest.raises(RegistryError, match=r"invalid io\.dlc-tasks\.deps-inputs label") as caught:
         explain_hash(run)
     assert "\n" not in caught.value.one_line()
     assert "inv cache --force" in caught.value.one_line()
