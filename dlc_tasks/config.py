@@ -20,6 +20,8 @@ from dlc_tasks.errors import ConfigError, InvalidValue
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 
+# scheme://user[:password]@ anywhere in a value (GOPROXY may be a comma-separated list)
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s,|]*@")
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULTS: dict[str, Any] = {
@@ -89,6 +91,13 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
+        if _USERINFO.search(str(val)):
+            raise InvalidValue(
+                f"{what}: {key} holds a URL with credentials (user:password@), which would be "
+                "baked into the cache image built from Dockerfile.build (ENV, history)",
+                hint="serve modules from dlc.goproxy_dir, or give the engine a netrc as a "
+                "BuildKit secret (RUN --mount=type=secret,id=netrc) where BuildKit is available",
+            )
         out[key] = str(val)
     return out
 

@@ -113,3 +113,28 @@ def test_a_local_registry_data_dir_that_would_break_its_yaml_is_refused(
 def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidValue, match=r"local_registry\.port"):
         settings(tmp_path, local_registry={"port": 70000})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://user:s3cret@proxy.example/go",
+        "https://token@proxy.example",
+        "https://proxy.golang.org,https://u:p@private.example|direct",
+    ],
+)
+def test_build_args_with_credentials_are_refused_pointing_to_the_secure_way(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(InvalidValue, match="GOPROXY holds a URL with credentials") as caught:
+        settings(tmp_path, build_args={"GOPROXY": value})
+    line = caught.value.one_line()
+    assert "goproxy_dir" in line and "secret" in line
+    assert "s3cret" not in line and "u:p" not in line  # the value is never printed
+
+
+@pytest.mark.parametrize(
+    "value", ["https://proxy.golang.org,direct", "golang:1.27", "file:///goproxy", "a@b"]
+)
+def test_build_args_without_credentials_are_accepted(tmp_path: Path, value: str) -> None:
+    assert settings(tmp_path, build_args={"GOPROXY": value}).build_args == {"GOPROXY": value}
