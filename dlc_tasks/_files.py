@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 BLOCK = 1 << 20
@@ -35,6 +37,41 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``path``'s lock file (``.NAME.lock``) for the block.
+
+    Every read-modify-write of a shared file (state, history) goes through this, so two
+    ``inv`` processes in one checkout take turns instead of losing each other's writes.
+    The kernel drops the lock when the process dies, SIGKILL included.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one whole line to ``path`` under :func:`locked`, in a single ``write``.
+
+    If a killed writer left a torn last line (no newline), a newline is written first so the
+    torn fragment stays one unreadable line and never swallows this record.
+    """
+    data = line.rstrip("\n").encode("utf-8") + b"\n"
+    with locked(path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
 
 def file_sha256(path: Path) -> str:

@@ -20,6 +20,8 @@ from dlc_tasks.errors import ConfigError, InvalidValue
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 
+# scheme://user[:password]@ anywhere in a value (GOPROXY may be a comma-separated list)
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s,|]*@")
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULTS: dict[str, Any] = {
@@ -89,8 +91,34 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
+        if _USERINFO.search(str(val)):
+            raise InvalidValue(
+                f"{what}: {key} holds a URL with credentials (user:password@), which would be "
+                "baked into the cache image built from Dockerfile.build (ENV, history)",
+                hint="serve modules from dlc.goproxy_dir, or give the engine a netrc as a "
+                "BuildKit secret (RUN --mount=type=secret,id=netrc) where BuildKit is available",
+            )
         out[key] = str(val)
     return out
+
+
+def _data_dir(value: object) -> Path | None:
+    """``local_registry.data_dir`` (outside the project by design); it goes into a YAML file."""
+    if not value:
+        return None
+    text = str(value)
+    if any(ch in text for ch in "\n\r\t\0:#'\"") or text != text.strip():
+        raise InvalidValue(
+            f"local_registry.data_dir {text!r} holds characters that break the registry's YAML"
+        )
+    return Path(text).expanduser()
+
+
+def _port(value: object) -> int:
+    port = int(str(value))
+    if not 0 < port < 65536:
+        raise InvalidValue(f"local_registry.port {value!r} is not a TCP port (1-65535)")
+    return port
 
 
 def _flag(value: object) -> bool:
@@ -101,10 +129,42 @@ def _flag(value: object) -> bool:
 def _inside(project_dir: Path, value: object, what: str) -> Path | None:
     if not value:
         return None
-    path = (project_dir / str(value)).resolve()
-    if not path.is_dir() or not path.is_relative_to(project_dir):
+    path = confined(project_dir, value, what)
+    if not path.is_dir():
         raise ConfigError(f"{what} {value!r} must be a directory inside project_dir")
     return path
+
+
+def confined(project_dir: Path, value: object, key: str) -> Path:
+    """``value`` resolved against project_dir (symlinks followed), or one error naming ``key``.
+
+    Every path the tool writes or sends comes from here, so ``../../etc/cron.d/x`` or a
+    symlinked directory pointing outside the project is refused before any step runs.
+    """
+    path = (project_dir / str(value)).resolve()
+    if not path.is_relative_to(project_dir) or path == project_dir:
+        raise InvalidValue(
+            f"{key} {value!r} resolves to {path}, outside project_dir {project_dir}",
+            hint=f"set dlc.{key} to a path inside the project",
+        )
+    return path
+
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def check_host(value: object, key: str) -> str:
+    """A host name or IP address, nothing that could break a YAML document or a command."""
+    host = str(value)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.fullmatch(host):
+            raise InvalidValue(
+                f"{key} {host!r} is not a host name or IP address",
+                hint=f"set dlc.{key} to e.g. 127.0.0.1",
+            ) from None
+    return host
 
 
 def is_loopback(host: str) -> bool:
@@ -201,7 +261,7 @@ class Settings:
             raise ConfigError(f"project_dir {project_dir} is not a directory")
 
         def path(key: str) -> Path:
-            return project_dir / str(merged[key])
+            return confined(project_dir, merged[key], key)
 
         registry = merged["registry"] or None
         if registry is not None:
@@ -231,6 +291,8 @@ class Settings:
             raise ConfigError(
                 f"prod_files must be relative paths inside project_dir: {prod_files!r}"
             )
+        for name in prod_files:
+            confined(project_dir, name, "prod_files")
         version_tags = str(merged["version_tags"])
         if version_tags not in VERSION_TAG_POLICIES:
             raise ConfigError(
@@ -266,11 +328,9 @@ class Settings:
                 latest=latest,
                 revision=check_tag(str(merged["revision"])) if merged["revision"] else None,
                 source_url=str(merged["source_url"]) if merged["source_url"] else None,
-                local_registry_host=str(local["host"]),
-                local_registry_port=int(local["port"]),
-                local_registry_data_dir=(
-                    Path(str(local["data_dir"])).expanduser() if local["data_dir"] else None
-                ),
+                local_registry_host=check_host(local["host"], "local_registry.host"),
+                local_registry_port=_port(local["port"]),
+                local_registry_data_dir=_data_dir(local["data_dir"]),
                 retries=Retries(
                     attempts=max(1, int(retries["attempts"])),
                     base_delay=float(retries["base_delay"]),

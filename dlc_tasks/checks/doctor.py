@@ -5,8 +5,6 @@ It changes nothing: it does not start the local registry, build or pull.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -87,16 +85,29 @@ def _registry(s: Settings) -> str:
 
     address = s.registry_or_local()
     if not s.registry:
-        try:
-            with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
-                return f"local registry answers on {address}"
-        except (urllib.error.URLError, OSError):
+        from dlc_tasks.clients import localregistry  # noqa: PLC0415
+
+        port = s.local_registry_port
+        ours = localregistry.is_ours(
+            address, s.local_registry_data_dir or localregistry.default_data_dir(port)
+        )
+        if ours is None:
             return f"no registry configured; inv push will start one on {address}"
+        if not ours:
+            raise DoctorWarning(
+                f"{address} is served by something other than this user's dlc-tasks registry: "
+                "inv push will refuse it (stop it, or set dlc.local_registry.port or dlc.registry)"
+            )
+        return f"local registry (ours, loopback, single-user) answers on {address}"
     creds = lookup(address)
     RegistryClient(address, credentials=creds, ca_file=s.ca_file, retries=s.retries).ping()
     who = f"as {creds.username}" if creds else "anonymously"
     tls = f", TLS trusted via {s.ca_file}" if s.ca_file else ""
     return f"{address} answers /v2/ {who}{tls}"
+
+
+class DoctorWarning(Exception):
+    """A check found something worth knowing that does not fail the doctor."""
 
 
 def run_doctor(holder: RunHolder) -> None:
@@ -129,6 +140,8 @@ def run_doctor(holder: RunHolder) -> None:
     for name, check in checks:
         try:
             out.line(f"ok   {name}: {check()}")
+        except DoctorWarning as warning:
+            out.line(f"warn {name}: {warning}")
         except DlcError as err:
             failed.append(name)
             out.line(f"FAIL {name}: {err.one_line()}")

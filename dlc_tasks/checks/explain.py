@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dlc_tasks.errors import RegistryError
 from dlc_tasks.run import Run
 from dlc_tasks.steps.cache import LABEL_INPUTS
 
@@ -21,6 +22,23 @@ def newest_cache_image(rt: Run) -> tuple[str, dict[str, Any]] | None:
     if not configs:
         return None
     return max(configs, key=lambda pair: str(pair[1].get("created", "")))
+
+
+def recorded_inputs(tag: str, labels: dict[str, Any]) -> dict[str, str]:
+    """The inputs a cache image's label records; one error line when the label is not valid."""
+    try:
+        value = json.loads(labels.get(LABEL_INPUTS, "{}"))
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise RegistryError(
+            f"the cache image {tag[:16]} has an invalid {LABEL_INPUTS} label "
+            "(not a JSON object of input name to digest)",
+            hint="rebuild it with inv cache --force",
+        )
+    return value
 
 
 def compare(current: dict[str, str], previous: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -52,7 +70,7 @@ def explain_hash(rt: Run) -> None:
     else:
         tag, config = newest
         labels = (config.get("config") or {}).get("Labels") or {}
-        previous = json.loads(labels.get(LABEL_INPUTS, "{}"))
+        previous = recorded_inputs(tag, labels)
         same = "the current hash" if tag == deps.value else "a different hash"
         rt.out.line(f"newest cache image in the registry: {tag[:16]} ({same})")
     for name, digest, status in compare(deps.inputs, previous):

@@ -6,20 +6,55 @@ file is installed there (only if it differs) and the tool says so; when it canno
 be (not root, or a remote engine), the error says what to do. Nothing here turns
 verification off: without the CA, TLS fails closed in the engine and in the
 tool's own registry calls alike.
+
+Only certificates are installed: a file holding a private key is refused (naming
+the key's PEM label, never its content), a file without a PEM certificate is
+refused, and the file written holds the certificate blocks alone, mode 0644,
+through a temporary file and a rename. A different CA already installed for the
+host is kept: both go into the bundle, and the tool says so.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import re
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
+from dlc_tasks._files import atomic_write_bytes
 from dlc_tasks.clients.engine import engine_is_local
 from dlc_tasks.config import is_loopback
 from dlc_tasks.errors import RegistryTLSError
 
 CERTS_D = Path("/etc/docker/certs.d")
+_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+FIX = "set dlc.ca_file to a PEM file holding only the CA certificate(s)"
+
+
+def certificates(data: bytes, source: object) -> list[bytes]:
+    """The PEM certificate blocks of ``data``, normalised; refuse keys and non-certificates."""
+    blocks = _PEM.findall(data)
+    for label, _ in blocks:
+        if b"PRIVATE KEY" in label:
+            raise RegistryTLSError(
+                f"{source} holds a private key ({label.decode()}) beside the certificate: "
+                "it would be readable by every user of the machine",
+                hint=FIX,
+            )
+    certs = []
+    for label, body in blocks:
+        if label != b"CERTIFICATE":
+            continue
+        pem = b"-----BEGIN CERTIFICATE-----\n" + body.strip() + b"\n-----END CERTIFICATE-----\n"
+        try:
+            ssl.create_default_context(cadata=pem.decode("ascii"))
+        except (ssl.SSLError, ValueError, UnicodeDecodeError):
+            raise RegistryTLSError(f"{source} holds a malformed certificate", hint=FIX) from None
+        certs.append(pem)
+    if not certs:
+        raise RegistryTLSError(f"{source} is not a PEM certificate", hint=FIX)
+    return certs
 
 
 def install_ca(
@@ -30,8 +65,14 @@ def install_ca(
         return False  # the engine does not verify loopback registries; nothing to install
     if not ca_file.is_file():
         raise RegistryTLSError(f"dlc.ca_file {ca_file} does not exist")
+    new = certificates(ca_file.read_bytes(), f"dlc.ca_file {ca_file}")
     target = certs_d / registry / "ca.crt"
-    if target.is_file() and target.read_bytes() == ca_file.read_bytes():
+    try:
+        existing = certificates(target.read_bytes(), target) if target.is_file() else []
+    except RegistryTLSError:
+        existing = []  # not ours to keep: a key or garbage there is replaced by certificates
+    added = [c for c in new if c not in existing]
+    if not added:
         return False
     if not engine_is_local():
         raise RegistryTLSError(
@@ -39,12 +80,17 @@ def install_ca(
             hint=f"copy it to {target} on the engine's machine",
         )
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ca_file, target)
+        atomic_write_bytes(target, b"".join(existing + added), mode=0o644)
     except OSError as err:
         raise RegistryTLSError(
             f"cannot install {ca_file} as {target}: {err.strerror}",
             hint=f"copy it there as root: cp {ca_file} {target}",
         ) from None
-    say(f"the engine now trusts {ca_file} for {registry} ({target})")
+    if existing:
+        say(
+            f"the engine now trusts {ca_file} for {registry} beside the {len(existing)} "
+            f"certificate(s) already in {target} (kept)"
+        )
+    else:
+        say(f"the engine now trusts {ca_file} for {registry} ({target})")
     return True

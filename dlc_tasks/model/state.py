@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dlc_tasks._files import atomic_write_text, locked
+
 
 def inputs_key(*parts: object) -> str:
     """One digest over any JSON-able inputs."""
@@ -21,7 +23,12 @@ def inputs_key(*parts: object) -> str:
 
 
 class State:
-    """A small JSON document of stamps, written atomically."""
+    """A small JSON document of stamps, written atomically.
+
+    Changes are read-modify-write under an exclusive ``flock`` (:func:`dlc_tasks._files.locked`)
+    and land through a uniquely named temporary file and a rename, so concurrent ``inv``
+    processes in one checkout keep every stamp and a reader never sees torn JSON.
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "state.json"
@@ -44,17 +51,17 @@ class State:
 
     def record(self, task: str, key: str, **values: Any) -> None:
         """Record a success with its inputs key and anything later tasks need."""
-        data = self._load()
-        data[task] = {"inputs": key, **values}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(".state.json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(self.path)
+        with locked(self.path):
+            data = self._load()
+            data[task] = {"inputs": key, **values}
+            self._write(data)
 
     def forget(self, task: str) -> None:
         """Drop a stamp, so the task runs next time."""
-        data = self._load()
-        if data.pop(task, None) is not None:
-            tmp = self.path.with_name(".state.json.tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            tmp.replace(self.path)
+        with locked(self.path):
+            data = self._load()
+            if data.pop(task, None) is not None:
+                self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -17,20 +17,49 @@ from dlc_tasks.errors import NotFoundError, ToolError
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
+REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "tasks": list,
+    "ok": bool,
+    "total_seconds": (int, float),
+}
 
-def load(path: Path) -> list[dict[str, Any]]:
-    """Every report in the history file, oldest first (unreadable lines are skipped)."""
+
+def _complete(item: object) -> bool:
+    """True when a history record has every field the metrics read, with the right type."""
+    return isinstance(item, dict) and all(
+        isinstance(item.get(key), kind) for key, kind in REQUIRED.items()
+    )
+
+
+def load_counted(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every complete report in the history file, oldest first, and how many lines were skipped.
+
+    A line that is not JSON (a run killed mid-write), or a record missing ``tasks``, ``ok`` or
+    ``total_seconds``, is skipped and counted, never a crash.
+    """
     if not path.is_file():
         raise NotFoundError(f"no run history at {path}", hint="run inv push (or any chain task)")
-    runs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and "tasks" in item:
-            runs.append(item)
-    return runs
+    runs: list[dict[str, Any]] = []
+    skipped = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                skipped += 1
+                continue
+            if _complete(item):
+                runs.append(item)
+            else:
+                skipped += 1
+    return runs, skipped
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """Every complete report in the history file, oldest first (see :func:`load_counted`)."""
+    return load_counted(path)[0]
 
 
 def metrics(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -114,8 +143,9 @@ def draw_chart(runs: list[dict[str, Any]], out: Path) -> None:
 
 def run_report(rt: Run, chart: str | None) -> dict[str, Any]:
     """Print the metrics table and the recent trend; write the chart."""
-    runs = load(rt.settings.state_dir / "history.jsonl")
+    runs, skipped = load_counted(rt.settings.state_dir / "history.jsonl")
     m = metrics(runs)
+    m["skipped_records"] = skipped
     rows = [
         ("runs", _fmt(m["runs"])),
         ("failure rate", _fmt(m["failure_rate"], "%")),
@@ -129,6 +159,8 @@ def run_report(rt: Run, chart: str | None) -> dict[str, Any]:
             ),
         ),
     ]
+    if skipped:
+        rows.append(("skipped history lines", f"{skipped} (unreadable or incomplete)"))
     for name, value in rows:
         rt.out.line(f"{name:<34} {value}")
     rt.out.line("recent runs:")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dlc_tasks._files import append_line, atomic_write_text
 from dlc_tasks.errors import DlcError
 from dlc_tasks.reporting.console import Outcome
 
@@ -104,11 +105,8 @@ def write(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
     report = build_report(rt, outcomes)
     state_dir: Path = rt.settings.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / ".report.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(state_dir / "report.json")
-    with (state_dir / "history.jsonl").open("a", encoding="utf-8") as history:
-        history.write(json.dumps(report, separators=(",", ":")) + "\n")
+    atomic_write_text(state_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    append_line(state_dir / "history.jsonl", json.dumps(report, separators=(",", ":")))
     if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown(report))

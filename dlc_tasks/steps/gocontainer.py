@@ -93,6 +93,7 @@ class GoContainer:
         self.remote = not engine_is_local()
         self.user = "0:0" if self.remote else f"{os.getuid()}:{os.getgid()}"
         self.container_id: str | None = None
+        self.sent: dict[str, str] = {}  # remote engine: what copy_in sent, path -> sha256
 
     def __enter__(self) -> GoContainer:
         created = self.engine.ensure_volume(self.volume, {LABEL: "gocache"})
@@ -111,7 +112,7 @@ class GoContainer:
             if self.remote:
                 from dlc_tasks.clients.workspace import copy_in  # noqa: PLC0415
 
-                copy_in(self.engine, self.container_id, self.project_dir, WORKDIR)
+                self.sent = copy_in(self.engine, self.container_id, self.project_dir, WORKDIR)
             if created and self.user != "0:0":
                 self._exec(["chown", "-R", self.user, GOCACHE], user="0:0", quiet=True)
         except BaseException:
@@ -131,7 +132,9 @@ class GoContainer:
             if self.remote and exc_type is None:
                 from dlc_tasks.clients.workspace import copy_out  # noqa: PLC0415
 
-                changed = copy_out(self.engine, self.container_id, self.project_dir, WORKDIR)
+                changed = copy_out(
+                    self.engine, self.container_id, self.project_dir, WORKDIR, self.sent
+                )
                 self.output(f"copied back from the engine: {len(changed)} changed file(s)")
         finally:
             self.engine.remove_container(self.container_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256, short
+from dlc_tasks.config import confined
 from dlc_tasks.errors import NotFoundError
 from dlc_tasks.model.render import label_instruction, render_text, write_rendered
 from dlc_tasks.model.state import inputs_key
@@ -39,7 +40,9 @@ def context_files(run: Run) -> dict[str, Path]:
     s = run.settings
     files = {s.binary_name: binary_path(run)}
     for name in s.prod_files:
-        path = s.project_dir / name
+        # resolved: a symlinked entry sends its file, never a dangling link; confined again
+        # here because a link may have changed since the configuration was read
+        path = confined(s.project_dir, name, "prod_files")
         if not path.is_file():
             raise NotFoundError(f"{path} (listed in dlc.prod_files) not found")
         files[name] = path

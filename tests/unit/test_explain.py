@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dlc_tasks.checks.explain import compare
+from pathlib import Path
+
+import pytest
+
+from dlc_tasks.checks.explain import compare, explain_hash
+from dlc_tasks.errors import RegistryError
+from dlc_tasks.steps.cache import LABEL_INPUTS
+from tests.support.fakes import World, make_project
 
 
 def test_compare_names_each_change() -> None:
@@ -15,3 +22,16 @@ def test_compare_names_each_change() -> None:
         "Dockerfile.build": "changed",
         "build-arg:X": "removed",
     }
+
+
+@pytest.mark.parametrize("label", ["{not json", "[1, 2]", '{"go.mod": 3}', "null"])
+def test_an_invalid_deps_inputs_label_is_one_error_line(tmp_path: Path, label: str) -> None:
+    world = World(make_project(tmp_path / "module"))
+    run = world.run()
+    repo = run.cache_repository().path
+    world.registry.manifests[(repo, "a" * 64)] = "sha256:" + "c" * 64
+    world.registry.configs["sha256:" + "c" * 64] = {"config": {"Labels": {LABEL_INPUTS: label}}}
+    with pytest.raises(RegistryError, match=r"invalid io\.dlc-tasks\.deps-inputs label") as caught:
+        explain_hash(run)
+    assert "\n" not in caught.value.one_line()
+    assert "inv cache --force" in caught.value.one_line()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dlc_tasks.clients.registry import _retry_after
 from dlc_tasks.clients.retry import Transient, backoff_delay, with_retries
 from dlc_tasks.config import Retries
 
@@ -104,3 +105,16 @@ def test_backoff_delay_bounds() -> None:
     assert backoff_delay(0, limits, rng=lambda: 1.0) == 0.5
     assert backoff_delay(3, limits, rng=lambda: 1.0) == 4.0
     assert backoff_delay(10, limits, rng=lambda: 1.0) == 8.0
+
+
+@pytest.mark.parametrize("header", ["in a minute", "soon", "Mon, 99 Foo", "1e999x", "-"])
+def test_a_retry_after_that_is_neither_seconds_nor_a_date_falls_back_to_backoff(
+    header: str,
+) -> None:
+    assert _retry_after(header) is None  # None: the capped, jittered backoff decides
+
+
+def test_retry_after_in_seconds_or_as_a_past_http_date() -> None:
+    assert _retry_after("3") == 3.0
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert _retry_after(None) is None
