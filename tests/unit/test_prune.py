@@ -43,7 +43,7 @@ def test_a_second_tag_on_the_current_digest_keeps_it(world: World) -> None:
 
 
 def test_keep_n_newest_and_delete_the_rest(world: World) -> None:
-    repo, current = seed(world)
+    repo, _ = seed(world)
     world.registry.manifests[(repo, "2" * 64)] = "sha256:d2"
     world.registry.configs["sha256:d2"] = {"created": "2026-11-15T10:00:00Z"}
     doomed = run_prune(world.run(), keep=1, dry_run=False)

@@ -12,13 +12,15 @@ needs, so a cached token for that scope is sent up front without a 401 round tri
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlc_tasks.clients.registry.challenge import parse_challenge
+from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
 from dlc_tasks.clients.registry.tokens import Token, TokenFetcher
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries, is_loopback
@@ -55,6 +57,23 @@ def short(err: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
+def jwt_actions(token: str, scope: str) -> list[str] | None:
+    """The actions a Distribution JWT grants on ``scope``'s resource, or None if unreadable."""
+    kind, _, rest = scope.partition(":")
+    name = rest.rpartition(":")[0]
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        access = claims.get("access") or []
+        actions: list[str] = []
+        for entry in access:
+            if entry.get("type") == kind and entry.get("name") == name:
+                actions.extend(str(a) for a in entry.get("actions") or [])
+    except (IndexError, ValueError, AttributeError, TypeError):
+        return None
+    return actions
+
+
 class Transport:
     """Sends requests to one registry with auth, a private CA and retries."""
 
@@ -84,6 +103,8 @@ class Transport:
         self.tokens: dict[TokenKey, Token] = {}
         self._key_for_scope: dict[str, TokenKey] = {}
         self._basic = False
+        # The last bearer challenge seen (realm, service): what `granted` asks.
+        self.bearer: Challenge | None = None
         self.fetcher = TokenFetcher(
             registry, self.session, self.verify, self.retries.timeout, credentials, clock
         )
@@ -116,6 +137,24 @@ class Transport:
         except Transient as fault:
             raise RegistryError(f"{fault} (after {self.retries.attempts} tries)") from None
 
+    @property
+    def auth_scheme(self) -> str:
+        """``bearer``, ``basic`` or ``none``: what the registry asked for so far."""
+        return "bearer" if self.bearer else "basic" if self._basic else "none"
+
+    def granted(self, scope: str) -> list[str] | None:
+        """The actions a new token for ``scope`` grants (its JWT ``access`` claim).
+
+        Only meaningful after a bearer challenge (``ping`` first); None when the
+        token is not a JWT the tool can read. Raises TokenError when refused.
+        """
+        if self.bearer is None:
+            return None
+        key = (self.bearer.realm, self.bearer.service, scope)
+        token = self.fetcher.fetch(*key)
+        self.tokens[key] = token
+        return jwt_actions(token.value, scope)
+
     # -- one try -----------------------------------------------------------------------------
 
     def _cached(self, scope: str) -> Token | None:
@@ -140,6 +179,7 @@ class Transport:
             return self._send(method, url, headers, None)
         if challenge.scheme != "bearer" or not challenge.realm:
             return response
+        self.bearer = challenge
         key = (challenge.realm, challenge.service, challenge.scope or scope)
         token = self.tokens.get(key)
         if token is None or token is sent or not token.valid(self.clock()):
