@@ -45,6 +45,7 @@ class Request:
     who: str  # a username, "refresh:<user>", or "anonymous"
     grant: str  # "get", "password", "refresh_token"
     status: int
+    agent: str = ""  # the User-Agent: tells the engine's requests from the tool's
 
 
 @dataclass
@@ -173,7 +174,8 @@ class TokenServer:
             status, payload, kind = 405, b"method not allowed", "text/plain"
         if self.redirect_to:
             status, payload, kind = 307, b"", "text/plain"
-        self.log.append(Request(method, scopes, who or "wrong-credentials", grant, status))
+        agent = handler.headers.get("User-Agent", "")
+        self.log.append(Request(method, scopes, who or "wrong-credentials", grant, status, agent))
         handler.send_response(status)
         if self.redirect_to:
             handler.send_header("Location", self.redirect_to)
