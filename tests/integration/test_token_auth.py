@@ -10,6 +10,7 @@ tool resolved; the token server's log tells the engine's requests from the tool'
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from dlc_tasks.clients.registry import RegistryClient, TokenError
 from tests.integration.conftest import Registry, inv, ok, start_registry
 from tests.integration.test_failures import one_error_line
 from tests.support.certs import make_ca, make_cert
+from tests.support.credhelper import fake_helper
 from tests.support.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
@@ -166,3 +168,36 @@ def test_an_https_realm_with_a_private_ca(tmp_path: Path, tokens: TokenServer) -
         reg.process.terminate()
         reg.process.wait(10)
         secure.stop()
+
+
+@pytest.mark.parametrize("kind", ["credHelpers", "credsStore"])
+def test_a_credential_helper_on_path_logs_in_and_doctor_names_it(
+    service: Path, registry_t: Registry, tmp_path: Path, kind: str
+) -> None:
+    bin_dir, config_dir = tmp_path / "bin", tmp_path / "docker-config"
+    config_dir.mkdir()
+    calls = fake_helper(bin_dir, "dlctest", {registry_t.address: ("ci", PASSWORD)})
+    config = (
+        {"credHelpers": {registry_t.address: "dlctest"}}
+        if kind == "credHelpers"
+        else {"credsStore": "dlctest", "auths": {registry_t.address: {}}}
+    )
+    (config_dir / "config.json").write_text(json.dumps(config))
+    env = {"DOCKER_CONFIG": str(config_dir), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    doctor = ok(inv("doctor", project=service, registry=registry_t.address, env=env))
+    line = next(x for x in doctor.splitlines() if "answers /v2/" in x)
+    assert f"credential helper dlctest ({kind} in" in line
+    assert f"cache {CACHE}: pull,push" in line
+    assert PASSWORD not in doctor
+    assert f"get {registry_t.address}" in calls.read_text()
+
+
+def test_a_token_lifetime_shorter_than_the_run_is_refreshed(
+    service: Path, registry_t: Registry, tokens: TokenServer
+) -> None:
+    tokens.expires_in = 1  # the build and pushes between the tool's HEADs outlast it
+    out = ok(inv("push", project=service, registry=registry_t.address, env=ENV))
+    assert "push: ran" in out
+    mine = tool_requests(tokens)
+    assert len(mine) > len(set(mine)), mine  # a scope asked for again once its token expired
+    assert all(r.status == 200 for r in tokens.log)

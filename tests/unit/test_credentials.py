@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from dlc_tasks.clients.credentials import CredentialHelperError, Credentials, lookup
 from dlc_tasks.errors import ConfigError
+from tests.support.credhelper import fake_helper
 
 REGISTRY = "registry.example.com:5000"
 
@@ -91,26 +91,6 @@ def test_an_identitytoken_entry_becomes_an_oauth2_refresh_token(docker_config: P
 def test_docker_hub_key_is_found_for_docker_io(docker_config: Path) -> None:
     write_auths(docker_config, {"https://index.docker.io/v1/": "hubuser:hubpass"})
     assert lookup("index.docker.io") == Credentials("hubuser", "hubpass")
-
-
-def fake_helper(folder: Path, name: str, answers: dict[str, tuple[str, str]]) -> Path:
-    """A real ``docker-credential-NAME`` program: ``get`` reads the server on stdin, prints JSON."""
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / f"{name}.log"
-    script = folder / f"docker-credential-{name}"
-    table = json.dumps({k: {"Username": u, "Secret": p} for k, (u, p) in answers.items()})
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import json, sys\n"
-        f"table = json.loads({table!r})\n"
-        "server = sys.stdin.read().strip()\n"
-        f"open({str(log)!r}, 'a').write(sys.argv[1] + ' ' + server + '\\n')\n"
-        "if sys.argv[1] != 'get' or server not in table:\n"
-        "    print('credentials not found in native keychain'); sys.exit(1)\n"
-        "print(json.dumps(dict(table[server], ServerURL=server)))\n"
-    )
-    script.chmod(0o755)
-    return log
 
 
 @pytest.fixture
