@@ -14,6 +14,7 @@ from dlc_tasks.model.render import render
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.engine import Engine
+    from dlc_tasks.clients.registry import RegistryClient
     from dlc_tasks.run import RunHolder
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
@@ -100,10 +101,28 @@ def _registry(s: Settings) -> str:
             )
         return f"local registry (ours, loopback, single-user) answers on {address}"
     creds = lookup(address)
-    RegistryClient(address, credentials=creds, ca_file=s.ca_file, retries=s.retries).ping()
+    client = RegistryClient(address, credentials=creds, ca_file=s.ca_file, retries=s.retries)
+    client.ping()
     who = f"as {creds.username}" if creds else "anonymously"
+    source = f"credentials: {creds.source}" if creds else "credentials: none"
     tls = f", TLS trusted via {s.ca_file}" if s.ca_file else ""
-    return f"{address} answers /v2/ {who}{tls}"
+    return f"{address} answers /v2/ {who} ({source}){tls}; {_tokens(client, s, address)}"
+
+
+def _tokens(client: RegistryClient, s: Settings, address: str) -> str:
+    """Which pull/push tokens the token server grants for the cache and service repositories."""
+    transport = client.transport
+    if transport.auth_scheme != "bearer":
+        return f"auth: {transport.auth_scheme}"
+    parts = []
+    for label, repo in (
+        ("cache", s.cache_repository(address)),
+        ("service", s.prod_repository(address)),
+    ):
+        actions = transport.granted(f"repository:{repo.path}:pull,push")
+        shown = "?" if actions is None else ",".join(actions) or "nothing"
+        parts.append(f"{label} {repo.path}: {shown}")
+    return "tokens granted: " + "; ".join(parts)
 
 
 class DoctorWarning(Exception):

@@ -1,33 +1,57 @@
 """``inv cache.prune``: delete old build-cache tags through the registry's API.
 
-Keeps the current hash's image and the N newest others (by the image's
-``created``); deletes the rest by manifest digest. The registry must allow
-deletes (``storage.delete.enabled: true``, as the local registry does), and only
-its garbage collection frees the blobs: see the README.
+Keeps the current hash's image, the N newest other cache tags (by the image's
+``created``) and every tag that does not look like a cache hash (``stable``,
+``latest``…); deletes the rest by manifest digest. A registry deletes a
+*manifest*, with every tag naming it, so a tag whose digest a kept tag also
+names is never deleted: that would delete the kept one too. Each kept tag is
+said with its reason. The registry must allow deletes (``storage.delete.enabled:
+true``, as the local registry does), and only its garbage collection frees the
+blobs: see the README.
 """
 
 from __future__ import annotations
 
+import re
+
 from dlc_tasks.errors import ConfigError
 from dlc_tasks.run import Run
 
+CACHE_HASH = re.compile(r"^[0-9a-f]{64}$")
+
 
 def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
-    """Delete (or, dry, list) the tags beyond the current one and the ``keep`` newest."""
+    """Delete (or, dry, list) the cache tags beyond the current one and the ``keep`` newest."""
     if keep < 0:
         raise ConfigError(f"--keep must be 0 or more, not {keep}")
     client, repo = rt.client(), rt.cache_repository()
     current = rt.deps().value
     tags = client.tags(repo.path)
-    others = [t for t in tags if t != current]
+    others = [t for t in tags if t != current and CACHE_HASH.match(t)]
     created = {t: str(client.image_config(repo.path, t).get("created", "")) for t in others}
-    doomed = sorted(others, key=lambda t: created[t], reverse=True)[keep:]
+    ranked = sorted(others, key=lambda t: created[t], reverse=True)
+    reasons = {t: "not a cache hash" for t in tags if t != current and not CACHE_HASH.match(t)}
+    if current in tags:
+        reasons[current] = "current"
+    reasons.update({t: f"{keep} newest" for t in ranked[:keep]})
+    digests = {t: client.manifest_digest(repo.path, t) for t in tags}
+    kept_digests = {digests[t]: t for t in reasons if digests.get(t)}
+    doomed: list[str] = []
+    for tag in ranked[keep:]:
+        holder = kept_digests.get(digests[tag])
+        if holder is not None:
+            reasons[tag] = f"same digest as kept tag {holder[:16]}"
+        else:
+            doomed.append(tag)
     verb = "would delete" if dry_run else "deleted"
     for tag in doomed:
-        digest = client.manifest_digest(repo.path, tag)
+        digest = digests[tag]
         if digest and not dry_run:
             client.delete_manifest(repo.path, digest)
         rt.out.line(f"{verb} {repo}:{tag[:16]}… ({created[tag]})")
+    for tag in sorted(reasons):
+        if reasons[tag] not in ("current", f"{keep} newest"):
+            rt.out.line(f"kept {repo}:{tag[:16]} ({reasons[tag]})")
     kept = len(tags) - len(doomed)
     rt.out.line(f"{verb} {len(doomed)} cache tag(s), kept {kept} (current: {current[:16]}…)")
     return doomed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlc_tasks.clients.registry import _retry_after
+from dlc_tasks.clients.registry.transport import retry_after as _retry_after
 from dlc_tasks.clients.retry import Transient, backoff_delay, with_retries
 from dlc_tasks.config import Retries
 

@@ -1,0 +1,142 @@
+"""The registry's HTTP API (Distribution v2), as the tool's own client.
+
+Used for what must not go through the engine: asking whether the build-cache
+image exists (a manifest ``HEAD``: no pull, no layer traffic, the same cost for
+a 5 MB and a 5 GB image), confirming the digest behind every pushed tag, and
+listing or deleting cache tags. Faults are sorted strictly: a manifest found is
+a hit, a 404 is a miss, and 401/403/5xx/timeouts are errors, never a miss.
+Each call names the token scope it needs (``repository:NAME:pull``, ``…:delete``);
+authentication is the transport's job (:mod:`.transport`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dlc_tasks.clients.registry.transport import Transport
+from dlc_tasks.errors import RegistryAuthError, RegistryError
+
+if TYPE_CHECKING:
+    import requests
+
+    from dlc_tasks.clients.credentials import Credentials
+    from dlc_tasks.config import Retries
+
+
+def pull_scope(repository: str) -> str:
+    """The token scope for reading ``repository``."""
+    return f"repository:{repository}:pull"
+
+
+def delete_scope(repository: str) -> str:
+    """The token scope for deleting from ``repository`` (Distribution asks for ``delete``)."""
+    return f"repository:{repository}:delete"
+
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+class RegistryClient:
+    """The Distribution API calls the tool makes, over one :class:`Transport`."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | None = None,
+        ca_file: Path | None = None,
+        retries: Retries | None = None,
+        on_retry: Callable[[int, Exception, float], None] | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self.transport = transport or Transport(
+            registry, credentials=credentials, ca_file=ca_file, retries=retries, on_retry=on_retry
+        )
+        self.registry = registry
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://registry``."""
+        return self.transport.base_url
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, *, scope: str = ""
+    ) -> Any:
+        """One API call (see :meth:`Transport.request`)."""
+        return self.transport.request(method, path, headers, scope=scope)
+
+    @staticmethod
+    def _refuse(response: requests.Response, what: str) -> None:
+        if response.status_code in (401, 403):
+            raise RegistryAuthError(f"{what}: the registry answered {response.status_code}")
+        raise RegistryError(f"{what}: the registry answered {response.status_code}")
+
+    # -- API ---------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """``GET /v2/``: reachable, trusted and (with credentials) authorised."""
+        response = self.request("GET", "/v2/")
+        if response.status_code != 200:
+            self._refuse(response, f"GET {self.base_url}/v2/")
+
+    def manifest_digest(self, repository: str, reference: str) -> str | None:
+        """The digest a tag names, or None when the registry says it does not exist."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        response = self.request(
+            "HEAD", path, {"Accept": MANIFEST_TYPES}, scope=pull_scope(repository)
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            self._refuse(response, f"HEAD {repository}:{reference}")
+        digest = response.headers.get("Docker-Content-Digest")
+        if digest:
+            return str(digest)
+        body = self.request("GET", path, {"Accept": MANIFEST_TYPES}, scope=pull_scope(repository))
+        if body.status_code != 200:
+            self._refuse(body, f"GET {repository}:{reference}")
+        return "sha256:" + hashlib.sha256(body.content).hexdigest()
+
+    def image_config(self, repository: str, reference: str) -> dict[str, Any]:
+        """The image configuration (``created``, ``config.Labels``…) behind a tag or digest."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        accept = "application/vnd.docker.distribution.manifest.v2+json, " + (
+            "application/vnd.oci.image.manifest.v1+json"
+        )
+        response = self.request("GET", path, {"Accept": accept}, scope=pull_scope(repository))
+        if response.status_code != 200:
+            self._refuse(response, f"GET {repository}:{reference}")
+        digest = response.json().get("config", {}).get("digest")
+        if not digest:
+            raise RegistryError(f"{repository}:{reference} has no image configuration")
+        blob = self.request("GET", f"/v2/{repository}/blobs/{digest}", scope=pull_scope(repository))
+        if blob.status_code != 200:
+            self._refuse(blob, f"GET {repository} config blob")
+        return dict(blob.json())
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of a repository (empty when the repository does not exist)."""
+        response = self.request("GET", f"/v2/{repository}/tags/list", scope=pull_scope(repository))
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            self._refuse(response, f"GET {repository} tags")
+        return sorted(response.json().get("tags") or [])
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (the registry must allow deletes)."""
+        response = self.request(
+            "DELETE", f"/v2/{repository}/manifests/{digest}", scope=delete_scope(repository)
+        )
+        if response.status_code not in (200, 202, 404):
+            self._refuse(response, f"DELETE {repository}@{digest}")

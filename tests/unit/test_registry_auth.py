@@ -1,0 +1,356 @@
+"""The registry transport's auth against a fake registry and the suite's token server (loopback).
+
+The fake registry asks, as Distribution does, for a bearer token per repository
+scope (``pull`` to read, ``pull,delete`` to delete, a comma inside the scope)
+and checks each token against what the token server issued; it can also ask
+for basic auth, or name a realm of the test's choosing.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.registry import RegistryClient, TokenError, parse_challenge
+from dlc_tasks.config import Retries
+from dlc_tasks.errors import RegistryAuthError, RegistryError
+from tests.support.tokenserver import TokenServer
+
+SERVICE = "fake-registry"
+SECRET = "pw-s3cret"
+CREDS = Credentials("ci", SECRET, source="environment (DLC_REGISTRY_USERNAME)")
+FAST = Retries(attempts=2, base_delay=0.0, max_delay=0.0, timeout=5.0)
+
+
+@dataclass
+class FakeRegistry:
+    """Distribution's auth behaviour, on 127.0.0.1, over an in-memory tag list."""
+
+    tokens: TokenServer
+    realm: str | None = None  # default: the token server's
+    basic: dict[str, str] | None = None  # user -> password: basic auth instead of tokens
+    revoked: set[str] = field(default_factory=set)
+    unauthorised: int = 0
+    deleted: list[str] = field(default_factory=list)
+    basic_seen: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def required(self, method: str, path: str) -> str:
+        if path == "/v2/":
+            return ""
+        name = (
+            path[len("/v2/") :].split("/manifests/", maxsplit=1)[0].split("/tags/", maxsplit=1)[0]
+        )
+        return f"repository:{name}:{'pull,delete' if method == 'DELETE' else 'pull'}"
+
+    def allowed(self, header: str, scope: str) -> bool:
+        if self.basic is not None:
+            if not header.startswith("Basic "):
+                return False
+            self.basic_seen.append(header)
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            return self.basic.get(user) == password
+        if not header.startswith("Bearer "):
+            return False
+        token = header[7:]
+        issued = self.tokens.issued.get(token)
+        if issued is None or token in self.revoked:
+            return False
+        return not scope or scope in issued[1]
+
+    def answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        scope = self.required(method, handler.path)
+        if not self.allowed(handler.headers.get("Authorization", ""), scope):
+            self.unauthorised += 1
+            handler.send_response(401)
+            if self.basic is not None:
+                handler.send_header("WWW-Authenticate", 'Basic realm="fake"')
+            else:
+                realm = self.realm or self.tokens.realm
+                extra = f',scope="{scope}"' if scope else ""
+                challenge = f'Bearer realm="{realm}",service="{SERVICE}"{extra}'
+                handler.send_header("WWW-Authenticate", challenge)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        body = b'{"name":"x","tags":["a","b"]}' if "/tags/" in handler.path else b"{}"
+        if method == "DELETE":
+            self.deleted.append(handler.path)
+            body = b""
+        handler.send_response(202 if method == "DELETE" else 200)
+        if "/manifests/" in handler.path:
+            handler.send_header("Docker-Content-Digest", "sha256:" + "a" * 64)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if method != "HEAD":
+            handler.wfile.write(body)
+
+    def start(self) -> FakeRegistry:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                owner.answer(self, "GET")
+
+            def do_HEAD(self) -> None:
+                owner.answer(self, "HEAD")
+
+            def do_DELETE(self) -> None:
+                owner.answer(self, "DELETE")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+
+@pytest.fixture
+def tokens(tmp_path: Path) -> Iterator[TokenServer]:
+    server = TokenServer(tmp_path / "tokens", users={"ci": SECRET}, sign=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(tokens: TokenServer) -> Iterator[FakeRegistry]:
+    registry = FakeRegistry(tokens).start()
+    yield registry
+    assert registry.server is not None
+    registry.server.shutdown()
+    registry.server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def client(
+    fake: FakeRegistry, creds: Credentials | None = CREDS, clock: Clock | None = None
+) -> RegistryClient:
+    c = RegistryClient(fake.address, credentials=creds, retries=FAST)
+    if clock is not None:
+        c.transport.clock = clock
+        c.transport.fetcher.clock = clock
+    return c
+
+
+# -- challenges ------------------------------------------------------------------------------
+
+
+def test_a_scope_with_comma_separated_actions_is_kept_whole() -> None:
+    challenge = parse_challenge(
+        'Bearer realm="https://auth.example/token",service="reg",scope="repository:o/r:pull,delete"'
+    )
+    assert challenge is not None
+    assert challenge.scheme == "bearer"
+    assert challenge.realm == "https://auth.example/token"
+    assert challenge.service == "reg"
+    assert challenge.scope == "repository:o/r:pull,delete"
+
+
+def test_basic_and_unquoted_challenges_parse() -> None:
+    basic = parse_challenge('Basic realm="Registry Realm"')
+    assert basic is not None and basic.scheme == "basic" and basic.realm == "Registry Realm"
+    bare = parse_challenge("Bearer realm=https://a/token,service=s")
+    assert bare is not None and bare.service == "s" and bare.realm == "https://a/token"
+    assert parse_challenge("") is None
+
+
+# -- tokens per scope ------------------------------------------------------------------------
+
+
+def test_one_token_per_scope_reused_within_its_lifetime(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    c = client(fake)
+    assert c.tags("org/repo-build-cache") == ["a", "b"]
+    assert c.manifest_digest("org/repo-build-cache", "h1")
+    assert c.tags("org/repo") == ["a", "b"]  # another repository: its own token
+    assert c.manifest_digest("org/repo", "1.0.0")
+    assert c.tags("org/repo-build-cache") == ["a", "b"]
+    assert tokens.scopes_asked() == [
+        "repository:org/repo-build-cache:pull",
+        "repository:org/repo:pull",
+    ]
+    assert fake.unauthorised == 2  # one challenge per scope; later calls send the cached token
+
+
+def test_delete_asks_for_the_whole_pull_delete_scope(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    c = client(fake)
+    c.delete_manifest("o/r", "sha256:" + "b" * 64)
+    assert tokens.scopes_asked() == ["repository:o/r:pull,delete"]
+    assert fake.deleted == [f"/v2/o/r/manifests/sha256:{'b' * 64}"]
+
+
+def test_an_expired_token_is_not_sent_and_a_new_one_is_fetched(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.expires_in = 60
+    clock = Clock()
+    c = client(fake, clock=clock)
+    c.tags("o/r")
+    clock.now += 30
+    c.tags("o/r")
+    assert len(tokens.log) == 1  # reused within expires_in
+    clock.now += 31
+    c.tags("o/r")
+    assert len(tokens.log) == 2  # expired: asked again
+    assert fake.unauthorised == 2
+
+
+def test_a_token_the_registry_stops_accepting_is_replaced_once(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    c = client(fake)
+    c.tags("o/r")
+    fake.revoked.update(tokens.issued)  # the registry's clock says it expired
+    assert c.tags("o/r") == ["a", "b"]
+    assert len(tokens.log) == 2
+
+
+def test_anonymous_tokens_when_no_credentials(fake: FakeRegistry, tokens: TokenServer) -> None:
+    tokens.anonymous_pull = True
+    assert client(fake, creds=None).tags("public/repo") == ["a", "b"]
+    assert [(r.who, r.grant) for r in tokens.log] == [("anonymous", "get")]
+
+
+def test_an_identitytoken_uses_the_oauth2_refresh_token_grant(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.refresh_tokens["rt-1"] = "ci"
+    creds = Credentials("<token>", identity_token="rt-1", source="credential helper desktop")
+    assert client(fake, creds=creds).tags("o/r") == ["a", "b"]
+    assert [(r.method, r.who, r.grant) for r in tokens.log] == [
+        ("POST", "refresh:ci", "refresh_token")
+    ]
+
+
+def test_a_realm_without_get_is_asked_with_the_oauth2_password_grant(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.reject_methods = {"GET"}
+    assert client(fake).tags("o/r") == ["a", "b"]
+    assert [(r.method, r.status) for r in tokens.log] == [("GET", 405), ("POST", 200)]
+    assert tokens.log[1].grant == "password"
+
+
+def test_a_realm_without_oauth2_post_is_asked_with_get(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.reject_methods = {"POST"}
+    tokens.anonymous_pull = True
+    creds = Credentials("<token>", identity_token="rt-1", source="config.json")
+    assert client(fake, creds=creds).tags("o/r") == ["a", "b"]
+    assert [(r.method, r.status) for r in tokens.log] == [("POST", 405), ("GET", 200)]
+
+
+# -- failures: one line naming registry, realm and credential source, never the secret --------
+
+
+def assert_one_line(err: Exception, *parts: str) -> str:
+    line = err.one_line() if hasattr(err, "one_line") else str(err)
+    assert "\n" not in line
+    for part in parts:
+        assert part in line, line
+    assert SECRET not in line
+    return line
+
+
+def test_a_wrong_password_names_registry_realm_and_source(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    wrong = Credentials("ci", "not-it", source="environment (DLC_REGISTRY_USERNAME)")
+    with pytest.raises(TokenError) as caught:
+        client(fake, creds=wrong).tags("o/r")
+    line = assert_one_line(caught.value, fake.address, tokens.realm, "environment", "401")
+    assert "not-it" not in line
+
+
+def test_a_token_server_that_is_down_is_one_line_after_retries(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    realm = tokens.realm
+    tokens.stop()
+    with pytest.raises(RegistryError) as caught:
+        client(fake).tags("o/r")
+    assert_one_line(caught.value, fake.address, realm, "unreachable", "environment")
+
+
+def test_a_token_server_answering_503_is_one_line(fake: FakeRegistry, tokens: TokenServer) -> None:
+    tokens.fail_with = 503
+    with pytest.raises(RegistryError) as caught:
+        client(fake).tags("o/r")
+    assert_one_line(caught.value, fake.address, tokens.realm, "503")
+    assert len(tokens.log) == FAST.attempts
+
+
+def test_a_token_server_answering_html_is_not_wrong_password_advice(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.html = True
+    with pytest.raises(TokenError) as caught:
+        client(fake).tags("o/r")
+    assert_one_line(caught.value, fake.address, tokens.realm, "text/html, not a token")
+
+
+# -- where credentials go ---------------------------------------------------------------------
+
+
+def test_a_plain_http_realm_on_another_host_gets_no_credentials(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    fake.realm = "http://192.0.2.10:8080/token"  # TEST-NET: nothing may be sent there
+    with pytest.raises(TokenError) as caught:
+        client(fake).tags("o/r")
+    assert_one_line(caught.value, "refused to send credentials", "http://192.0.2.10:8080/token")
+    assert tokens.log == []
+
+
+def test_a_redirect_to_another_host_is_not_followed(
+    fake: FakeRegistry, tokens: TokenServer, tmp_path: Path
+) -> None:
+    elsewhere = TokenServer(tmp_path / "elsewhere", users={"ci": SECRET}, sign=False).start()
+    try:
+        tokens.redirect_to = elsewhere.realm.replace("127.0.0.1", "localhost")
+        with pytest.raises(TokenError) as caught:
+            client(fake).tags("o/r")
+        assert_one_line(caught.value, "redirected to another host")
+        assert elsewhere.log == []
+    finally:
+        elsewhere.stop()
+
+
+def test_basic_auth_registries_get_credentials_only_after_their_challenge(
+    fake: FakeRegistry,
+) -> None:
+    fake.basic = {"ci": SECRET}
+    c = client(fake)
+    assert c.tags("o/r") == ["a", "b"]
+    assert c.tags("o/r") == ["a", "b"]
+    assert fake.unauthorised == 1  # then basic is sent up front
+    fake.basic = {"ci": "other"}
+    with pytest.raises(RegistryAuthError):
+        c.tags("o/r")
