@@ -25,12 +25,15 @@ _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*"
 DEFAULTS: dict[str, Any] = {
     # Where images go. None: start (or reuse) the local Distribution registry below.
     "registry": None,
-    "org": "arcodange",
-    "repo": "dance-lessons-coach",
+    # None: derived (dlc_tasks/project): org and repo from go.mod's module path
+    # (host/org/repo), the main package when the module has exactly one `package main`.
+    "org": None,
+    "repo": None,
     # The Go module the chain builds, and its main package.
     "project_dir": ".",
-    "main_package": "./cmd/server",
-    # The binary's name inside the production image (default: repo).
+    "main_package": None,
+    # The binary's name inside the production image (None: the main package's directory
+    # name, or repo for a main package at the module root).
     "binary_name": None,
     # Paths relative to project_dir.
     "dockerfile_build": "docker/Dockerfile.build",
@@ -40,8 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "version_file": "VERSION",
     "hash_file": "deps_hash.env",
     "coverage_file": "coverage.out",
-    # Files copied next to the binary into the production image.
-    "prod_files": ["config.yaml"],
+    # Files copied next to the binary into the production image (none by default).
+    "prod_files": [],
     # Each step is an argument list run inside the cache image, in project_dir.
     "generate": [["go", "generate", "./..."]],
     # A file-based Go module proxy (`go help goproxy`) inside project_dir, for machines that
@@ -141,7 +144,7 @@ class Settings:
     org: str
     repo: str
     project_dir: Path
-    main_package: str
+    main_package: str | None
     binary_name: str
     dockerfile_build: Path
     dockerfile_prod_template: Path
@@ -167,6 +170,17 @@ class Settings:
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
     version_tags: str = "move"
+
+    def require_main_package(self) -> str:
+        """The main package to build: set, or the module's only ``package main``.
+
+        A module with none or several raises one line listing the candidates.
+        """
+        if self.main_package is not None:
+            return self.main_package
+        from dlc_tasks.project.layout import the_main_package  # noqa: PLC0415
+
+        return the_main_package(self.project_dir)
 
     @property
     def cache_build_args(self) -> dict[str, str]:
@@ -199,6 +213,9 @@ class Settings:
         project_dir = Path(str(merged["project_dir"])).expanduser().resolve()
         if not project_dir.is_dir():
             raise ConfigError(f"project_dir {project_dir} is not a directory")
+        from dlc_tasks.project.derive import fill  # noqa: PLC0415
+
+        merged = fill(project_dir, merged)
 
         def path(key: str) -> Path:
             return project_dir / str(merged[key])
@@ -208,11 +225,15 @@ class Settings:
             check_registry(registry)
         org = check_path_component(merged["org"], "org")
         repo = check_path_component(merged["repo"], "repo")
-        binary_name = check_path_component(merged["binary_name"] or repo, "binary_name")
+        binary_name = check_path_component(merged["binary_name"], "binary_name")
         # the longest image name, checked now rather than halfway through a run
         Repository(registry or "localhost", org, f"{repo}-build-cache")
-        main_package = str(merged["main_package"])
-        if not main_package.startswith("./") or ".." in main_package.split("/"):
+        main_package = merged["main_package"]
+        if main_package is not None and (
+            not isinstance(main_package, str)
+            or not main_package.startswith("./")
+            or ".." in main_package.split("/")
+        ):
             raise InvalidValue(
                 f"main_package must be a ./relative package path, got {main_package!r}"
             )
