@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.model.versionfile import LATEST_POLICIES
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAMES = {
+    "dockerfile_build": "Dockerfile.build",
+    "dockerfile_prod_template": "Dockerfile.prod.template",
+    "dockerfile_dev": "Dockerfile",
+}
 
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
 
@@ -35,11 +43,16 @@ DEFAULTS: dict[str, Any] = {
     # The binary's name inside the production image (None: the main package's directory
     # name, or repo for a main package at the module root).
     "binary_name": None,
-    # Paths relative to project_dir.
-    "dockerfile_build": "docker/Dockerfile.build",
-    "dockerfile_prod_template": "docker/Dockerfile.prod.template",
+    # Paths relative to project_dir. None: the project's docker/<name> when it exists, else
+    # the template the package carries (dlc_tasks/templates/).
+    "dockerfile_build": None,
+    "dockerfile_prod_template": None,
     "dockerfile_prod": "docker/Dockerfile.prod",
-    "dockerfile_dev": "docker/Dockerfile",
+    "dockerfile_dev": None,
+    # The production image of the packaged template (model/prodimage.py): base None is
+    # ${RUNTIME_IMAGE}, "scratch" an empty image with CA certificates and a passwd put in;
+    # ports to expose; healthcheck an argument list (none by default); entrypoint args.
+    "image": {"base": None, "ports": [], "healthcheck": None, "args": [], "user": "65532:65532"},
     "version_file": "VERSION",
     "hash_file": "deps_hash.env",
     "coverage_file": "coverage.out",
@@ -170,6 +183,13 @@ class Settings:
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
     version_tags: str = "move"
+    image: ImageSettings = field(default_factory=ImageSettings)
+
+    def shown(self, path: Path) -> str:
+        """``path`` as a user reads it: relative to project_dir, or the package's template."""
+        if path.is_relative_to(self.project_dir):
+            return path.relative_to(self.project_dir).as_posix()
+        return f"dlc_tasks/templates/{path.name} (packaged)"
 
     def require_main_package(self) -> str:
         """The main package to build: set, or the module's only ``package main``.
@@ -218,6 +238,9 @@ class Settings:
         merged = fill(project_dir, merged)
 
         def path(key: str) -> Path:
+            if merged.get(key) is None and key in TEMPLATE_NAMES:
+                own = project_dir / "docker" / TEMPLATE_NAMES[key]
+                return own if own.is_file() else PACKAGE_TEMPLATES / TEMPLATE_NAMES[key]
             return project_dir / str(merged[key])
 
         registry = merged["registry"] or None
@@ -303,6 +326,7 @@ class Settings:
                 allow_dirty=_flag(merged["allow_dirty"]),
                 version_tags=version_tags,
                 goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
+                image=ImageSettings.from_mapping(merged.get("image")),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None

@@ -9,7 +9,7 @@ import pytest
 from invoke.config import Config, merge_dicts
 from invoke.context import Context
 
-from dlc_tasks.config import DEFAULTS, Retries, Settings, is_loopback, settings
+from dlc_tasks.config import DEFAULTS, PACKAGE_TEMPLATES, Retries, Settings, is_loopback, settings
 from dlc_tasks.errors import ConfigError, InvalidValue
 
 
@@ -36,7 +36,15 @@ def test_defaults_resolve_paths_against_project_dir(tmp_path: Path) -> None:
     assert (s.org, s.repo, s.main_package) == ("acme", "tool", "./cmd/tool")
     assert s.binary_name == "tool"
     assert s.prod_files == []
-    assert s.dockerfile_build == root / "docker" / "Dockerfile.build"
+    # no docker/ here: the package's own templates
+    assert s.dockerfile_build == PACKAGE_TEMPLATES / "Dockerfile.build"
+    assert s.dockerfile_prod_template == PACKAGE_TEMPLATES / "Dockerfile.prod.template"
+    assert s.dockerfile_dev.is_file()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile.build").write_text("FROM x\n")
+    own = from_mapping(tmp_path)
+    assert own.dockerfile_build == root / "docker" / "Dockerfile.build"  # the project's wins
+    assert own.dockerfile_dev == PACKAGE_TEMPLATES / "Dockerfile"
     assert s.hash_file == root / "deps_hash.env"
     assert s.state_dir == root / ".dlc"
     assert s.retries == Retries(5, 0.5, 8.0, 30.0)
