@@ -17,33 +17,49 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 
 # scheme://user[:password]@ anywhere in a value (GOPROXY may be a comma-separated list)
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s,|]*@")
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAMES = {
+    "dockerfile_build": "Dockerfile.build",
+    "dockerfile_prod_template": "Dockerfile.prod.template",
+    "dockerfile_dev": "Dockerfile",
+}
+
 _GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULTS: dict[str, Any] = {
     # Where images go. None: start (or reuse) the local Distribution registry below.
     "registry": None,
-    "org": "arcodange",
-    "repo": "dance-lessons-coach",
+    # None: derived (dlc_tasks/project): org and repo from go.mod's module path
+    # (host/org/repo), the main package when the module has exactly one `package main`.
+    "org": None,
+    "repo": None,
     # The Go module the chain builds, and its main package.
     "project_dir": ".",
-    "main_package": "./cmd/server",
-    # The binary's name inside the production image (default: repo).
+    "main_package": None,
+    # The binary's name inside the production image (None: the main package's directory
+    # name, or repo for a main package at the module root).
     "binary_name": None,
-    # Paths relative to project_dir.
-    "dockerfile_build": "docker/Dockerfile.build",
-    "dockerfile_prod_template": "docker/Dockerfile.prod.template",
+    # Paths relative to project_dir. None: the project's docker/<name> when it exists, else
+    # the template the package carries (dlc_tasks/templates/).
+    "dockerfile_build": None,
+    "dockerfile_prod_template": None,
     "dockerfile_prod": "docker/Dockerfile.prod",
-    "dockerfile_dev": "docker/Dockerfile",
+    "dockerfile_dev": None,
+    # The production image of the packaged template (model/prodimage.py): base None is
+    # ${RUNTIME_IMAGE}, "scratch" an empty image with CA certificates and a passwd put in;
+    # ports to expose; healthcheck an argument list (none by default); entrypoint args.
+    "image": {"base": None, "ports": [], "healthcheck": None, "args": [], "user": "65532:65532"},
     "version_file": "VERSION",
     "hash_file": "deps_hash.env",
     "coverage_file": "coverage.out",
-    # Files copied next to the binary into the production image.
-    "prod_files": ["config.yaml"],
+    # Files copied next to the binary into the production image (none by default).
+    "prod_files": [],
     # Each step is an argument list run inside the cache image, in project_dir.
     "generate": [["go", "generate", "./..."]],
     # A file-based Go module proxy (`go help goproxy`) inside project_dir, for machines that
@@ -201,7 +217,7 @@ class Settings:
     org: str
     repo: str
     project_dir: Path
-    main_package: str
+    main_package: str | None
     binary_name: str
     dockerfile_build: Path
     dockerfile_prod_template: Path
@@ -227,6 +243,24 @@ class Settings:
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
     version_tags: str = "move"
+    image: ImageSettings = field(default_factory=ImageSettings)
+
+    def shown(self, path: Path) -> str:
+        """``path`` as a user reads it: relative to project_dir, or the package's template."""
+        if path.is_relative_to(self.project_dir):
+            return path.relative_to(self.project_dir).as_posix()
+        return f"dlc_tasks/templates/{path.name} (packaged)"
+
+    def require_main_package(self) -> str:
+        """The main package to build: set, or the module's only ``package main``.
+
+        A module with none or several raises one line listing the candidates.
+        """
+        if self.main_package is not None:
+            return self.main_package
+        from dlc_tasks.project.layout import the_main_package  # noqa: PLC0415
+
+        return the_main_package(self.project_dir)
 
     @property
     def cache_build_args(self) -> dict[str, str]:
@@ -259,8 +293,18 @@ class Settings:
         project_dir = Path(str(merged["project_dir"])).expanduser().resolve()
         if not project_dir.is_dir():
             raise ConfigError(f"project_dir {project_dir} is not a directory")
+        from dlc_tasks.project.derive import fill  # noqa: PLC0415
+
+        merged = fill(project_dir, merged)
 
         def path(key: str) -> Path:
+            # A template left unset: the project's own docker/ file, else the packaged one
+            # (which lives inside the library, not the project, and is only ever read).
+            if merged.get(key) is None and key in TEMPLATE_NAMES:
+                own = project_dir / "docker" / TEMPLATE_NAMES[key]
+                if own.is_file():
+                    return confined(project_dir, str(own.relative_to(project_dir)), key)
+                return PACKAGE_TEMPLATES / TEMPLATE_NAMES[key]
             return confined(project_dir, merged[key], key)
 
         registry = merged["registry"] or None
@@ -268,11 +312,15 @@ class Settings:
             check_registry(registry)
         org = check_path_component(merged["org"], "org")
         repo = check_path_component(merged["repo"], "repo")
-        binary_name = check_path_component(merged["binary_name"] or repo, "binary_name")
+        binary_name = check_path_component(merged["binary_name"], "binary_name")
         # the longest image name, checked now rather than halfway through a run
         Repository(registry or "localhost", org, f"{repo}-build-cache")
-        main_package = str(merged["main_package"])
-        if not main_package.startswith("./") or ".." in main_package.split("/"):
+        main_package = merged["main_package"]
+        if main_package is not None and (
+            not isinstance(main_package, str)
+            or not main_package.startswith("./")
+            or ".." in main_package.split("/")
+        ):
             raise InvalidValue(
                 f"main_package must be a ./relative package path, got {main_package!r}"
             )
@@ -342,6 +390,7 @@ class Settings:
                 allow_dirty=_flag(merged["allow_dirty"]),
                 version_tags=version_tags,
                 goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
+                image=ImageSettings.from_mapping(merged.get("image")),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None

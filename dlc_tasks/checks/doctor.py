@@ -49,12 +49,17 @@ def _files(s: Settings) -> str:
         if not path.is_file():
             raise NotFoundError(f"{path} is missing")
     template = s.dockerfile_prod_template.read_text(encoding="utf-8")
+    cache_image = f"r/o/x@{EXAMPLE_DIGEST}"
     render(
         template,
-        {"cache_image": f"r/o/x@{EXAMPLE_DIGEST}", "deps_hash": "0" * 64, "binary": s.binary_name},
+        {"cache_image": cache_image, "deps_hash": "0" * 64, "binary": s.binary_name},
         s.dockerfile_prod_template.name,
+        s.image.blocks(s.binary_name, list(s.prod_files), cache_image),
     )
-    return "go.mod, Dockerfile.build, Dockerfile, Dockerfile.prod.template (renders)"
+    return (
+        f"go.mod, {s.shown(s.dockerfile_build)}, {s.shown(s.dockerfile_dev)}, "
+        f"{s.shown(s.dockerfile_prod_template)} (renders)"
+    )
 
 
 def _engine(connect: Callable[[], Engine]) -> str:

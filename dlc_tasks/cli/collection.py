@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from dlc_tasks.cli import chain, maintenance
+from dlc_tasks.cli import chain, maintenance, project
 from dlc_tasks.config import DEFAULTS
 
 
@@ -12,7 +12,7 @@ def namespace() -> Collection:
     """The root collection with the ``dlc`` configuration defaults."""
     ns = Collection(
         chain.generate, chain.test, chain.prod, chain.push, chain.dev,
-        maintenance.doctor, maintenance.report,
+        maintenance.doctor, maintenance.report, project.init,
     )  # fmt: skip
     ns.add_task(chain.hash_, name="hash")
     for name, default, extra in (

@@ -20,8 +20,21 @@ from dlc_tasks.run import Run
 PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
 
 
-def workflow(provider: str, registry: str | None, push_branches: list[str]) -> dict[str, Any]:
-    """The workflow as a mapping (dumped to YAML by :func:`write_workflow`)."""
+class _HandWritten(yaml.SafeDumper):
+    """A dumper that repeats a shared mapping instead of writing ``&id001``/``*id001``."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def workflow(
+    provider: str, registry: str | None, push_branches: list[str], install: str = "nox"
+) -> dict[str, Any]:
+    """The workflow as a mapping (dumped to YAML by :func:`render_workflow`).
+
+    ``install`` is what pip installs before ``nox -s ci``: ``nox`` where the repository is
+    the library, ``nox dlc-tasks`` in a project that uses it.
+    """
     if provider not in PATHS:
         raise ConfigError(f"unknown provider {provider!r}", hint="use gitea or github")
     env = {
@@ -32,7 +45,7 @@ def workflow(provider: str, registry: str | None, push_branches: list[str]) -> d
     setup = [
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-        {"run": "python -m pip install nox"},
+        {"run": f"python -m pip install {install}"},
     ]
     return {
         "name": "dlc-tasks",
@@ -59,12 +72,24 @@ def workflow(provider: str, registry: str | None, push_branches: list[str]) -> d
     }
 
 
+def render_workflow(
+    provider: str,
+    registry: str | None,
+    push_branches: list[str],
+    install: str = "nox",
+    by: str = "inv ci.workflow --provider",
+) -> str:
+    """The workflow's YAML text, as a person would write it (no anchors, keys in order)."""
+    data = workflow(provider, registry, push_branches, install)
+    header = f"# Written by `{by} {provider}` (dlc-tasks).\n"
+    return header + yaml.dump(data, Dumper=_HandWritten, sort_keys=False, width=100)
+
+
 def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
     """Write the workflow file; return its path."""
-    data = workflow(provider, rt.settings.registry, rt.settings.push_branches)
+    text = render_workflow(provider, rt.settings.registry, rt.settings.push_branches)
     path = Path(output) if output else rt.settings.project_dir / PATHS[provider]
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = f"# Written by `inv ci.workflow --provider {provider}` (dlc-tasks).\n"
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     rt.out.line(f"wrote {path}")
     return path

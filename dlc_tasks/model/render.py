@@ -19,18 +19,30 @@ _PLACEHOLDER = re.compile(r"{{\s*([a-z_][a-z0-9_]*)\s*}}")
 HEADER = "# Rendered by dlc-tasks from {template}; do not edit, run `inv prod`.\n"
 
 
-def render(template: str, values: Mapping[str, str], source: str = "template") -> str:
-    """Substitute every placeholder; refuse unknown names and unsafe values."""
+def render(
+    template: str,
+    values: Mapping[str, str],
+    source: str = "template",
+    blocks: Mapping[str, str] | None = None,
+) -> str:
+    """Substitute every placeholder; refuse unknown names and unsafe values.
+
+    ``blocks`` are whole instructions the library built itself from validated settings
+    (:mod:`dlc_tasks.model.prodimage`); they may span lines, and are not checked here.
+    """
     for name, value in values.items():
         if any(ch in value for ch in '\n\r"\\`') or not value.isprintable():
             raise InvalidValue(f"refusing to render {name}={value!r} into {source}")
-    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - set(values))
+    known = {**(blocks or {}), **values}
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - set(known))
     if unknown:
         raise ConfigError(f"{source} uses unknown placeholders: {', '.join(unknown)}")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    return _PLACEHOLDER.sub(lambda m: known[m.group(1)], template)
 
 
-def render_text(template_path: Path, values: Mapping[str, str]) -> str:
+def render_text(
+    template_path: Path, values: Mapping[str, str], blocks: Mapping[str, str] | None = None
+) -> str:
     """The rendered text of the template at ``template_path``, with the do-not-edit header."""
     try:
         template = template_path.read_text(encoding="utf-8")
@@ -38,7 +50,8 @@ def render_text(template_path: Path, values: Mapping[str, str]) -> str:
         raise NotFoundError(
             f"{template_path} not found", hint="set dlc.dockerfile_prod_template"
         ) from None
-    return HEADER.format(template=template_path.name) + render(template, values, template_path.name)
+    body = render(template, values, template_path.name, blocks)
+    return HEADER.format(template=template_path.name) + body
 
 
 def write_rendered(out_path: Path, text: str) -> None:

@@ -88,7 +88,7 @@ class CacheStep(Step):
                 " ".join(
                     [
                         "docker build -f",
-                        s.dockerfile_build.relative_to(s.project_dir).as_posix(),
+                        s.shown(s.dockerfile_build),
                         *args,
                         "-t",
                         ref,

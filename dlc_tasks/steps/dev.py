@@ -1,11 +1,15 @@
-"""``dev``: the development image, from ``docker/Dockerfile`` with the project as context."""
+"""``dev``: the development image, from ``docker/Dockerfile`` (or the packaged one) with the
+project as context. The Dockerfile is rendered (``{{ binary }}``, ``{{ main_package }}``) to
+``.dlc/Dockerfile.dev``, which the build names; a Dockerfile without placeholders is unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import NotFoundError
+from dlc_tasks.model.render import render, write_rendered
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 
 if TYPE_CHECKING:
@@ -22,24 +26,39 @@ class DevStep(Step):
         s = run.settings
         if not s.dockerfile_dev.is_file():
             raise NotFoundError(f"{s.dockerfile_dev} not found", hint="set dlc.dockerfile_dev")
-        dockerfile = s.dockerfile_dev.relative_to(s.project_dir).as_posix()
+        text = render(
+            s.dockerfile_dev.read_text(encoding="utf-8"),
+            {"binary": s.binary_name, "main_package": s.require_main_package()},
+            s.shown(s.dockerfile_dev),
+        )
         return Decision(
             True,
             "the engine's layer cache decides what is rebuilt",
-            (f"docker build -f {dockerfile} -t {s.repo}:dev {s.project_dir}",),
+            (
+                f"render {s.shown(s.dockerfile_dev)} to {s.shown(self.out(run))}",
+                f"docker build -f {s.shown(self.out(run))} -t {s.repo}:dev {s.project_dir}",
+            ),
+            facts={"text": text},
         )
+
+    @staticmethod
+    def out(run: Run) -> Path:
+        """Where the rendered development Dockerfile is written: ``.dlc/Dockerfile.dev``."""
+        return run.settings.state_dir / "Dockerfile.dev"
 
     def execute(self, run: Run, decision: Decision) -> Done:
         """Build with the project directory as context."""
         s = run.settings
         tag = f"{s.repo}:dev"
+        text = str(decision.facts["text"])
+        write_rendered(self.out(run), text)
         image = run.engine().build(
             s.project_dir,
             tag=tag,
             buildargs=s.build_args,
             output=run.out.output,
-            dockerfile=s.dockerfile_dev.relative_to(s.project_dir).as_posix(),
+            dockerfile=s.shown(self.out(run)),
             custom_context=False,
-            dockerfile_text=s.dockerfile_dev.read_text(encoding="utf-8"),
+            dockerfile_text=text,
         )
         return Done(Status.RAN, f"{tag} ({short(image)})")

@@ -49,6 +49,17 @@ def context_files(run: Run) -> dict[str, Path]:
     return files
 
 
+def rendered(run: Run) -> str:
+    """The production Dockerfile: the template with the image's values and ``dlc.image``."""
+    s = run.settings
+    cache_image = run.cache_repository().pinned(cache_digest(run))
+    return render_text(
+        s.dockerfile_prod_template,
+        {"cache_image": cache_image, "deps_hash": run.deps().value, "binary": s.binary_name},
+        s.image.blocks(s.binary_name, list(s.prod_files), cache_image),
+    )
+
+
 class ProdStep(Step):
     """Build the production image unless its Dockerfile, files, arguments or labels changed."""
 
@@ -58,20 +69,17 @@ class ProdStep(Step):
     def decide(self, run: Run) -> Decision:
         """Up to date when the inputs match the last build and that image still exists."""
         s = run.settings
-        text = render_text(
-            s.dockerfile_prod_template,
-            {
-                "cache_image": run.cache_repository().pinned(cache_digest(run)),
-                "deps_hash": run.deps().value,
-                "binary": s.binary_name,
-            },
-        )
+        text = rendered(run)
         files = context_files(run)
         if not files[s.binary_name].is_file():
             raise NotFoundError(f"{files[s.binary_name]} was not built", hint="run inv test")
         labels = oci_labels(run)
         key = inputs_key(
-            text, {name: file_sha256(p) for name, p in files.items()}, s.build_args, labels
+            text,
+            {name: file_sha256(p) for name, p in files.items()},
+            s.image.context_texts(),
+            s.build_args,
+            labels,
         )
         stamp = run.state.get("prod")
         image = stamp.get("image")
@@ -94,7 +102,8 @@ class ProdStep(Step):
         tag = run.prod_repository().tagged(run.revision())
         return (
             f"render {s.dockerfile_prod.relative_to(s.project_dir)}",
-            f"docker build -t {tag} (context: {', '.join(context_files(run))}) with OCI labels",
+            f"docker build -t {tag} (context: "
+            f"{', '.join([*context_files(run), *s.image.context_texts()])}) with OCI labels",
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:
@@ -110,7 +119,7 @@ class ProdStep(Step):
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         engine = run.engine()
         build_text = text + label_instruction(labels)  # one LABEL step, not one per label
-        with context_tar(context_files(run), build_text) as context:
+        with context_tar(context_files(run), build_text, s.image.context_texts()) as context:
             image = engine.build(
                 context,
                 tag=tag,

@@ -28,7 +28,10 @@ def binary_command(run: Run) -> list[str]:
     """The ``go build`` of the binary, with the version stamped when ``version_var`` is set."""
     s = run.settings
     return go_.binary_command(
-        s.main_package, _relative(run, binary_path(run)), s.version_var, str(run.version())
+        s.require_main_package(),
+        _relative(run, binary_path(run)),
+        s.version_var,
+        str(run.version()),
     )
 
 
@@ -44,7 +47,7 @@ class TestStep(Step):
         return inputs_key(
             run.source_digest(),
             cache_digest(run),
-            s.main_package,
+            s.require_main_package(),
             s.version_var,
             str(run.version()),
             go_.GO_ENV,

@@ -158,10 +158,8 @@ def test_a_failing_go_test_fails_the_task_and_names_the_test(
 def test_the_chain_works_on_a_second_go_module(
     tmp_path: Path, registry: Registry, engine: docker.DockerClient
 ) -> None:
+    # no docker/: the library's own templates
     module = copy_module(REPO / "tests" / "fixtures" / "hello", tmp_path / "hello")
-    (module / "docker").mkdir()
-    for name in ("Dockerfile.build", "Dockerfile.prod.template", "Dockerfile"):
-        (module / "docker" / name).write_text((REPO / "docker" / name).read_text())
     env = {
         "INVOKE_DLC_REPO": "hello",
         "INVOKE_DLC_ORG": "examples",

@@ -9,7 +9,7 @@ import pytest
 from invoke.config import Config, merge_dicts
 from invoke.context import Context
 
-from dlc_tasks.config import DEFAULTS, Retries, Settings, is_loopback, settings
+from dlc_tasks.config import DEFAULTS, PACKAGE_TEMPLATES, Retries, Settings, is_loopback, settings
 from dlc_tasks.errors import ConfigError, InvalidValue
 
 
@@ -24,18 +24,32 @@ def from_mapping(tmp_path: Path, **values: Any) -> Settings:
 
 
 def test_defaults_resolve_paths_against_project_dir(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module github.com/acme/tool\n\ngo 1.22\n")
+    (tmp_path / "cmd" / "tool").mkdir(parents=True)
+    (tmp_path / "cmd" / "tool" / "main.go").write_text("package main\n\nfunc main() {}\n")
     s = from_mapping(tmp_path)
     root = tmp_path.resolve()
     assert s.project_dir == root
     assert s.registry is None
     assert s.registry_or_local() == "127.0.0.1:5000"
-    assert s.binary_name == "dance-lessons-coach"
-    assert s.dockerfile_build == root / "docker" / "Dockerfile.build"
+    # derived from go.mod and the one main package; no default names this repository's service
+    assert (s.org, s.repo, s.main_package) == ("acme", "tool", "./cmd/tool")
+    assert s.binary_name == "tool"
+    assert s.prod_files == []
+    # no docker/ here: the package's own templates
+    assert s.dockerfile_build == PACKAGE_TEMPLATES / "Dockerfile.build"
+    assert s.dockerfile_prod_template == PACKAGE_TEMPLATES / "Dockerfile.prod.template"
+    assert s.dockerfile_dev.is_file()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile.build").write_text("FROM x\n")
+    own = from_mapping(tmp_path)
+    assert own.dockerfile_build == root / "docker" / "Dockerfile.build"  # the project's wins
+    assert own.dockerfile_dev == PACKAGE_TEMPLATES / "Dockerfile"
     assert s.hash_file == root / "deps_hash.env"
     assert s.state_dir == root / ".dlc"
     assert s.retries == Retries(5, 0.5, 8.0, 30.0)
-    assert str(s.cache_repository("r:1")) == "r:1/arcodange/dance-lessons-coach-build-cache"
-    assert str(s.prod_repository("r:1")) == "r:1/arcodange/dance-lessons-coach"
+    assert str(s.cache_repository("r:1")) == "r:1/acme/tool-build-cache"
+    assert str(s.prod_repository("r:1")) == "r:1/acme/tool"
 
 
 def test_explicit_values_are_kept(tmp_path: Path) -> None:
@@ -90,9 +104,10 @@ def test_project_dir_must_exist(tmp_path: Path) -> None:
 def test_flag_beats_env_beats_project_file_beats_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/team/svc\n")
     config = invoke_config(tmp_path)
     assert config.dlc.registry is None
-    assert config.dlc.org == "arcodange"
+    assert config.dlc.org is None  # derived from go.mod when the settings are read
 
     (tmp_path / "invoke.yaml").write_text(
         f"dlc:\n  registry: file.example.com:2\n  org: fromfile\n  project_dir: {tmp_path}\n"
@@ -111,7 +126,7 @@ def test_flag_beats_env_beats_project_file_beats_default(
     assert settings(ctx.config, registry=None).registry == "env.example.com:3"
     # Keys only the file sets, and keys nobody sets, come through too.
     assert settings(ctx.config).org == "fromfile"
-    assert settings(ctx.config).repo == "dance-lessons-coach"
+    assert settings(ctx.config).repo == "svc"
     assert settings(ctx.config).project_dir == tmp_path.resolve()
 
 

@@ -1,0 +1,148 @@
+"""Adopting the library in a Go module nobody here wrote: no docker/, no service settings.
+
+The module is made by the test outside this repository: a command-line tool in
+``cmd/NAME`` with no configuration file and no port. It has its own two-line
+``tasks.py`` and an ``invoke.yaml`` that names only the executor, so nothing of this
+repository's ``invoke.yaml`` applies; base images come from the user's ``~/.invoke.yaml``
+as on any machine. ``inv`` runs from the module, as its user would run it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import docker
+
+from tests.integration.conftest import INV, Registry, _inv_env, git_sha, ok
+
+TOOL = """// Command greeter prints who it runs as and how many CA certificates it trusts.
+package main
+
+import (
+\t"crypto/x509"
+\t"fmt"
+\t"os/user"
+
+\t"example.com/acme/greeter/internal/words"
+)
+
+func main() {
+\tname := "unknown"
+\tif u, err := user.Current(); err == nil {
+\t\tname = u.Username
+\t}
+\tpool, err := x509.SystemCertPool()
+\tcerts := 0
+\tif err == nil && pool != nil && !pool.Equal(x509.NewCertPool()) {
+\t\tcerts = 1
+\t}
+\tfmt.Printf("%s %s certs=%d\\n", words.Hello(), name, certs)
+}
+"""
+WORDS = 'package words\n\n// Hello is the greeting.\nfunc Hello() string { return "hello" }\n'
+WORDS_TEST = (
+    'package words\n\nimport "testing"\n\n'
+    "func TestHello(t *testing.T) {\n"
+    '\tif Hello() != "hello" {\n\t\tt.Fatal(Hello())\n\t}\n}\n'
+)
+
+
+def make_tool(root: Path) -> Path:
+    """A fresh module with cmd/greeter, an internal package with a test, VERSION; one commit."""
+    files = {
+        "go.mod": "module example.com/acme/greeter\n\ngo 1.22\n",
+        "cmd/greeter/main.go": TOOL,
+        "internal/words/words.go": WORDS,
+        "internal/words/words_test.go": WORDS_TEST,
+        "VERSION": "MAJOR=0\nMINOR=2\nPATCH=0\n",
+        "tasks.py": "from dlc_tasks import namespace\n\nns = namespace()\n",
+        "invoke.yaml": (
+            "tasks:\n  executor_class: dlc_tasks.cli.executor.DlcExecutor\ndlc:\n  generate: []\n"
+        ),
+        ".gitignore": ".dlc/\ndeps_hash.env\ncoverage.out\n",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "tool"], cwd=root, check=True)
+    return root
+
+
+def inv_here(
+    *args: str, module: Path, registry: Registry, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``inv`` from the module's own tasks.py (no --search-root into this repository)."""
+    return subprocess.run(
+        [INV, *args],
+        cwd=module,
+        env=_inv_env(module, registry.address, env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def skopeo_config(registry: Registry, reference: str) -> dict[str, object]:
+    out = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--config",
+            "--tls-verify=false",
+            f"docker://{registry.address}/{reference}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out)["config"])
+
+
+def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
+    tmp_path: Path, registry: Registry, engine: docker.DockerClient
+) -> None:
+    module = make_tool(tmp_path / "greeter")
+    out = ok(inv_here("push", module=module, registry=registry))
+    sha = git_sha(module)
+    # names from go.mod's module path; the binary from cmd/greeter
+    assert registry.tags("acme/greeter") == sorted(["0.2.0", "latest", sha])
+    assert "acme/greeter-build-cache" in out
+    config = skopeo_config(registry, "acme/greeter:0.2.0")
+    assert config["Entrypoint"] == ["/app/greeter"]
+    assert config["User"] == "65532:65532"
+    assert "ExposedPorts" not in config
+    assert "Healthcheck" not in config
+    ran = engine.containers.run(f"{registry.address}/acme/greeter:0.2.0", remove=True)
+    assert ran.decode().strip().endswith("certs=1")  # the runtime base (alpine-like) has its own
+
+    again = ok(inv_here("push", module=module, registry=registry))
+    for step in ("cache", "test", "prod"):
+        assert f"{step}: ran" not in again, again
+
+    # a static binary on scratch: CA certificates and a passwd entry are put in
+    scratch = ok(
+        inv_here("push", module=module, registry=registry, env={"INVOKE_DLC_IMAGE_BASE": "scratch"})
+    )
+    assert "prod: ran" in scratch
+    assert "test: ran" not in scratch  # only the production image changed
+    ran = engine.containers.run(f"{registry.address}/acme/greeter:0.2.0", remove=True)
+    assert ran.decode().strip() == "hello nonroot certs=1"
+    layers = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--tls-verify=false",
+            f"docker://{registry.address}/acme/greeter:{sha}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert len(json.loads(layers)["Layers"]) <= 6  # certs, passwd, group, binary: nothing else

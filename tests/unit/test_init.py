@@ -1,0 +1,95 @@
+"""``init``: the files a Go module gets, never overwritten without --force, shown by --dry-run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from invoke.exceptions import Exit
+
+from dlc_tasks.config import Settings
+from dlc_tasks.housekeeping.workflow import render_workflow
+from tests.unit.conftest import invoke_tasks
+
+
+def module(root: Path, mains: tuple[str, ...] = ("cmd/greeter",)) -> Path:
+    (root / "go.mod").write_text("module example.com/acme/greeter\n\ngo 1.22\n")
+    for rel in mains:
+        (root / rel).mkdir(parents=True)
+        (root / rel / "main.go").write_text("package main\n\nfunc main() {}\n")
+    return root
+
+
+def init(root: Path, **flags: object) -> None:
+    invoke_tasks(("init", flags), dlc={"project_dir": str(root)})
+
+
+def test_init_writes_the_minimal_files_with_derived_values(tmp_path: Path) -> None:
+    root = module(tmp_path)
+    init(root)
+    assert "from dlc_tasks import namespace" in (root / "tasks.py").read_text()
+    assert "from dlc_tasks.nox_sessions import" in (root / "noxfile.py").read_text()
+    assert (root / "VERSION").read_text().startswith("MAJOR=0\nMINOR=1\nPATCH=0\n")
+    config = yaml.safe_load((root / "invoke.yaml").read_text())
+    assert config["tasks"]["executor_class"] == "dlc_tasks.cli.executor.DlcExecutor"
+    assert config["dlc"] == {
+        "org": "acme",
+        "repo": "greeter",
+        "main_package": "./cmd/greeter",
+        "binary_name": "greeter",
+    }
+    # what it wrote validates as the settings the chain reads
+    s = Settings.from_mapping({**config["dlc"], "project_dir": str(root)})
+    assert s.require_main_package() == "./cmd/greeter"
+    assert not (root / "docker").exists()  # the packaged templates serve until --eject
+
+
+def test_init_never_overwrites_without_force_and_keeps_an_existing_version(
+    tmp_path: Path,
+) -> None:
+    root = module(tmp_path)
+    (root / "VERSION").write_text("MAJOR=3\nMINOR=0\nPATCH=0\n")
+    (root / "tasks.py").write_text("# mine\n")
+    with pytest.raises(Exit) as err:
+        init(root)
+    assert "init would replace tasks.py" in str(err.value.message)
+    assert (root / "tasks.py").read_text() == "# mine\n"
+    assert not (root / "invoke.yaml").exists()  # nothing written when one file clashes
+    init(root, dry_run=True)
+    assert not (root / "invoke.yaml").exists()
+    init(root, force=True)
+    assert "namespace" in (root / "tasks.py").read_text()
+    assert (root / "VERSION").read_text() == "MAJOR=3\nMINOR=0\nPATCH=0\n"
+
+
+def test_init_ejects_templates_and_writes_the_workflow(tmp_path: Path) -> None:
+    root = module(tmp_path)
+    init(root, eject=True, workflow="gitea")
+    assert {p.name for p in (root / "docker").iterdir()} == {
+        "Dockerfile",
+        "Dockerfile.build",
+        "Dockerfile.prod.template",
+    }
+    text = (root / ".gitea" / "workflows" / "dlc.yml").read_text()
+    assert "python -m pip install nox dlc-tasks" in text
+    assert Settings.from_mapping({"project_dir": str(root)}).dockerfile_build == (
+        root.resolve() / "docker" / "Dockerfile.build"
+    )
+
+
+def test_init_with_several_main_packages_leaves_the_choice_in_a_comment(tmp_path: Path) -> None:
+    root = module(tmp_path, ("cmd/a", "cmd/b"))
+    init(root)
+    text = (root / "invoke.yaml").read_text()
+    assert "# main_package: one of ./cmd/a, ./cmd/b" in text
+    assert "main_package" not in yaml.safe_load(text)["dlc"]
+
+
+def test_workflows_read_as_written_by_hand() -> None:
+    text = render_workflow("github", None, ["main"])
+    assert "&id" not in text
+    assert "*id" not in text
+    data = yaml.safe_load(text)
+    steps = [data["jobs"][job]["steps"][0] for job in ("build-cache", "ci-pipeline")]
+    assert steps == [{"uses": "actions/checkout@v4"}] * 2
