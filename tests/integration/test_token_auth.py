@@ -109,6 +109,23 @@ def test_inv_push_twice_doctor_and_prune_against_a_token_registry(
     assert client.tags(CACHE) == sorted([current, "stable", "1" * 64])
     assert client.manifest_digest(CACHE, current) == digest
 
+    # An image nothing else names (the service image, under an old hash tag) is deleted:
+    # the DELETE gets its own token for the delete scope the registry asks for.
+    prod = engine.images.get(f"{registry_t.address}/{PROD}:latest")
+    prod.tag(f"{registry_t.address}/{CACHE}", "2" * 64)
+    engine.images.push(
+        f"{registry_t.address}/{CACHE}",
+        "2" * 64,
+        auth_config={"username": "ci", "password": PASSWORD},
+    )
+    since = len(tokens.log)
+    pruned = ok(
+        inv("cache.prune", "--keep", "0", project=service, registry=registry_t.address, env=ENV)
+    )
+    assert "deleted 1 cache tag(s)" in pruned
+    assert client.tags(CACHE) == sorted([current, "stable", "1" * 64])
+    assert any("delete" in s for s in tool_requests(tokens, since)), tokens.log[since:]
+
 
 def test_a_wrong_password_at_the_token_endpoint_is_one_line_before_any_build(
     service: Path, registry_t: Registry, tokens: TokenServer
