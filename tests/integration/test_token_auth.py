@@ -218,3 +218,22 @@ def test_a_token_lifetime_shorter_than_the_run_is_refreshed(
     mine = tool_requests(tokens)
     assert len(mine) > len(set(mine)), mine  # a scope asked for again once its token expired
     assert all(r.status == 200 for r in tokens.log)
+
+
+def test_inv_push_with_an_https_realm_and_a_private_ca(service: Path, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "dlc token test CA")
+    cert = make_cert(tmp_path / "tls", ca, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n")
+    secure = TokenServer(tmp_path / "secure", users={"ci": PASSWORD}, tls=cert).start()
+    reg = token_registry(tmp_path, secure)
+    try:
+        env = {**ENV, "INVOKE_DLC_CA_FILE": str(ca[0])}
+        out = ok(inv("push", project=service, registry=reg.address, env=env))
+        assert "push: ran" in out
+        assert PASSWORD not in out
+    finally:
+        reg.process.terminate()
+        reg.process.wait(10)
+        secure.stop()
+    assert secure.log and all(r.status == 200 for r in secure.log)
+    agents = {r.agent.split("/")[0] for r in secure.log}
+    assert agents == {"python-requests", "docker"}  # the tool and the engine both used it
