@@ -109,6 +109,23 @@ def test_inv_push_twice_doctor_and_prune_against_a_token_registry(
     assert client.tags(CACHE) == sorted([current, "stable", "1" * 64])
     assert client.manifest_digest(CACHE, current) == digest
 
+    # An image nothing else names (the service image, under an old hash tag) is deleted:
+    # the DELETE gets its own token for the delete scope the registry asks for.
+    prod = engine.images.get(f"{registry_t.address}/{PROD}:latest")
+    prod.tag(f"{registry_t.address}/{CACHE}", "2" * 64)
+    engine.images.push(
+        f"{registry_t.address}/{CACHE}",
+        "2" * 64,
+        auth_config={"username": "ci", "password": PASSWORD},
+    )
+    since = len(tokens.log)
+    pruned = ok(
+        inv("cache.prune", "--keep", "0", project=service, registry=registry_t.address, env=ENV)
+    )
+    assert "deleted 1 cache tag(s)" in pruned
+    assert client.tags(CACHE) == sorted([current, "stable", "1" * 64])
+    assert any("delete" in s for s in tool_requests(tokens, since)), tokens.log[since:]
+
 
 def test_a_wrong_password_at_the_token_endpoint_is_one_line_before_any_build(
     service: Path, registry_t: Registry, tokens: TokenServer
@@ -201,3 +218,22 @@ def test_a_token_lifetime_shorter_than_the_run_is_refreshed(
     mine = tool_requests(tokens)
     assert len(mine) > len(set(mine)), mine  # a scope asked for again once its token expired
     assert all(r.status == 200 for r in tokens.log)
+
+
+def test_inv_push_with_an_https_realm_and_a_private_ca(service: Path, tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "dlc token test CA")
+    cert = make_cert(tmp_path / "tls", ca, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n")
+    secure = TokenServer(tmp_path / "secure", users={"ci": PASSWORD}, tls=cert).start()
+    reg = token_registry(tmp_path, secure)
+    try:
+        env = {**ENV, "INVOKE_DLC_CA_FILE": str(ca[0])}
+        out = ok(inv("push", project=service, registry=reg.address, env=env))
+        assert "push: ran" in out
+        assert PASSWORD not in out
+    finally:
+        reg.process.terminate()
+        reg.process.wait(10)
+        secure.stop()
+    assert secure.log and all(r.status == 200 for r in secure.log)
+    agents = {r.agent.split("/")[0] for r in secure.log}
+    assert agents == {"python-requests", "docker"}  # the tool and the engine both used it

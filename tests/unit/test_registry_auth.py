@@ -354,3 +354,13 @@ def test_basic_auth_registries_get_credentials_only_after_their_challenge(
     fake.basic = {"ci": "other"}
     with pytest.raises(RegistryAuthError):
         c.tags("o/r")
+
+
+def test_redirects_on_the_realm_host_are_followed_a_bounded_number_of_times(
+    fake: FakeRegistry, tokens: TokenServer
+) -> None:
+    tokens.redirect_to = tokens.realm + "?again"  # same host: followed, but not forever
+    with pytest.raises(TokenError) as caught:
+        client(fake).tags("o/r")
+    assert_one_line(caught.value, "more than 3 redirects")
+    assert len(tokens.log) == 4

@@ -75,11 +75,17 @@ class RegistryClient:
         """One API call (see :meth:`Transport.request`)."""
         return self.transport.request(method, path, headers, scope=scope)
 
-    @staticmethod
-    def _refuse(response: requests.Response, what: str) -> None:
-        if response.status_code in (401, 403):
-            raise RegistryAuthError(f"{what}: the registry answered {response.status_code}")
-        raise RegistryError(f"{what}: the registry answered {response.status_code}")
+    def _refuse(self, response: requests.Response, what: str) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            creds = self.transport.credentials
+            source = creds.source if creds else "none"
+            via = "a token" if self.transport.auth_scheme == "bearer" else "the request"
+            raise RegistryAuthError(
+                f"{what}: the registry answered {status} to {via} "
+                f"(credentials: {source}; auth: {self.transport.auth_scheme})"
+            )
+        raise RegistryError(f"{what}: the registry answered {status}")
 
     # -- API ---------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # The specification's default when a token server does not say.
 DEFAULT_EXPIRES_IN = 60
 CLIENT_ID = "dlc-tasks"
+MAX_REDIRECTS = 3
 
 
 class TokenError(RegistryAuthError):
@@ -132,7 +133,9 @@ class TokenFetcher:
             form.update(username=creds.username, password=creds.password)
         return self._send("POST", realm, scope, data=form)
 
-    def _send(self, method: str, realm: str, scope: str, **kwargs: Any) -> requests.Response:
+    def _send(
+        self, method: str, realm: str, scope: str, hops: int = 0, **kwargs: Any
+    ) -> requests.Response:
         import requests  # noqa: PLC0415
 
         self.log.append((method, realm, scope))
@@ -162,8 +165,10 @@ class TokenFetcher:
                 raise self.fail(
                     realm, f"failed: redirected to another host ({target}), not followed"
                 )
+            if hops >= MAX_REDIRECTS:
+                raise self.fail(realm, f"failed: more than {MAX_REDIRECTS} redirects")
             check_realm(target, self.registry, self.credentials is not None)
-            return self._send(method, target, scope, **kwargs)
+            return self._send(method, target, scope, hops + 1, **kwargs)
         return response
 
     def _token(self, realm: str, response: requests.Response) -> Token:
