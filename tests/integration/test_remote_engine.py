@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Registry, free_port, git_sha, inv, ok
+from tests.integration.conftest import Registry, free_port, git_sha, inv, inv_background, ok
 from tests.support.certs import make_ca, make_cert
 
 pytestmark = pytest.mark.integration
@@ -149,3 +149,62 @@ def test_without_tls_verification_material_the_remote_engine_is_refused(
     result = inv("cache", "--force", project=service, registry=registry.address, env=env)
     assert result.returncode == 1
     assert "cannot reach the Docker engine" in result.stderr
+
+
+def test_a_file_edited_here_during_a_remote_run_is_kept_and_named(
+    service: Path, registry: Registry, remote_engine: dict[str, str]
+) -> None:
+    """The generate step signals that it runs (the tree is in the container), waits for the
+    test to edit ``notes.txt`` here, then changes its own copy: the copy-back must refuse."""
+    notes = service / "notes.txt"
+    notes.write_text("sent\n")
+    step = (
+        "touch /tmp/dlc-step-running; "
+        "until [ -f /tmp/dlc-go-on ]; do sleep 0.1; done; "  # waits for the test's signal
+        "echo from-the-container >> notes.txt; "
+        "echo generated > generated.txt"
+    )
+    config = service / "edit-during-run.yaml"
+    config.write_text(f"dlc:\n  generate: [[sh, -c, {json.dumps(step)}]]\n")
+    env = {**os.environ, **remote_engine}
+    run = inv_background(
+        "-f", str(config), "generate", project=service, registry=registry.address, env=remote_engine
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            found = subprocess.run(
+                ["docker", "ps", "-q", "--filter", "label=dlc-tasks.role=go-step"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            running = (
+                found
+                and subprocess.run(
+                    ["docker", "exec", found[0], "test", "-f", "/tmp/dlc-step-running"],
+                    env=env,
+                    capture_output=True,
+                    check=False,
+                ).returncode
+                == 0
+            )
+            if running:
+                break
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "the generate step never started"
+            time.sleep(0.2)  # polling for the step's own signal, not guessing a delay
+        notes.write_text("my edit\n")
+        sh("docker", "exec", found[0], "touch", "/tmp/dlc-go-on", env=env)
+        _, err = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 1, err
+    assert "notes.txt" in err and "changed here while the Go steps ran" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert notes.read_text() == "my edit\n"
+    assert not (service / "generated.txt").exists()  # all or nothing
+    assert not list((service / ".dlc").glob("copy-back-*"))
