@@ -155,3 +155,43 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
         text=True,
     ).stdout
     assert len(json.loads(layers)["Layers"]) <= 6  # certs, passwd, group, binary: nothing else
+
+
+def test_a_wheel_in_a_fresh_virtualenv_is_all_a_module_needs(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """``pip wheel .``, installed alone in a new virtualenv: ``dlc init && dlc push`` work in
+    a module outside this repository (the templates travel as package data)."""
+    repo = Path(__file__).resolve().parents[2]
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [str(BIN / "pip"), "wheel", str(repo), "--no-deps", "-q", "-w", str(wheels)],
+        check=True,
+        timeout=600,
+    )
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    (wheel,) = wheels.glob("dlc_tasks-*.whl")
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, timeout=600
+    )
+    module = make_tool(tmp_path / "greeter")
+    env = {**_inv_env(module, registry.address, None), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
+
+    def dlc(*args: str) -> str:
+        result = subprocess.run(
+            [str(venv / "bin" / "dlc"), *args],
+            cwd=module,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        return ok(result)
+
+    dlc("init")
+    commit(module)
+    out = dlc("push")
+    assert "push: ran" in out
+    assert registry.tags("acme/greeter") == sorted(["0.2.0", "latest", git_sha(module)])

@@ -1,0 +1,58 @@
+"""dlc-tasks: ADR 0020's two-stage Docker build for a Go module, as Invoke tasks.
+
+The package reads as its architecture, each layer importing only the ones below it:
+
+* ``cli``: the Invoke surface (tasks, their collection, the executor that gives an
+  invocation one run and one configuration object);
+* ``steps``: the chain as :class:`~dlc_tasks.steps.base.Step` objects and the runner
+  that the chain, ``--dry-run``, ``inv ci`` and ``check.cache-env`` share;
+* ``checks``, ``housekeeping``: tasks around the chain (doctor, cache-env, explain;
+  base images, prune, workflows);
+* ``run``: one invocation's settings, console, clients and outcomes;
+* ``clients``: the engine, registries, credentials, trust, git, the local registry;
+* ``model`` and ``config``: values (hash, source tree, references, VERSION, rendering,
+  stamps) and the validated ``dlc`` settings; ``reporting``: what a run leaves behind.
+
+What another project's ``tasks.py`` needs is named in ``__all__`` and imported lazily,
+so ``inv --list`` and tab completion stay as fast as a bare ``tasks.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "namespace": "dlc_tasks.cli.collection",
+    "DlcExecutor": "dlc_tasks.cli.executor",
+    "run_of": "dlc_tasks.cli.executor",
+    "Run": "dlc_tasks.run",
+    "Settings": "dlc_tasks.config",
+    "DEFAULTS": "dlc_tasks.config",
+    "DlcError": "dlc_tasks.errors",
+    "Step": "dlc_tasks.steps.base",
+    "Status": "dlc_tasks.steps.base",
+    "make_step": "dlc_tasks.steps",
+}
+
+__all__ = [
+    "DEFAULTS",
+    "DlcError",
+    "DlcExecutor",
+    "Run",
+    "Settings",
+    "Status",
+    "Step",
+    "make_step",
+    "namespace",
+    "run_of",
+]
+assert sorted(__all__) == sorted(_PUBLIC)  # noqa: S101  (one list, checked at import)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'dlc_tasks' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Checks that change nothing: ``doctor``, ``check.cache-env``, ``hash --explain``, smoke, lint."""

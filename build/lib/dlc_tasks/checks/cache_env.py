@@ -1,0 +1,90 @@
+"""The ADR's build-cache environment check (``scripts/test-build-cache-environment.sh``), as a task.
+
+Eight checks, each printed as it passes; the first failure stops the check with
+its reason: 1 dependency hash, 2 build-cache image, 3 Go inside it, 4 code
+generation, 5 build and test, 6 the binary, 7 the production Dockerfile built
+on the cache image, 8 the production container running and healthy. Checks 1,
+2, 4, 5 and 7 are the chain's own steps, run through the same runner; their
+stamps are forgotten first, so every step really runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dlc_tasks.checks.smoke import SmokeTestFailed, probe
+from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.run import Run
+from dlc_tasks.steps import make_step
+from dlc_tasks.steps.cache import cache_digest
+from dlc_tasks.steps.gocontainer import open_go_container
+from dlc_tasks.steps.prod import LABEL_CACHE
+from dlc_tasks.steps.runner import run_step
+from dlc_tasks.steps.test import binary_path
+
+ELF_MAGIC = b"\x7fELF"
+
+
+class CheckFailed(DlcError):
+    """A step of the build-cache environment check failed."""
+
+
+def _step(run: Run, name: str) -> Callable[[], str]:
+    return lambda: run_step(run, make_step(name)).detail
+
+
+def _go_inside(run: Run) -> str:
+    with open_go_container(run) as go:
+        result = go.run(["go", "version"])
+    return result.lines[-1] if result.lines else "?"
+
+
+def _binary(run: Run) -> str:
+    path = binary_path(run)
+    if not path.is_file():
+        raise NotFoundError(f"{path} was not built")
+    with path.open("rb") as handle:
+        if handle.read(4) != ELF_MAGIC:
+            raise CheckFailed(f"{path} is not an ELF executable")
+    return f"{path.relative_to(run.settings.project_dir)} ({path.stat().st_size / 1e6:.1f} MB)"
+
+
+def _prod_uses_cache(run: Run) -> str:
+    run_step(run, make_step("prod"))
+    pinned = run.cache_repository().pinned(cache_digest(run))
+    text = run.settings.dockerfile_prod.read_text(encoding="utf-8")
+    image = str(run.state.get("prod")["image"])
+    label = run.engine().inspect(image)["Config"]["Labels"].get(LABEL_CACHE)
+    if pinned not in text or label != pinned:
+        raise CheckFailed(f"the production image does not name the cache image {pinned}")
+    return f"{image[7:19]} built on {pinned.rsplit('@', 1)[1][:19]}"
+
+
+def _container(run: Run) -> str:
+    image = str(run.state.get("prod")["image"])
+    answer = probe(run.engine(), image)
+    if not isinstance(answer, dict) or answer.get("status") != "ok":
+        raise SmokeTestFailed(f"/healthz answered {answer!r}")
+    return f"/healthz answered status=ok version={answer.get('version')}"
+
+
+def run_check(run: Run) -> None:
+    """Run the eight checks; raise :class:`CheckFailed` naming the first that fails."""
+    for stamp in ("generate", "test", "prod"):
+        run.state.forget(stamp)  # the check exercises every step, whatever is up to date
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("dependency hash", _step(run, "hash")),
+        ("build-cache image", _step(run, "cache")),
+        ("Go inside the cache image", lambda: _go_inside(run)),
+        ("code generation", _step(run, "generate")),
+        ("build and test", _step(run, "test")),
+        ("service binary", lambda: _binary(run)),
+        ("production Dockerfile with the cache", lambda: _prod_uses_cache(run)),
+        ("production container runs", lambda: _container(run)),
+    ]
+    for number, (name, check) in enumerate(checks, start=1):
+        try:
+            detail = check()
+        except DlcError as err:
+            raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from None
+        run.out.line(f"[{number}/8] ok  {name}: {detail}")

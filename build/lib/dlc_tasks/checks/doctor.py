@@ -1,0 +1,141 @@
+"""``inv doctor``: one line per check, with the fix for each failure; non-zero when any fails.
+
+It changes nothing: it does not start the local registry, build or pull.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dlc_tasks.config import Settings
+from dlc_tasks.errors import DlcError
+from dlc_tasks.model.render import render
+
+if TYPE_CHECKING:
+    from dlc_tasks.cli.executor import RunHolder
+    from dlc_tasks.clients.engine import Engine
+
+EXAMPLE_DIGEST = "sha256:" + "0" * 64
+
+
+class DoctorFailed(DlcError):
+    """At least one check failed."""
+
+    hint = "fix the lines marked FAIL above"
+
+
+def _config(s: Settings) -> str:
+    return f"project_dir {s.project_dir}, images {s.org}/{s.repo}"
+
+
+def _git(s: Settings) -> str:
+    from dlc_tasks.clients.git import head  # noqa: PLC0415
+
+    return f"HEAD {head(s.project_dir)[:12]}" if not s.revision else f"dlc.revision {s.revision}"
+
+
+def _version(s: Settings) -> str:
+    from dlc_tasks.model.versionfile import read_version  # noqa: PLC0415
+
+    return f"{s.version_file.name}: {read_version(s.version_file)}"
+
+
+def _files(s: Settings) -> str:
+    from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
+
+    for path in (s.project_dir / "go.mod", s.dockerfile_build, s.dockerfile_dev):
+        if not path.is_file():
+            raise NotFoundError(f"{path} is missing")
+    template = s.dockerfile_prod_template.read_text(encoding="utf-8")
+    cache_image = f"r/o/x@{EXAMPLE_DIGEST}"
+    render(
+        template,
+        {"cache_image": cache_image, "deps_hash": "0" * 64, "binary": s.binary_name},
+        s.dockerfile_prod_template.name,
+        s.image.blocks(s.binary_name, list(s.prod_files), cache_image),
+    )
+    return (
+        f"go.mod, {s.shown(s.dockerfile_build)}, {s.shown(s.dockerfile_dev)}, "
+        f"{s.shown(s.dockerfile_prod_template)} (renders)"
+    )
+
+
+def _engine(connect: Callable[[], Engine]) -> str:
+    version = connect().version()
+    return f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"
+
+
+def _base_images(s: Settings, connect: Callable[[], Engine]) -> str:
+    from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
+    from dlc_tasks.housekeeping.base_images import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
+
+    engine = connect()
+    refs = [
+        s.build_args.get("GO_IMAGE", DEFAULT_GO_IMAGE),
+        s.build_args.get("RUNTIME_IMAGE", DEFAULT_RUNTIME_IMAGE),
+    ]
+    missing = [ref for ref in refs if engine.image_id(ref) is None]
+    if missing:
+        raise NotFoundError(
+            f"not in the engine: {', '.join(missing)}",
+            hint="run inv setup.base-images (./dev does) or docker pull them",
+        )
+    return ", ".join(refs)
+
+
+def _registry(s: Settings) -> str:
+    from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
+    from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
+
+    address = s.registry_or_local()
+    if not s.registry:
+        try:
+            with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
+                return f"local registry answers on {address}"
+        except (urllib.error.URLError, OSError):
+            return f"no registry configured; inv push will start one on {address}"
+    creds = lookup(address)
+    RegistryClient(address, credentials=creds, ca_file=s.ca_file, retries=s.retries).ping()
+    who = f"as {creds.username}" if creds else "anonymously"
+    tls = f", TLS trusted via {s.ca_file}" if s.ca_file else ""
+    return f"{address} answers /v2/ {who}{tls}"
+
+
+def run_doctor(holder: RunHolder) -> None:
+    """Run every check and print one line each; raise :class:`DoctorFailed` if any failed."""
+    out = holder.out
+    try:
+        s = holder.settings()
+    except DlcError as err:
+        out.line(f"FAIL configuration: {err.one_line()}")
+        raise DoctorFailed("1 check failed: the configuration") from None
+    connected: list[Engine] = []
+
+    def connect() -> Engine:  # once: the engine and base-image checks share the connection
+        if not connected:
+            from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
+
+            connected.append(Engine.connect())
+        return connected[0]
+
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("configuration", lambda: _config(s)),
+        ("git", lambda: _git(s)),
+        ("VERSION", lambda: _version(s)),
+        ("files", lambda: _files(s)),
+        ("engine", lambda: _engine(connect)),
+        ("base images", lambda: _base_images(s, connect)),
+        ("registry", lambda: _registry(s)),
+    ]
+    failed = []
+    for name, check in checks:
+        try:
+            out.line(f"ok   {name}: {check()}")
+        except DlcError as err:
+            failed.append(name)
+            out.line(f"FAIL {name}: {err.one_line()}")
+    if failed:
+        raise DoctorFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}")

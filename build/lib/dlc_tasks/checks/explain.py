@@ -1,0 +1,59 @@
+"""``inv hash --explain``: each input of the dependency hash, and what changed since the registry's.
+
+The cache image records its inputs' digests as a label (``io.dlc-tasks.deps-inputs``)
+when ``inv cache`` builds it. The comparison is with the newest cache image in the
+registry, read through the registry's API (manifest and configuration, no pull).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dlc_tasks.run import Run
+from dlc_tasks.steps.cache import LABEL_INPUTS
+
+
+def newest_cache_image(rt: Run) -> tuple[str, dict[str, Any]] | None:
+    """(tag, image configuration) of the newest cache image in the registry, or None."""
+    client, repo = rt.client(), rt.cache_repository()
+    configs = [(tag, client.image_config(repo.path, tag)) for tag in client.tags(repo.path)]
+    if not configs:
+        return None
+    return max(configs, key=lambda pair: str(pair[1].get("created", "")))
+
+
+def compare(current: dict[str, str], previous: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(input, digest, same|changed|new|removed) for every input of either side."""
+    rows = []
+    for name in sorted(set(current) | set(previous)):
+        if name not in previous:
+            status = "new"
+        elif name not in current:
+            status = "removed"
+        else:
+            status = "same" if current[name] == previous[name] else "changed"
+        rows.append((name, (current.get(name) or previous[name])[:16], status))
+    return rows
+
+
+def explain_hash(rt: Run) -> None:
+    """Print the inputs and, when the registry has a cache image, what changed since it."""
+    deps = rt.deps()
+    rt.out.line(f"DEPS_HASH={deps.value}")
+    if rt.settings.dry_run:
+        for name, digest in sorted(deps.inputs.items()):
+            rt.out.line(f"  {name:<24} {digest[:16]}")
+        return
+    newest = newest_cache_image(rt)
+    if newest is None:
+        previous: dict[str, str] = {}
+        rt.out.line("the registry holds no cache image yet: every input is new")
+    else:
+        tag, config = newest
+        labels = (config.get("config") or {}).get("Labels") or {}
+        previous = json.loads(labels.get(LABEL_INPUTS, "{}"))
+        same = "the current hash" if tag == deps.value else "a different hash"
+        rt.out.line(f"newest cache image in the registry: {tag[:16]} ({same})")
+    for name, digest, status in compare(deps.inputs, previous):
+        rt.out.line(f"  {name:<24} {digest}  {status}")

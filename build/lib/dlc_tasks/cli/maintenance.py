@@ -1,0 +1,96 @@
+"""The tasks around the chain: set-up, checks, reports, pipeline files, housekeeping.
+
+Each is a thin wrapper; the work is in the module it imports when it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlc_tasks.cli.task import REGISTRY_HELP, dlc_task
+
+
+@dlc_task(help={"force": "import the local images even when the configured ones are available"})
+def base_images(c: Any, force: bool = False) -> None:
+    """Make local Go and runtime base images where none can be pulled (./dev runs this)."""
+    from dlc_tasks.housekeeping.base_images import ensure_base_images  # noqa: PLC0415
+    from dlc_tasks.reporting.console import Console  # noqa: PLC0415
+
+    ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
+
+
+@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
+def cache_env(c: Any, registry: str | None = None) -> None:
+    """The ADR's eight-step build-cache environment check, from hash to a running container."""
+    from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+
+    run_check(run_of(c))
+
+
+@dlc_task(
+    help={
+        "part": "major, minor or patch",
+        "pre": "a PRERELEASE for the new version, e.g. rc.1 (default: none)",
+    }
+)
+def bump(c: Any, part: str, pre: str = "") -> None:
+    """Rewrite VERSION (MAJOR/MINOR/PATCH/PRERELEASE) and print the tags the next push uses."""
+    from dlc_tasks._files import atomic_write_text  # noqa: PLC0415
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+    from dlc_tasks.model.versionfile import image_tags  # noqa: PLC0415
+
+    rt = run_of(c)
+    old = rt.version()
+    new = old.bumped(part, pre)
+    tags = [t.replace("GITSHA", "<git sha>") for t in image_tags(new, "GITSHA", rt.settings.latest)]
+    atomic_write_text(rt.settings.version_file, new.render())
+    rt.out.line(f"VERSION {old} -> {new}; the next push tags: {', '.join(tags)}")
+
+
+@dlc_task(help={"registry": REGISTRY_HELP})
+def doctor(c: Any, registry: str | None = None) -> None:
+    """Check engine, registry (reachable, TLS, credentials), git, Dockerfiles, VERSION, config."""
+    from dlc_tasks.checks.doctor import run_doctor  # noqa: PLC0415
+    from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
+
+    run_doctor(holder_of(c))
+
+
+@dlc_task(help={"chart": "where to write the PNG chart (default: .dlc/report.png)"})
+def report(c: Any, chart: str | None = None) -> None:
+    """The ADR's success metrics over past runs: cache-hit rate, build times, sizes, failures."""
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+    from dlc_tasks.reporting.metrics import run_report  # noqa: PLC0415
+
+    run_report(run_of(c), chart)
+
+
+@dlc_task(
+    help={
+        "keep": "how many of the newest other cache tags to keep (the current hash always stays)",
+        "dry_run": "list what would be deleted; delete nothing",
+        "registry": REGISTRY_HELP,
+    }
+)
+def prune(c: Any, keep: int = 3, dry_run: bool = False, registry: str | None = None) -> None:
+    """Delete old build-cache tags from the registry, keeping the current one and the N newest."""
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+    from dlc_tasks.housekeeping.prune import run_prune  # noqa: PLC0415
+
+    run = run_of(c)
+    run_prune(run, keep, run.dry_run)
+
+
+@dlc_task(
+    help={
+        "provider": "gitea or github",
+        "output": "where to write it (default: .gitea/ or .github/workflows/dlc.yml)",
+    }
+)
+def workflow(c: Any, provider: str = "github", output: str | None = None) -> None:
+    """Write a CI workflow that runs `nox -s ci` (cache job, then pipeline job; push on main)."""
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+    from dlc_tasks.housekeeping.workflow import write_workflow  # noqa: PLC0415
+
+    write_workflow(run_of(c), provider, output)

@@ -1,0 +1,69 @@
+"""``init``: make a Go module use the library (tasks.py, noxfile.py, invoke.yaml, VERSION…).
+
+The texts come from :mod:`dlc_tasks.project.scaffold`. Nothing is overwritten without
+``--force``: a file that exists with other content stops the task before anything is
+written, in one line naming the files. ``--dry-run`` prints every file it would write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlc_tasks.cli.task import dlc_task
+from dlc_tasks.errors import DlcError
+
+
+class WouldOverwrite(DlcError):
+    """``init`` found files it would change."""
+
+    exit_code = 2
+    hint = "run with --force to replace them, or --dry-run to see what would be written"
+
+
+@dlc_task(
+    help={
+        "workflow": "also write a CI workflow: gitea or github",
+        "eject": "also copy the packaged Dockerfiles into docker/ for editing",
+        "force": "replace files that exist with other content",
+        "dry_run": "print what would be written; write nothing",
+    }
+)
+def init(
+    c: Any,
+    workflow: str | None = None,
+    eject: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> None:
+    """Make this Go module use dlc-tasks: tasks.py, noxfile.py, invoke.yaml, VERSION if missing."""
+    from dlc_tasks._files import atomic_write_text  # noqa: PLC0415
+    from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
+    from dlc_tasks.errors import ConfigError  # noqa: PLC0415
+    from dlc_tasks.project.scaffold import files  # noqa: PLC0415
+
+    if workflow not in (None, "gitea", "github"):
+        raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
+    out = holder_of(c).out
+    project_dir = Path(str(c.config.dlc.project_dir)).expanduser().resolve()
+    planned = files(project_dir, workflow=workflow, eject=eject)
+    changed = {
+        rel: text
+        for rel, text in planned.items()
+        if not (project_dir / rel).is_file()
+        or (project_dir / rel).read_text(encoding="utf-8") != text
+    }
+    clashes = sorted(rel for rel in changed if (project_dir / rel).exists())
+    if clashes and not force and not dry_run:
+        raise WouldOverwrite(f"init would replace {', '.join(clashes)}")
+    for rel in sorted(planned):
+        if rel not in changed:
+            out.line(f"unchanged {rel}")
+        elif dry_run:
+            verb = "would replace" if rel in clashes else "would write"
+            out.line(f"{verb} {rel}:")
+            for line in changed[rel].splitlines():
+                out.line(f"    {line}")
+        else:
+            atomic_write_text(project_dir / rel, changed[rel])
+            out.line(f"{'replaced' if rel in clashes else 'wrote'} {rel}")

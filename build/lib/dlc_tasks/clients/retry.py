@@ -1,0 +1,55 @@
+"""Capped, jittered exponential backoff for transient faults."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from dlc_tasks.config import Retries
+
+T = TypeVar("T")
+
+
+class Transient(Exception):
+    """Raised inside a retried call for a fault worth another try.
+
+    ``retry_after`` (seconds) is honoured when the server sent one (429, 503).
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def backoff_delay(attempt: int, limits: Retries, rng: Callable[[], float] = random.random) -> float:
+    """The wait before try ``attempt + 1``: full jitter under a capped exponential."""
+    cap = min(limits.max_delay, limits.base_delay * (2.0**attempt))
+    return cap * (0.5 + rng() / 2)
+
+
+def with_retries(
+    call: Callable[[], T],
+    limits: Retries,
+    *,
+    on_retry: Callable[[int, Transient, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``call``; on :class:`Transient`, wait and try again up to ``limits.attempts`` times.
+
+    The last :class:`Transient` propagates when every try failed.
+    """
+    for attempt in range(limits.attempts):
+        try:
+            return call()
+        except Transient as fault:
+            if attempt + 1 >= limits.attempts:
+                raise
+            delay = backoff_delay(attempt, limits)
+            if fault.retry_after is not None:
+                delay = min(max(delay, fault.retry_after), max(limits.max_delay, 60.0))
+            if on_retry:
+                on_retry(attempt + 1, fault, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover

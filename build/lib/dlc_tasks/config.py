@@ -1,0 +1,339 @@
+"""The ``dlc`` section of Invoke's configuration: its defaults, declared once, and a typed view.
+
+The defaults below are registered with ``Collection.configure`` so Invoke's
+documented order applies: these defaults, then ``/etc/invoke.yaml``,
+``~/.invoke.yaml``, the project's ``invoke.yaml``, ``INVOKE_DLC_*``
+environment variables, a runtime ``-f`` file, and finally task flags.
+:class:`Settings` reads the merged tree once per task and validates it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.model.prodimage import ImageSettings
+from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
+from dlc_tasks.model.versionfile import LATEST_POLICIES
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAMES = {
+    "dockerfile_build": "Dockerfile.build",
+    "dockerfile_prod_template": "Dockerfile.prod.template",
+    "dockerfile_dev": "Dockerfile",
+}
+
+_GO_SYMBOL = re.compile(r"[A-Za-z0-9_.~/-]*[A-Za-z0-9_]\.[A-Za-z_][A-Za-z0-9_]*")
+
+DEFAULTS: dict[str, Any] = {
+    # Where images go. None: start (or reuse) the local Distribution registry below.
+    "registry": None,
+    # None: derived (dlc_tasks/project): org and repo from go.mod's module path
+    # (host/org/repo), the main package when the module has exactly one `package main`.
+    "org": None,
+    "repo": None,
+    # The Go module the chain builds, and its main package.
+    "project_dir": ".",
+    "main_package": None,
+    # The binary's name inside the production image (None: the main package's directory
+    # name, or repo for a main package at the module root).
+    "binary_name": None,
+    # Paths relative to project_dir. None: the project's docker/<name> when it exists, else
+    # the template the package carries (dlc_tasks/templates/).
+    "dockerfile_build": None,
+    "dockerfile_prod_template": None,
+    "dockerfile_prod": "docker/Dockerfile.prod",
+    "dockerfile_dev": None,
+    # The production image of the packaged template (model/prodimage.py): base None is
+    # ${RUNTIME_IMAGE}, "scratch" an empty image with CA certificates and a passwd put in;
+    # ports to expose; healthcheck an argument list (none by default); entrypoint args.
+    "image": {"base": None, "ports": [], "healthcheck": None, "args": [], "user": "65532:65532"},
+    "version_file": "VERSION",
+    "hash_file": "deps_hash.env",
+    "coverage_file": "coverage.out",
+    # Files copied next to the binary into the production image (none by default).
+    "prod_files": [],
+    # Each step is an argument list run inside the cache image, in project_dir.
+    "generate": [["go", "generate", "./..."]],
+    # A file-based Go module proxy (`go help goproxy`) inside project_dir, for machines that
+    # reach no module proxy: sent with the cache image's build context, GOPROXY=file:///goproxy.
+    "goproxy_dir": None,
+    # Passed to every Dockerfile as --build-arg (e.g. GO_IMAGE, RUNTIME_IMAGE, GOPROXY).
+    "build_args": {},
+    # A Go variable set to the image version with -ldflags -X (None: not set).
+    "version_var": None,
+    # PEM file with the CA that signed the registry's certificate.
+    "ca_file": None,
+    # "always" (the ADR) or "releases" (no latest for a PRERELEASE).
+    "latest": "always",
+    # Override the git commit used for the sha tag and the revision label.
+    "revision": None,
+    # Where the source lives, for org.opencontainers.image.source.
+    "source_url": None,
+    "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
+    "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
+    "ci": {"push_branches": ["main"]},
+    # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
+    "dry_run": False,
+    # Tag and push a tree with uncommitted changes as a release (`--allow-dirty`).
+    "allow_dirty": False,
+    # "move" (the ADR: a push moves MAJOR.MINOR.PATCH to the new image, and says so) or
+    # "immutable" (a release tag that names another image is refused: bump VERSION).
+    "version_tags": "move",
+}
+
+VERSION_TAG_POLICIES = ("move", "immutable")
+
+
+def _as_list_of_argv(value: object, what: str) -> list[list[str]]:
+    if not isinstance(value, list) or not all(
+        isinstance(step, list) and step and all(isinstance(a, str) for a in step) for step in value
+    ):
+        raise ConfigError(f"{what} must be a list of argument lists, got {value!r}")
+    return [list(step) for step in value]
+
+
+def _as_str_map(value: object, what: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping, got {value!r}")
+    out = {}
+    for key, val in value.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise InvalidValue(f"{what}: invalid build argument name {key!r}")
+        out[key] = str(val)
+    return out
+
+
+def _flag(value: object) -> bool:
+    """A boolean from YAML, an environment variable (``1``, ``true``, ``yes``) or a flag."""
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _inside(project_dir: Path, value: object, what: str) -> Path | None:
+    if not value:
+        return None
+    path = (project_dir / str(value)).resolve()
+    if not path.is_dir() or not path.is_relative_to(project_dir):
+        raise ConfigError(f"{what} {value!r} must be a directory inside project_dir")
+    return path
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: where the engine allows plain HTTP."""
+    if host.startswith("["):
+        name = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        name = host.rsplit(":", 1)[0]
+    else:
+        name = host
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Retries:
+    """Retry limits for registry calls, pushes and pulls."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated ``dlc`` configuration, with paths resolved against project_dir."""
+
+    registry: str | None
+    org: str
+    repo: str
+    project_dir: Path
+    main_package: str | None
+    binary_name: str
+    dockerfile_build: Path
+    dockerfile_prod_template: Path
+    dockerfile_prod: Path
+    dockerfile_dev: Path
+    version_file: Path
+    hash_file: Path
+    coverage_file: Path
+    prod_files: list[str]
+    generate: list[list[str]]
+    build_args: dict[str, str]
+    version_var: str | None
+    ca_file: Path | None
+    latest: str
+    revision: str | None
+    source_url: str | None
+    local_registry_host: str
+    local_registry_port: int
+    local_registry_data_dir: Path | None
+    retries: Retries = field(default_factory=Retries)
+    push_branches: list[str] = field(default_factory=lambda: ["main"])
+    dry_run: bool = False
+    goproxy_dir: Path | None = None
+    allow_dirty: bool = False
+    version_tags: str = "move"
+    image: ImageSettings = field(default_factory=ImageSettings)
+
+    def shown(self, path: Path) -> str:
+        """``path`` as a user reads it: relative to project_dir, or the package's template."""
+        if path.is_relative_to(self.project_dir):
+            return path.relative_to(self.project_dir).as_posix()
+        return f"dlc_tasks/templates/{path.name} (packaged)"
+
+    def require_main_package(self) -> str:
+        """The main package to build: set, or the module's only ``package main``.
+
+        A module with none or several raises one line listing the candidates.
+        """
+        if self.main_package is not None:
+            return self.main_package
+        from dlc_tasks.project.layout import the_main_package  # noqa: PLC0415
+
+        return the_main_package(self.project_dir)
+
+    @property
+    def cache_build_args(self) -> dict[str, str]:
+        """The build arguments of the cache image: ``build_args``, with the local proxy if set."""
+        if self.goproxy_dir is None:
+            return dict(self.build_args)
+        return {**self.build_args, "GOPROXY": "file:///goproxy"}
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``."""
+        return self.project_dir / ".dlc"
+
+    def registry_or_local(self) -> str:
+        """The configured registry, or the local one's address."""
+        return self.registry or f"{self.local_registry_host}:{self.local_registry_port}"
+
+    def cache_repository(self, registry: str) -> Repository:
+        """``registry/org/repo-build-cache``."""
+        return Repository(registry, self.org, f"{self.repo}-build-cache")
+
+    def prod_repository(self, registry: str) -> Repository:
+        """``registry/org/repo``."""
+        return Repository(registry, self.org, self.repo)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
+        """Validate the merged ``dlc`` mapping; raise :class:`ConfigError` on bad values."""
+        merged = {**DEFAULTS, **dict(raw)}
+        project_dir = Path(str(merged["project_dir"])).expanduser().resolve()
+        if not project_dir.is_dir():
+            raise ConfigError(f"project_dir {project_dir} is not a directory")
+        from dlc_tasks.project.derive import fill  # noqa: PLC0415
+
+        merged = fill(project_dir, merged)
+
+        def path(key: str) -> Path:
+            if merged.get(key) is None and key in TEMPLATE_NAMES:
+                own = project_dir / "docker" / TEMPLATE_NAMES[key]
+                return own if own.is_file() else PACKAGE_TEMPLATES / TEMPLATE_NAMES[key]
+            return project_dir / str(merged[key])
+
+        registry = merged["registry"] or None
+        if registry is not None:
+            check_registry(registry)
+        org = check_path_component(merged["org"], "org")
+        repo = check_path_component(merged["repo"], "repo")
+        binary_name = check_path_component(merged["binary_name"], "binary_name")
+        # the longest image name, checked now rather than halfway through a run
+        Repository(registry or "localhost", org, f"{repo}-build-cache")
+        main_package = merged["main_package"]
+        if main_package is not None and (
+            not isinstance(main_package, str)
+            or not main_package.startswith("./")
+            or ".." in main_package.split("/")
+        ):
+            raise InvalidValue(
+                f"main_package must be a ./relative package path, got {main_package!r}"
+            )
+        latest = str(merged["latest"])
+        if latest not in LATEST_POLICIES:
+            raise ConfigError(f"latest must be one of {', '.join(LATEST_POLICIES)}, not {latest!r}")
+        ca_file = merged["ca_file"]
+        local = {**DEFAULTS["local_registry"], **dict(merged["local_registry"] or {})}
+        retries = {**DEFAULTS["retries"], **dict(merged["retries"] or {})}
+        ci = {**DEFAULTS["ci"], **dict(merged["ci"] or {})}
+        prod_files = merged["prod_files"]
+        if not isinstance(prod_files, list) or not all(
+            isinstance(f, str) and f and not f.startswith("/") and ".." not in Path(f).parts
+            for f in prod_files
+        ):
+            raise ConfigError(
+                f"prod_files must be relative paths inside project_dir: {prod_files!r}"
+            )
+        version_tags = str(merged["version_tags"])
+        if version_tags not in VERSION_TAG_POLICIES:
+            raise ConfigError(
+                f"version_tags must be one of {', '.join(VERSION_TAG_POLICIES)}, "
+                f"not {version_tags!r}"
+            )
+        version_var = merged["version_var"]
+        if version_var is not None and not _GO_SYMBOL.fullmatch(str(version_var)):
+            raise InvalidValue(
+                f"invalid version_var {version_var!r}",
+                hint="use importpath.Name, e.g. main.version",
+            )
+        try:
+            return cls(
+                registry=registry,
+                org=org,
+                repo=repo,
+                project_dir=project_dir,
+                main_package=main_package,
+                binary_name=binary_name,
+                dockerfile_build=path("dockerfile_build"),
+                dockerfile_prod_template=path("dockerfile_prod_template"),
+                dockerfile_prod=path("dockerfile_prod"),
+                dockerfile_dev=path("dockerfile_dev"),
+                version_file=path("version_file"),
+                hash_file=path("hash_file"),
+                coverage_file=path("coverage_file"),
+                prod_files=list(prod_files),
+                generate=_as_list_of_argv(merged["generate"], "generate"),
+                build_args=_as_str_map(merged["build_args"] or {}, "build_args"),
+                version_var=str(version_var) if version_var else None,
+                ca_file=Path(str(ca_file)).expanduser().resolve() if ca_file else None,
+                latest=latest,
+                revision=check_tag(str(merged["revision"])) if merged["revision"] else None,
+                source_url=str(merged["source_url"]) if merged["source_url"] else None,
+                local_registry_host=str(local["host"]),
+                local_registry_port=int(local["port"]),
+                local_registry_data_dir=(
+                    Path(str(local["data_dir"])).expanduser() if local["data_dir"] else None
+                ),
+                retries=Retries(
+                    attempts=max(1, int(retries["attempts"])),
+                    base_delay=float(retries["base_delay"]),
+                    max_delay=float(retries["max_delay"]),
+                    timeout=float(retries["timeout"]),
+                ),
+                push_branches=[str(b) for b in ci["push_branches"]],
+                dry_run=_flag(merged["dry_run"]),
+                allow_dirty=_flag(merged["allow_dirty"]),
+                version_tags=version_tags,
+                goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
+                image=ImageSettings.from_mapping(merged.get("image")),
+            )
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"invalid dlc configuration: {err}") from None
+
+
+def settings(config: Any, **overrides: Any) -> Settings:
+    """The ``dlc`` settings of an Invoke configuration, with flags (non-None) on top."""
+    raw = dict(config.get("dlc", {}) or {})
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.from_mapping(raw)

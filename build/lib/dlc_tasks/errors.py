@@ -1,0 +1,94 @@
+"""One exception tree for the package.
+
+Every failure a user can meet is a :class:`DlcError`; the task wrapper in
+:mod:`dlc_tasks.cli.task` turns it into one line on stderr and a non-zero exit.
+Each subclass says what failed and, in ``hint``, what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DlcError(Exception):
+    """Base of every error the tool reports to the user."""
+
+    exit_code = 1
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and the fix, on one line, as the CLI prints it."""
+        text = " ".join(str(self).split())
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ConfigError(DlcError):
+    """A configuration value is missing or malformed."""
+
+    exit_code = 2
+    hint = "fix it in invoke.yaml, an INVOKE_DLC_* variable or the task flag"
+
+
+class InvalidValue(ConfigError):
+    """A value that would become part of an image reference, a tag or a path is refused."""
+
+
+class VersionFileError(ConfigError):
+    """The VERSION file is missing or does not follow the ADR's shell format."""
+
+    hint = "VERSION must hold MAJOR=<n>, MINOR=<n>, PATCH=<n> and optionally PRERELEASE=<tag>"
+
+
+class NotFoundError(DlcError):
+    """A file or an artefact an earlier task should have made is missing."""
+
+
+class ToolError(DlcError):
+    """An external command (git, docker-registry) failed."""
+
+
+class EngineError(DlcError):
+    """The Docker engine could not be reached or refused a request."""
+
+    hint = "start the engine (./dev does) or set DOCKER_HOST"
+
+
+class BuildError(EngineError):
+    """``docker build`` failed; ``log`` keeps the build output's last lines."""
+
+    hint = "read the build output above"
+
+    def __init__(self, message: str, *, hint: str | None = None, log: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        self.log = list(log or [])
+
+
+class GoStepFailed(DlcError):
+    """A Go step (generate, vet, build, test) exited non-zero inside the cache image."""
+
+    hint = "read the Go output above"
+
+
+class RegistryError(DlcError):
+    """The registry could not be reached or answered with an error."""
+
+    hint = "check dlc.registry and that the registry is up"
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the credentials (401/403/denied)."""
+
+    hint = "set DLC_REGISTRY_USERNAME and DLC_REGISTRY_PASSWORD, or run docker login"
+
+
+class RegistryTLSError(RegistryError):
+    """The registry's certificate could not be verified."""
+
+    hint = "set dlc.ca_file to the registry's CA certificate"
+
+
+class PushError(RegistryError):
+    """A push failed, or a pushed tag does not name the expected digest."""

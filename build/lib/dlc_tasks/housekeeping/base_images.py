@@ -1,0 +1,65 @@
+"""Machine set-up: base images when no public registry is reachable, and where to find them.
+
+``inv setup.base-images`` (run by ``./dev``) first asks the engine for the
+configured Go and runtime base images; if the engine has them, or can pull
+them, nothing is done. Otherwise it imports the local images of
+:mod:`dlc_tasks.clients.baseimages` and records them in the user's Invoke
+configuration (``~/.invoke.yaml``, merged, other keys kept), so that every
+later ``inv`` on this machine builds on them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlc_tasks.clients import baseimages
+from dlc_tasks.clients.engine import Engine
+from dlc_tasks.reporting.console import Console
+
+DEFAULT_GO_IMAGE = "golang:1.26.1-alpine"
+DEFAULT_RUNTIME_IMAGE = "alpine:3.18"
+
+
+def user_config_path() -> Path:
+    """Invoke's user-level configuration file."""
+    return Path(os.path.expanduser("~/.invoke.yaml"))
+
+
+def _available(engine: Engine, ref: str) -> bool:
+    return engine.image_id(ref) is not None or engine.try_pull(ref)
+
+
+def record_build_args(path: Path, build_args: dict[str, str]) -> None:
+    """Merge ``dlc.build_args`` into a YAML config file, keeping everything else in it."""
+    data: dict[str, Any] = {}
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = loaded if isinstance(loaded, dict) else {}
+    dlc = data.setdefault("dlc", {})
+    dlc.setdefault("build_args", {}).update(build_args)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def ensure_base_images(out: Console, configured: dict[str, str], force: bool = False) -> None:
+    """Make local base images when the configured (or default) ones cannot be had."""
+    engine = Engine.connect()
+    go_ref = configured.get("GO_IMAGE", DEFAULT_GO_IMAGE)
+    runtime_ref = configured.get("RUNTIME_IMAGE", DEFAULT_RUNTIME_IMAGE)
+    if not force and _available(engine, go_ref) and _available(engine, runtime_ref):
+        out.line(f"base images available: {go_ref}, {runtime_ref}")
+        return
+    out.line("base images cannot be pulled here: importing local ones")
+    busybox = baseimages.find_busybox()
+    go_image = baseimages.make_go_image(engine, busybox, baseimages.find_goroot())
+    out.line(f"  imported {go_image}")
+    runtime_image = baseimages.make_runtime_image(engine, busybox)
+    out.line(f"  imported {runtime_image}")
+    args = {"GO_IMAGE": go_image, "RUNTIME_IMAGE": runtime_image, "GOPROXY": "off"}
+    record_build_args(user_config_path(), args)
+    out.line(f"  recorded dlc.build_args in {user_config_path()}")

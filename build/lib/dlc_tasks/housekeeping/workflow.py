@@ -1,0 +1,95 @@
+"""``inv ci.workflow``: a ready CI workflow for Gitea or GitHub Actions that runs ``nox -s ci``.
+
+The shape of the ADR's workflow: a ``build-cache`` job that makes sure the cache
+image exists (and publishes ``deps_hash`` as a job output), then a ``ci-pipeline``
+job that runs the chain, through ``push`` only on the main branch (``inv ci``
+decides from ``GITHUB_REF_NAME``, which both providers set). Registry credentials
+come from the repository's secrets, as environment variables, never arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlc_tasks.errors import ConfigError
+from dlc_tasks.run import Run
+
+PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
+
+
+class _HandWritten(yaml.SafeDumper):
+    """A dumper that repeats a shared mapping instead of writing ``&id001``/``*id001``."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def workflow(
+    provider: str, registry: str | None, push_branches: list[str], install: str = "nox"
+) -> dict[str, Any]:
+    """The workflow as a mapping (dumped to YAML by :func:`render_workflow`).
+
+    ``install`` is what pip installs before ``nox -s ci``: ``nox`` where the repository is
+    the library, ``nox dlc-tasks`` in a project that uses it.
+    """
+    if provider not in PATHS:
+        raise ConfigError(f"unknown provider {provider!r}", hint="use gitea or github")
+    env = {
+        "INVOKE_DLC_REGISTRY": registry or "${{ vars.REGISTRY }}",
+        "DLC_REGISTRY_USERNAME": "${{ secrets.REGISTRY_USERNAME }}",
+        "DLC_REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}",
+    }
+    setup = [
+        {"uses": "actions/checkout@v4"},
+        {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
+        {"run": f"python -m pip install {install}"},
+    ]
+    return {
+        "name": "dlc-tasks",
+        "on": {"push": {"branches": ["**"]}, "pull_request": {}},
+        "env": env,
+        "jobs": {
+            "build-cache": {
+                "runs-on": "ubuntu-latest",
+                "outputs": {"deps_hash": "${{ steps.cache.outputs.deps_hash }}"},
+                "steps": [*setup, {"id": "cache", "run": "nox -s ci -- cache"}],
+            },
+            "ci-pipeline": {
+                "needs": "build-cache",
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    *setup,
+                    {
+                        "name": f"chain (push on {', '.join(push_branches)})",
+                        "run": "nox -s ci",
+                    },
+                ],
+            },
+        },
+    }
+
+
+def render_workflow(
+    provider: str,
+    registry: str | None,
+    push_branches: list[str],
+    install: str = "nox",
+    by: str = "inv ci.workflow --provider",
+) -> str:
+    """The workflow's YAML text, as a person would write it (no anchors, keys in order)."""
+    data = workflow(provider, registry, push_branches, install)
+    header = f"# Written by `{by} {provider}` (dlc-tasks).\n"
+    return header + yaml.dump(data, Dumper=_HandWritten, sort_keys=False, width=100)
+
+
+def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
+    """Write the workflow file; return its path."""
+    text = render_workflow(provider, rt.settings.registry, rt.settings.push_branches)
+    path = Path(output) if output else rt.settings.project_dir / PATHS[provider]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    rt.out.line(f"wrote {path}")
+    return path

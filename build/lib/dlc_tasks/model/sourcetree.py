@@ -1,0 +1,52 @@
+"""A digest of the Go source tree, for the up-to-date checks of generate, test and prod.
+
+It covers every file that the Go tool could read when building project_dir:
+all files below it except in directories whose names begin with ``.`` or
+``_`` (which ``./...`` and ``go:embed`` skip too), Python byte-code caches,
+and the files the chain itself writes (``.dlc/``, the hash file, the coverage
+profile, the rendered Dockerfile). It errs on the side of rebuilding: any other
+changed file, Go or not, changes the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+_SKIP_DIRS = {"__pycache__", "node_modules"}
+
+
+def iter_files(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
+    """The files that make up the source tree below ``root``, sorted."""
+    skip = {p.resolve() for p in exclude}
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith((".", "_")) and d not in _SKIP_DIRS
+        )
+        for name in filenames:
+            path = Path(dirpath, name)
+            if path.resolve() not in skip and not name.endswith(".pyc"):
+                found.append(path)
+    return sorted(found)
+
+
+def digest(root: Path, exclude: Iterable[Path] = ()) -> str:
+    """sha256 over each file's relative path, mode bit for executables, and content."""
+    outer = hashlib.sha256()
+    for path in iter_files(root, exclude):
+        rel = path.relative_to(root).as_posix()
+        inner = hashlib.sha256()
+        try:
+            with path.open("rb") as handle:  # in blocks: a large file must not sit in memory
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    inner.update(block)
+            executable = os.access(path, os.X_OK)
+            size = path.stat().st_size
+        except OSError:
+            continue  # a dangling link or a file removed while we walked
+        outer.update(f"{rel}\0{int(executable)}\0{size}\0".encode())
+        outer.update(inner.digest())
+    return outer.hexdigest()

@@ -1,0 +1,1 @@
+"""What a run leaves for people and pipelines: the console, report.json, history, metrics."""

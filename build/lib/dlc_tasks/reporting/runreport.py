@@ -1,0 +1,118 @@
+"""What a run leaves for people and pipelines: a JSON report, a history, CI summaries.
+
+At the end of every ``inv`` run that executed chain tasks:
+
+* ``.dlc/report.json``: deps hash, cache hit, per-task status and duration, image
+  size, pushed tags with their digest, git sha, version, success;
+* one line appended to ``.dlc/history.jsonl`` (what ``inv report`` reads);
+* with ``GITHUB_STEP_SUMMARY`` set (GitHub and Gitea Actions), a Markdown table there;
+* with ``GITHUB_OUTPUT`` set, ``deps_hash``, ``cache_hit`` and ``image_digest`` for
+  later steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dlc_tasks.errors import DlcError
+from dlc_tasks.reporting.console import Outcome
+
+SCHEMA = 1
+FAILED = ("failed", "interrupted")
+
+
+def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+    """The run's report, from its outcomes and the stamps the tasks left."""
+    ran = {o.task: o for o in outcomes}
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ok": all(o.status not in FAILED for o in outcomes),
+        "failed": next((o.task for o in outcomes if o.status in FAILED), None),
+        "tasks": [
+            {"task": o.task, "status": o.status, "seconds": round(o.seconds, 3)} for o in outcomes
+        ],
+        "total_seconds": round(sum(o.seconds for o in outcomes), 3),
+        "deps_hash": None,
+        "cache_hit": None,
+        "cache_image": None,
+        "image": None,
+        "pushed": None,
+        "revision": None,
+        "version": None,
+    }
+    state = rt.state
+    try:
+        report["deps_hash"] = rt.deps().value
+        report["revision"] = rt.revision()
+        report["version"] = str(rt.version())
+    except DlcError:
+        pass  # a report is written for failed runs too, with what could be known
+    cache_results = [o.status for o in outcomes if o.task == "cache"]
+    if {"hit", "miss"} & set(cache_results):
+        report["cache_hit"] = "miss" not in cache_results  # `inv cache --force push` is a miss
+        stamp = state.get("cache")
+        report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
+    if "prod" in ran and ran["prod"].status not in FAILED:
+        stamp = state.get("prod")
+        report["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
+    if "push" in ran and ran["push"].status not in FAILED:
+        stamp = state.get("push")
+        report["pushed"] = {
+            "tags": stamp.get("tags"),
+            "digest": stamp.get("digest"),
+            "replaced": stamp.get("replaced") or {},
+        }
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The Markdown summary for ``GITHUB_STEP_SUMMARY``."""
+    lines = [
+        f"### dlc-tasks: {'succeeded' if report['ok'] else 'failed'}",
+        "",
+        "| task | result | seconds |",
+        "| --- | --- | ---: |",
+    ]
+    lines += [f"| {t['task']} | {t['status']} | {t['seconds']:.1f} |" for t in report["tasks"]]
+    lines.append("")
+    for key in ("deps_hash", "cache_hit", "version", "revision"):
+        if report[key] is not None:
+            lines.append(f"- **{key}**: `{report[key]}`")
+    if report["pushed"]:
+        tags = ", ".join(f"`{t}`" for t in report["pushed"]["tags"] or [])
+        lines.append(f"- **pushed**: {tags} → `{report['pushed']['digest']}`")
+    return "\n".join(lines) + "\n"
+
+
+def github_outputs(report: dict[str, Any]) -> str:
+    """``key=value`` lines for ``GITHUB_OUTPUT``."""
+    values = {
+        "deps_hash": report["deps_hash"] or "",
+        "cache_hit": "" if report["cache_hit"] is None else str(report["cache_hit"]).lower(),
+        "image_digest": (report["pushed"] or {}).get("digest") or "",
+    }
+    return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+def write(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Write the report, the history line and the CI files; return the report."""
+    report = build_report(rt, outcomes)
+    state_dir: Path = rt.settings.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / ".report.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(state_dir / "report.json")
+    with (state_dir / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write(json.dumps(report, separators=(",", ":")) + "\n")
+    if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown(report))
+    if output := os.environ.get("GITHUB_OUTPUT"):
+        with open(output, "a", encoding="utf-8") as handle:
+            handle.write(github_outputs(report))
+    return report

@@ -1,0 +1,91 @@
+"""The step model: one type for every step of the chain, its statuses and its decisions.
+
+A :class:`Step` knows its inputs and its up-to-date check (:meth:`Step.decide`,
+which reads files, the engine and the registry but changes nothing), how it
+describes what it would do (the :class:`Decision`'s ``actions``), and how it
+does it (:meth:`Step.execute`). The runner (:mod:`dlc_tasks.steps.runner`)
+calls ``decide`` in a real run and in a dry run alike and prints the decision
+the same way, so what ``--dry-run`` says and what the run does cannot drift:
+a dry run stops before ``execute``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+
+class Status(enum.Enum):
+    """A step's outcome in the summary, the report and the history."""
+
+    RAN = "ran"
+    HIT = "hit"
+    MISS = "miss"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def ok(self) -> bool:
+        """False for a failed or interrupted step."""
+        return self not in (Status.FAILED, Status.INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a step will do next, and why: the same object drives the real run and the plan.
+
+    ``run`` False means the step is up to date (or, for ``cache``, a hit) and does nothing
+    but bookkeeping; ``actions`` are the lines that say what running means; ``facts``
+    carries what ``decide`` learnt (keys, digests) to ``execute`` so nothing is asked twice.
+    """
+
+    run: bool
+    reason: str
+    actions: tuple[str, ...] = ()
+    skip_status: Status = Status.SKIPPED
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def lines(self, dry_run: bool) -> list[str]:
+        """The decision as printed: ``run:``/``would run:``/``skip:``, then the actions."""
+        if not self.run:
+            return [f"skip: {self.reason}"]
+        verb = "would run" if dry_run else "run"
+        return [f"{verb}: {self.reason}", *(f"  {action}" for action in self.actions)]
+
+
+@dataclass(frozen=True)
+class Done:
+    """A step's result: its status and one line of detail for the summary."""
+
+    status: Status
+    detail: str = ""
+
+
+class Step(ABC):
+    """One step of the chain. Subclasses set ``name`` and ``after`` and implement the two methods.
+
+    ``after`` names the earlier steps whose outputs are this step's inputs: in a dry run,
+    when one of them would run, this step is shown as running too (its inputs will change).
+    """
+
+    name: ClassVar[str]
+    after: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def decide(self, run: Run) -> Decision:
+        """Check the inputs against the last success; change nothing."""
+
+    @abstractmethod
+    def execute(self, run: Run, decision: Decision) -> Done:
+        """Do what ``decision`` says (for a skip: record what later steps need)."""
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """What running means, in lines, from what is known before the earlier steps ran."""
+        return ()

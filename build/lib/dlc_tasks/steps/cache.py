@@ -1,0 +1,143 @@
+"""``cache``: the build-cache image for the hash, looked up by manifest, built and pushed on a miss.
+
+The lookup is a manifest ``HEAD`` (no pull, the same cost for any image size). A
+hit, a miss and ``--force`` are the three decisions; on a miss the image is built
+from a context holding only go.mod, go.sum and goproxy/ (so it can depend on
+nothing the hash does not cover), pushed, and its digest recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlc_tasks._files import short
+from dlc_tasks.errors import BuildError, NotFoundError
+from dlc_tasks.model import sourcetree
+from dlc_tasks.model.depshash import declared_args
+from dlc_tasks.model.render import label_instruction
+from dlc_tasks.steps.base import Decision, Done, Status, Step
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+LABEL_HASH = "io.dlc-tasks.deps-hash"
+LABEL_INPUTS = "io.dlc-tasks.deps-inputs"
+NO_PROXY_README = "no local module proxy (dlc.goproxy_dir is not set)\n"
+
+
+def build_context_files(run: Run) -> tuple[dict[str, Path], dict[str, str]]:
+    """(archive name → file, archive name → text) of the cache image's build context."""
+    s = run.settings
+    files = {"go.mod": s.project_dir / "go.mod"}
+    if (s.project_dir / "go.sum").is_file():
+        files["go.sum"] = s.project_dir / "go.sum"
+    if (s.project_dir / "vendor" / "modules.txt").is_file():  # the packaged Dockerfile.build
+        files["vendor/modules.txt"] = s.project_dir / "vendor" / "modules.txt"  # skips download
+    if s.goproxy_dir is None:
+        return files, {"goproxy/README": NO_PROXY_README}
+    for path in sourcetree.iter_files(s.goproxy_dir):
+        files[f"goproxy/{path.relative_to(s.goproxy_dir).as_posix()}"] = path
+    return files, {}
+
+
+def cache_digest(run: Run) -> str:
+    """The digest of the cache image for the current hash: this run's, else the stamp's."""
+    known = run.outputs.get("cache", {}).get("digest")
+    if known:
+        return str(known)
+    stamp = run.state.get("cache")
+    if stamp.get("inputs") != run.deps().value or not stamp.get("digest"):
+        raise NotFoundError("no build-cache image for the current hash", hint="run inv cache")
+    return str(stamp["digest"])
+
+
+class CacheStep(Step):
+    """Make sure the registry has the cache image for the hash."""
+
+    name = "cache"  # its input is the hash itself, not the file `hash` writes
+
+    def __init__(self, force: bool = False) -> None:
+        self.force = force
+
+    def decide(self, run: Run) -> Decision:
+        """A hit when the registry has the hash's tag (unless ``--force``), else a build."""
+        s, deps = run.settings, run.deps()
+        repo = run.cache_repository()
+        ref = repo.tagged(deps.value)
+        if not self.force:
+            digest = run.client().manifest_digest(repo.path, deps.value)
+            if digest:
+                return Decision(
+                    False,
+                    f"the registry has {ref}@{short(digest, 12)}",
+                    skip_status=Status.HIT,
+                    facts={"digest": digest, "ref": ref},
+                )
+        files, texts = build_context_files(run)
+        declared = set(declared_args(s.dockerfile_build.read_text(encoding="utf-8")))
+        args = [
+            f"--build-arg {k}={v}" for k, v in sorted(s.cache_build_args.items()) if k in declared
+        ]
+        why = (
+            "--force" if self.force else f"cache miss: the registry has no {repo}:{deps.value[:16]}"
+        )
+        return Decision(
+            True,
+            why,
+            (
+                " ".join(
+                    [
+                        "docker build -f",
+                        s.shown(s.dockerfile_build),
+                        *args,
+                        "-t",
+                        ref,
+                        f"(context: {', '.join(sorted({*files, *texts}))})",
+                    ]
+                ),
+                f"docker push {ref}",
+            ),
+            facts={"ref": ref},
+        )
+
+    def execute(self, run: Run, decision: Decision) -> Done:
+        """Record a hit; on a miss build, push and record the digest."""
+        from dlc_tasks.clients.engine import context_tar  # noqa: PLC0415
+
+        deps, ref = run.deps(), str(decision.facts["ref"])
+        if not decision.run:
+            digest = str(decision.facts["digest"])
+            self._record(run, ref, digest)
+            return Done(Status.HIT, f"{ref}@{short(digest, 12)}")
+        s = run.settings
+        files, texts = build_context_files(run)
+        labels = {LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)}
+        dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
+        dockerfile = dockerfile.rstrip("\n") + "\n" + label_instruction(labels)
+        try:
+            with context_tar(files, dockerfile, texts) as context:
+                run.engine().build(
+                    context,
+                    tag=ref,
+                    buildargs=s.cache_build_args,
+                    dockerfile_text=dockerfile,
+                    output=run.out.output,
+                )
+        except BuildError as err:
+            mismatch = next((line for line in err.log if "checksum mismatch" in line), None)
+            if mismatch is None:
+                raise
+            raise BuildError(
+                f"go.sum does not match the module's content ({mismatch.strip()})",
+                hint="restore go.sum (git checkout go.sum), or run go mod tidy if it is meant",
+            ) from None
+        digest = run.push(str(run.cache_repository()), deps.value)
+        self._record(run, ref, digest)
+        return Done(Status.MISS, f"built and pushed {ref}@{short(digest, 12)}")
+
+    @staticmethod
+    def _record(run: Run, ref: str, digest: str) -> None:
+        run.outputs["cache"] = {"digest": digest, "ref": ref}
+        run.state.record("cache", run.deps().value, ref=ref, digest=digest)

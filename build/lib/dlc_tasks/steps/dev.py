@@ -1,0 +1,64 @@
+"""``dev``: the development image, from ``docker/Dockerfile`` (or the packaged one) with the
+project as context. The Dockerfile is rendered (``{{ binary }}``, ``{{ main_package }}``) to
+``.dlc/Dockerfile.dev``, which the build names; a Dockerfile without placeholders is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlc_tasks._files import short
+from dlc_tasks.errors import NotFoundError
+from dlc_tasks.model.render import render, write_rendered
+from dlc_tasks.steps.base import Decision, Done, Status, Step
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+
+class DevStep(Step):
+    """Always builds: the engine's layer cache decides what is reused."""
+
+    name = "dev"
+
+    def decide(self, run: Run) -> Decision:
+        """Refuse early when the Dockerfile is missing; otherwise build."""
+        s = run.settings
+        if not s.dockerfile_dev.is_file():
+            raise NotFoundError(f"{s.dockerfile_dev} not found", hint="set dlc.dockerfile_dev")
+        text = render(
+            s.dockerfile_dev.read_text(encoding="utf-8"),
+            {"binary": s.binary_name, "main_package": s.require_main_package()},
+            s.shown(s.dockerfile_dev),
+        )
+        return Decision(
+            True,
+            "the engine's layer cache decides what is rebuilt",
+            (
+                f"render {s.shown(s.dockerfile_dev)} to {s.shown(self.out(run))}",
+                f"docker build -f {s.shown(self.out(run))} -t {s.repo}:dev {s.project_dir}",
+            ),
+            facts={"text": text},
+        )
+
+    @staticmethod
+    def out(run: Run) -> Path:
+        """Where the rendered development Dockerfile is written: ``.dlc/Dockerfile.dev``."""
+        return run.settings.state_dir / "Dockerfile.dev"
+
+    def execute(self, run: Run, decision: Decision) -> Done:
+        """Build with the project directory as context."""
+        s = run.settings
+        tag = f"{s.repo}:dev"
+        text = str(decision.facts["text"])
+        write_rendered(self.out(run), text)
+        image = run.engine().build(
+            s.project_dir,
+            tag=tag,
+            buildargs=s.build_args,
+            output=run.out.output,
+            dockerfile=s.shown(self.out(run)),
+            custom_context=False,
+            dockerfile_text=text,
+        )
+        return Done(Status.RAN, f"{tag} ({short(image)})")

@@ -1,0 +1,48 @@
+"""``generate``: the configured code generators, run inside the cache image."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dlc_tasks.model.state import inputs_key
+from dlc_tasks.steps.base import Decision, Done, Status, Step
+from dlc_tasks.steps.cache import cache_digest
+from dlc_tasks.steps.gocontainer import describe_container, open_go_container
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+
+class GenerateStep(Step):
+    """Run ``dlc.generate`` (argument lists) unless the tree is unchanged since the last run."""
+
+    name = "generate"
+    after = ("cache",)
+
+    def decide(self, run: Run) -> Decision:
+        """Nothing configured: nothing to do, no container. Else compare the tree's digest."""
+        steps = run.settings.generate
+        if not steps:
+            return Decision(False, "no generate steps configured (dlc.generate is empty)")
+        key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
+        if run.state.is_fresh("generate", key):
+            return Decision(False, "sources unchanged since the last generate")
+        why = "sources changed" if run.state.get("generate") else "never generated here"
+        return Decision(True, why, self.describe(run))
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """The container, then each generator."""
+        steps = run.settings.generate
+        return (describe_container(run), *(f"  {' '.join(step)}" for step in steps))
+
+    def execute(self, run: Run, decision: Decision) -> Done:
+        """Run every generator in one container; stamp the tree as it is afterwards."""
+        steps = run.settings.generate
+        if not decision.run:
+            return Done(Status.SKIPPED, decision.reason)
+        with open_go_container(run) as go:
+            for step in steps:
+                go.run(step)
+        key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
+        run.state.record("generate", key)
+        return Done(Status.RAN, f"{len(steps)} generator(s)")

@@ -1,0 +1,71 @@
+"""Running steps: one loop for the chain, ``--dry-run``, ``inv ci`` and ``check.cache-env``.
+
+For each step the runner prints a header, asks the step to :meth:`~Step.decide`,
+prints the decision, and then, in a real run, calls :meth:`~Step.execute`; a dry
+run stops there. Every outcome, failure and interruption included, is recorded
+on the :class:`~dlc_tasks.run.Run` exactly once, with its own duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from dlc_tasks.errors import DlcError
+from dlc_tasks.reporting.console import Outcome
+from dlc_tasks.steps.base import Decision, Done, Status, Step
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+
+def decide(run: Run, step: Step) -> Decision:
+    """The step's decision; in a dry run, a step after one that would run runs too.
+
+    (Its inputs are that earlier step's outputs, which the plan cannot know yet.)
+    """
+    if run.dry_run:
+        pending = [name for name in step.after if name in run.would_run]
+        if pending:
+            return Decision(True, f"its inputs change when {pending[0]} runs", step.describe(run))
+    return step.decide(run)
+
+
+def run_step(run: Run, step: Step) -> Done:
+    """Decide, print, and (unless dry) execute one step; record its outcome."""
+    run.out.task(step.name + (" (dry run)" if run.dry_run else ""))
+    started = time.monotonic()
+
+    def record(status: Status, detail: str) -> None:
+        run.record(Outcome(step.name, status.value, time.monotonic() - started, detail))
+
+    try:
+        decision = decide(run, step)
+        for line in decision.lines(run.dry_run):
+            run.out.line(f"    {line}")
+        if run.dry_run:
+            if decision.run:
+                run.would_run.add(step.name)
+                done = Done(Status.PLANNED, decision.reason)
+            else:
+                run.outputs[step.name] = dict(decision.facts)
+                done = Done(decision.skip_status, decision.reason)
+        else:
+            done = step.execute(run, decision)
+    except DlcError as err:
+        record(Status.FAILED, err.one_line())
+        raise
+    except KeyboardInterrupt:
+        record(Status.INTERRUPTED, "interrupted")
+        raise
+    except BaseException as err:
+        record(Status.FAILED, f"unexpected {type(err).__name__}: {err}")
+        raise
+    record(done.status, done.detail)
+    return done
+
+
+def run_steps(run: Run, steps: Iterable[Step]) -> list[Done]:
+    """Run steps in order; the first failure stops the rest."""
+    return [run_step(run, step) for step in steps]

@@ -1,0 +1,98 @@
+"""``test``: go vet and go test with coverage (together), then the binary, in the cache image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlc_tasks._files import file_sha256
+from dlc_tasks.model.state import inputs_key
+from dlc_tasks.steps import gocontainer as go_
+from dlc_tasks.steps.base import Decision, Done, Status, Step
+from dlc_tasks.steps.cache import cache_digest
+
+if TYPE_CHECKING:
+    from dlc_tasks.run import Run
+
+
+def binary_path(run: Run) -> Path:
+    """Where the binary is built: ``.dlc/bin/NAME``."""
+    return run.settings.state_dir / "bin" / run.settings.binary_name
+
+
+def _relative(run: Run, path: Path) -> str:
+    return path.relative_to(run.settings.project_dir).as_posix()
+
+
+def binary_command(run: Run) -> list[str]:
+    """The ``go build`` of the binary, with the version stamped when ``version_var`` is set."""
+    s = run.settings
+    return go_.binary_command(
+        s.require_main_package(),
+        _relative(run, binary_path(run)),
+        s.version_var,
+        str(run.version()),
+    )
+
+
+class TestStep(Step):
+    """Check the module and build its binary, unless nothing it reads changed."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+    name = "test"
+    after = ("cache", "generate")
+
+    def _key(self, run: Run) -> str:
+        s = run.settings
+        return inputs_key(
+            run.source_digest(),
+            cache_digest(run),
+            s.require_main_package(),
+            s.version_var,
+            str(run.version()),
+            go_.GO_ENV,
+        )
+
+    def decide(self, run: Run) -> Decision:
+        """Up to date when the tree, the cache image and the binary's settings are unchanged."""
+        s = run.settings
+        key = self._key(run)
+        stamp = run.state.get("test")
+        if stamp.get("inputs") == key and binary_path(run).is_file() and s.coverage_file.is_file():
+            return Decision(False, f"sources unchanged; coverage {stamp.get('coverage')}")
+        why = "sources changed" if stamp else "never tested here"
+        if stamp.get("inputs") == key:
+            why = "the binary or the coverage profile is missing"
+        return Decision(True, why, self.describe(run), facts={"key": key})
+
+    def describe(self, run: Run) -> tuple[str, ...]:
+        """The container, vet and test together, the coverage total, the binary."""
+        coverage = _relative(run, run.settings.coverage_file)
+        checks = " & ".join(" ".join(argv) for _, argv in go_.check_commands(coverage))
+        return (
+            go_.describe_container(run),
+            f"  {checks}  (together)",
+            f"  {' '.join(go_.coverage_command(coverage))}",
+            f"  {' '.join(binary_command(run))}",
+        )
+
+    def execute(self, run: Run, decision: Decision) -> Done:
+        """vet ∥ test, the coverage total, then the binary; stamp the binary's digest."""
+        if not decision.run:
+            return Done(Status.SKIPPED, decision.reason)
+        s = run.settings
+        coverage_file = _relative(run, s.coverage_file)
+        binary_path(run).parent.mkdir(parents=True, exist_ok=True)
+        with go_.open_go_container(run) as go:
+            go.run_together(go_.check_commands(coverage_file))
+            cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)
+            coverage = go_.total_coverage(cover.lines)
+            go.run(binary_command(run), what="the binary's go build")
+        run.out.line(f"total coverage: {coverage}; profile in {s.coverage_file}")
+        run.state.record(
+            "test",
+            str(decision.facts["key"]),
+            coverage=coverage,
+            binary=file_sha256(binary_path(run)),
+        )
+        return Done(Status.RAN, f"coverage {coverage}")
