@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import docker
@@ -153,6 +154,10 @@ def test_the_chain_works_on_a_second_go_module(
     }
     # no generate step: an empty list, as YAML would give it
     (module / "invoke.yaml").write_text("dlc:\n  generate: []\n")
+    # committed: an untracked file the build reads makes the tree dirty (no release tags)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=module, check=True)
+    subprocess.run([*git, "commit", "-qm", "invoke.yaml"], cwd=module, check=True)
     out = ok(
         inv(
             "-f",
