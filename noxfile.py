@@ -36,7 +36,12 @@ def lint(session: nox.Session) -> None:
     _install(session, "lint")
     session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
     session.run("mypy")
-    session.run("hadolint", "docker/Dockerfile", "docker/Dockerfile.build")
+    session.run(
+        "hadolint",
+        "docker/Dockerfile",
+        "docker/Dockerfile.build",
+        "dlc_tasks/templates/Dockerfile.build",
+    )
     session.run("python", "-m", "dlc_tasks.checks.lintprod")  # the packaged generic template
 
 

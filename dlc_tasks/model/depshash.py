@@ -7,6 +7,8 @@ What goes in, and nothing else (the README repeats this list):
 * every build argument that the build Dockerfile declares with ``ARG`` and the
   configuration sets (``dlc.build_args``), as ``NAME=value``: the Go base
   image is one, so pointing at another toolchain names another cache image;
+* ``vendor/modules.txt`` when the module vendors its dependencies (Go checks the
+  vendored tree against it, so it stands for every vendored module and version);
 * with ``dlc.goproxy_dir`` set, the content of that local module proxy (and then
   ``GOPROXY=file:///goproxy`` is one of the build arguments);
 * a scheme version, so a change to this recipe changes every hash.
@@ -81,6 +83,9 @@ def compute(
     go_sum = project_dir / "go.sum"
     if go_sum.is_file():
         inputs["go.sum"] = _digest(normalise(go_sum.read_bytes()))
+    modules_txt = project_dir / "vendor" / "modules.txt"
+    if modules_txt.is_file():
+        inputs["vendor/modules.txt"] = _digest(normalise(modules_txt.read_bytes()))
     if goproxy_dir is not None:
         from dlc_tasks.model.sourcetree import digest  # noqa: PLC0415
 

@@ -33,6 +33,8 @@ def build_context_files(run: Run) -> tuple[dict[str, Path], dict[str, str]]:
     files = {"go.mod": s.project_dir / "go.mod"}
     if (s.project_dir / "go.sum").is_file():
         files["go.sum"] = s.project_dir / "go.sum"
+    if (s.project_dir / "vendor" / "modules.txt").is_file():  # the packaged Dockerfile.build
+        files["vendor/modules.txt"] = s.project_dir / "vendor" / "modules.txt"  # skips download
     if s.goproxy_dir is None:
         return files, {"goproxy/README": NO_PROXY_README}
     for path in sourcetree.iter_files(s.goproxy_dir):

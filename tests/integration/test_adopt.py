@@ -1,21 +1,24 @@
 """Adopting the library in a Go module nobody here wrote: no docker/, no service settings.
 
 The module is made by the test outside this repository: a command-line tool in
-``cmd/NAME`` with no configuration file and no port. It has its own two-line
-``tasks.py`` and an ``invoke.yaml`` that names only the executor, so nothing of this
-repository's ``invoke.yaml`` applies; base images come from the user's ``~/.invoke.yaml``
-as on any machine. ``inv`` runs from the module, as its user would run it.
+``cmd/NAME`` with no configuration file and no port. ``dlc init`` writes its ``tasks.py``,
+``noxfile.py`` and ``invoke.yaml``, so nothing of this repository's ``invoke.yaml``
+applies; base images come from the user's ``~/.invoke.yaml`` as on any machine. ``dlc``,
+``inv`` and ``nox`` run from the module, as its user would run them.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import docker
 
 from tests.integration.conftest import INV, Registry, _inv_env, git_sha, ok
+
+BIN = Path(INV).parent
 
 TOOL = """// Command greeter prints who it runs as and how many CA certificates it trusts.
 package main
@@ -50,36 +53,40 @@ WORDS_TEST = (
 
 
 def make_tool(root: Path) -> Path:
-    """A fresh module with cmd/greeter, an internal package with a test, VERSION; one commit."""
+    """A fresh module with cmd/greeter, an internal package with a test, VERSION."""
     files = {
         "go.mod": "module example.com/acme/greeter\n\ngo 1.22\n",
         "cmd/greeter/main.go": TOOL,
         "internal/words/words.go": WORDS,
         "internal/words/words_test.go": WORDS_TEST,
         "VERSION": "MAJOR=0\nMINOR=2\nPATCH=0\n",
-        "tasks.py": "from dlc_tasks import namespace\n\nns = namespace()\n",
-        "invoke.yaml": (
-            "tasks:\n  executor_class: dlc_tasks.cli.executor.DlcExecutor\ndlc:\n  generate: []\n"
-        ),
         ".gitignore": ".dlc/\ndeps_hash.env\ncoverage.out\n",
     }
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "tool"], cwd=root, check=True)
     return root
 
 
+def commit(root: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    if not (root / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "tool"], cwd=root, check=True)
+
+
 def inv_here(
-    *args: str, module: Path, registry: Registry, env: dict[str, str] | None = None
+    *args: str,
+    module: Path,
+    registry: Registry,
+    env: dict[str, str] | None = None,
+    tool: str = "inv",
 ) -> subprocess.CompletedProcess[str]:
-    """``inv`` from the module's own tasks.py (no --search-root into this repository)."""
+    """``inv`` (or ``dlc``, ``nox``) from the module (no --search-root into this repository)."""
     return subprocess.run(
-        [INV, *args],
+        [str(BIN / tool), *args],
         cwd=module,
         env=_inv_env(module, registry.address, env),
         capture_output=True,
@@ -109,7 +116,9 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
     tmp_path: Path, registry: Registry, engine: docker.DockerClient
 ) -> None:
     module = make_tool(tmp_path / "greeter")
-    out = ok(inv_here("push", module=module, registry=registry))
+    ok(inv_here("init", module=module, registry=registry, tool="dlc"))
+    commit(module)
+    out = ok(inv_here("push", module=module, registry=registry, tool="dlc"))
     sha = git_sha(module)
     # names from go.mod's module path; the binary from cmd/greeter
     assert registry.tags("acme/greeter") == sorted(["0.2.0", "latest", sha])
@@ -122,8 +131,9 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
     ran = engine.containers.run(f"{registry.address}/acme/greeter:0.2.0", remove=True)
     assert ran.decode().strip().endswith("certs=1")  # the runtime base (alpine-like) has its own
 
-    again = ok(inv_here("push", module=module, registry=registry))
-    for step in ("cache", "test", "prod"):
+    # the second run, through the written noxfile's ci session, skips every step
+    again = ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
+    for step in ("cache", "generate", "test", "prod"):
         assert f"{step}: ran" not in again, again
 
     # a static binary on scratch: CA certificates and a passwd entry are put in
@@ -146,3 +156,51 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
         text=True,
     ).stdout
     assert len(json.loads(layers)["Layers"]) <= 6  # certs, passwd, group, binary: nothing else
+
+
+def test_a_wheel_in_a_fresh_virtualenv_is_all_a_module_needs(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """``pip wheel .``, installed alone in a new virtualenv: ``dlc init && dlc push`` work in
+    a module outside this repository (the templates travel as package data)."""
+    repo = Path(__file__).resolve().parents[2]
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(repo / name, source / name)
+    shutil.copytree(
+        repo / "dlc_tasks", source / "dlc_tasks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [str(BIN / "pip"), "wheel", str(source), "--no-deps", "-q", "-w", str(wheels)],
+        check=True,
+        timeout=600,
+    )
+    venv = tmp_path / "venv"
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    (wheel,) = wheels.glob("dlc_tasks-*.whl")
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, timeout=600
+    )
+    module = make_tool(tmp_path / "greeter")
+    env = {**_inv_env(module, registry.address, None), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
+
+    def dlc(*args: str) -> str:
+        result = subprocess.run(
+            [str(venv / "bin" / "dlc"), *args],
+            cwd=module,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        return ok(result)
+
+    dlc("init")
+    commit(module)
+    out = dlc("push")
+    assert "push: ran" in out
+    assert registry.tags("acme/greeter") == sorted(["0.2.0", "latest", git_sha(module)])

@@ -177,3 +177,20 @@ def test_a_local_module_proxy_is_an_input_when_configured(tmp_path: Path) -> Non
     second = compute(tmp_path, dockerfile, {}, tmp_path / "goproxy")
     assert "goproxy" not in without.inputs
     assert len({without.value, first.value, second.value}) == 3
+
+
+def test_vendor_modules_txt_is_an_input_of_a_vendored_module(module: Path) -> None:
+    before = hash_of(module)
+    vendor = module / "vendor"
+    vendor.mkdir()
+    (vendor / "modules.txt").write_text("# example.com/dep v1.0.0\n## explicit\nexample.com/dep\n")
+    vendored = hash_of(module)
+    assert vendored != before
+    deps = compute(module, module / "docker" / "Dockerfile.build", ARGS)
+    assert "vendor/modules.txt" in deps.inputs
+    (vendor / "modules.txt").write_text("# example.com/dep v1.0.1\n## explicit\nexample.com/dep\n")
+    assert hash_of(module) != vendored
+    (vendor / "dep.go").write_text("package dep\n")  # the tree itself: modules.txt stands for it
+    changed = hash_of(module)
+    (vendor / "dep.go").write_text("package dep // edited\n")
+    assert hash_of(module) == changed
