@@ -56,6 +56,7 @@ class TokenServer:
     users: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> user
     expires_in: int = 300
+    issued_ago: int = 0  # issued_at this many seconds in the past (the JWT itself stays valid)
     anonymous_pull: bool = False
     tls: tuple[Path, Path] | None = None
     fail_with: int | None = None
@@ -205,7 +206,9 @@ class TokenServer:
             "token": token,
             "access_token": token,
             "expires_in": self.expires_in,
-            "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "issued_at": time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.issued_ago)
+            ),
         }
         return 200, json.dumps(answer).encode(), "application/json"
 

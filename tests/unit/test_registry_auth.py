@@ -221,6 +221,19 @@ def test_an_expired_token_is_not_sent_and_a_new_one_is_fetched(
     assert fake.unauthorised == 2
 
 
+def test_a_token_lifetime_counts_from_issued_at(fake: FakeRegistry, tokens: TokenServer) -> None:
+    tokens.expires_in, tokens.issued_ago = 300, 200
+    clock = Clock()
+    c = client(fake, clock=clock)
+    c.tags("o/r")
+    clock.now += 90
+    c.tags("o/r")
+    assert len(tokens.log) == 1  # 200 + 90 < 300: still valid
+    clock.now += 20
+    c.tags("o/r")
+    assert len(tokens.log) == 2  # 200 + 110 > 300: spent, asked again
+
+
 def test_a_token_the_registry_stops_accepting_is_replaced_once(
     fake: FakeRegistry, tokens: TokenServer
 ) -> None:

@@ -17,6 +17,8 @@ the registry, the realm and the credential *source* (never the secret).
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -195,4 +197,16 @@ class TokenFetcher:
             expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
         except (TypeError, ValueError):
             expires_in = DEFAULT_EXPIRES_IN
-        return Token(token, self.clock() + expires_in)
+        # The lifetime counts from issued_at, as the docker client counts it: a token issued
+        # long ago is spent on arrival (used for this request, fetched again for the next).
+        age = min(max(0.0, time.time() - _issued_at(body.get("issued_at"))), expires_in)
+        return Token(token, self.clock() + expires_in - age)
+
+
+def _issued_at(value: object) -> float:
+    """``issued_at`` (RFC 3339) as epoch seconds; now when absent or unreadable."""
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        with contextlib.suppress(ValueError):
+            return datetime.datetime.fromisoformat(text).timestamp()
+    return time.time()
