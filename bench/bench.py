@@ -144,8 +144,12 @@ class Registry:
 
 
 def remove_images(prefix: str, *, prune: bool) -> None:
-    refs = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    doomed = [r for r in refs if r.startswith(prefix) or r.startswith("benchadr-prod")]
+    listed = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").splitlines()
+    doomed = [
+        image_id if ref.endswith(":<none>") else ref  # a re-tagged image keeps only its ID
+        for ref, image_id in (line.split() for line in listed)
+        if ref.startswith(prefix) or ref.startswith("benchadr-prod")
+    ]
     if doomed:
         run("docker", "rmi", "-f", *doomed)
     # the legacy builder's layer cache is the untagged intermediate images: drop them too,
