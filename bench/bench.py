@@ -1,6 +1,7 @@
 """ADR 0020's pipeline, as plain docker CLI steps, against `inv push`, side by side.
 
     ./dev python bench/bench.py [MODULE] [--runs 3] [--main-package ./cmd/server]
+        [--scenarios cold,fresh,edit,noop] [--goproxy-dir goproxy] [--keep-layers]
 
 For each scenario the two pipelines run alternately on two copies of the same Go
 module (default: this repository's service), each with its own fresh local
@@ -10,15 +11,27 @@ dlc / ADR. Scenarios:
 * cold: no cache image, no production image, no Go build cache, empty registry;
 * edit: warm, one .go file of the main package changed (an init() that changes
   the binary);
+* fresh: a fresh CI runner: the cache image is in the registry, but the engine has
+  neither it nor the production images nor any Go cache volume, the module is a
+  fresh clone (no .dlc/), and one .go file changed;
+* edit: warm, one .go file of the main package changed (an init() that changes
+  the binary);
 * noop: warm, nothing changed since the last push.
 
+After an edit scenario, the native floor: the same edit's ``go vet``, ``go test``
+and ``go build`` with nothing around them, ``docker exec`` in an already running
+container of the cache image with a warm Go cache (there is no Go on the host).
+A module with dependencies served by a local module proxy passes
+``--goproxy-dir DIR`` (both pipelines then build against ``file:///goproxy``).
+
 The baseline is the ADR's workflow, faithfully: a `docker pull` of the cache image
-as the hit check, `docker build -f docker/Dockerfile.build` and `docker push` on a
-miss, one `docker run --rm` of the cache image for each of `go generate`,
-`go build ./...` and `go test ./...`, `docker build` of a Dockerfile.prod whose
-builder stage is the cache image (compiling the binary there, since the ADR's
-version copies one that does not exist), then `docker tag` and `docker push` of
-the version, the sha and latest.
+as the hit check, `docker build` of the ADR's Dockerfile.build (``ADR_BUILD``: the Go
+image, `go mod download && go mod verify`; its apk and `go install swag` lines need
+the internet and are left out) and `docker push` on a miss, one `docker run --rm`
+of the cache image for each of `go generate`, `go build ./...` and `go test ./...`,
+`docker build` of a Dockerfile.prod whose builder stage is the cache image
+(compiling the binary there, since the ADR's version copies one that does not
+exist), then `docker tag` and `docker push` of the version, the sha and latest.
 """
 
 from __future__ import annotations
@@ -44,8 +57,17 @@ sys.path.insert(0, str(REPO))
 from dlc_tasks.housekeeping.base_images import user_config_path  # noqa: E402
 from dlc_tasks.model.depshash import compute  # noqa: E402
 
-SERVICE_FILES = ["go.mod", "go.sum", "cmd", "pkg", "internal", "config.yaml", "VERSION"]
+SERVICE_FILES = ["go.mod", "go.sum", "cmd", "pkg", "internal", "config.yaml", "VERSION", "goproxy"]
 INV = str(Path(sys.executable).parent / "inv")
+ADR_BUILD = """ARG GO_IMAGE=golang:1.26.1-alpine
+FROM ${GO_IMAGE}
+ARG GOPROXY=https://proxy.golang.org,direct
+ENV GOPROXY=${GOPROXY}
+WORKDIR /workspace
+COPY goproxy/ /goproxy/
+COPY go.mod go.su[m] ./
+RUN go mod download && go mod verify
+"""
 ADR_PROD = """ARG RUNTIME_IMAGE=alpine:3.18
 FROM {cache} AS builder
 WORKDIR /workspace
@@ -121,14 +143,26 @@ class Registry:
             self.process.wait(10)
 
 
-def remove_images(prefix: str) -> None:
-    refs = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    doomed = [r for r in refs if r.startswith(prefix) or r.startswith("benchadr-prod")]
+def remove_images(prefix: str, *, prune: bool) -> None:
+    listed = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").splitlines()
+    doomed = [
+        image_id if ref.endswith(":<none>") else ref  # a re-tagged image keeps only its ID
+        for ref, image_id in (line.split() for line in listed)
+        if ref.startswith(prefix) or ref.startswith("benchadr-prod")
+    ]
     if doomed:
         run("docker", "rmi", "-f", *doomed)
     # the legacy builder's layer cache is the untagged intermediate images: drop them too,
     # or a "cold" docker build would reuse every step of the previous run
-    run("docker", "image", "prune", "-f")
+    if prune:
+        run("docker", "image", "prune", "-f")
+
+
+def write_edit(package_dir: Path, n: int) -> None:
+    """One .go file of the main package changed: an init() that changes the binary."""
+    (package_dir / "zz_bench_edit.go").write_text(
+        f'package main\n\nvar benchEdit string\n\nfunc init() {{ benchEdit = "edit {n}" }}\n'
+    )
 
 
 class Pipeline:
@@ -136,37 +170,59 @@ class Pipeline:
 
     name = ""
 
-    def __init__(self, module: Path, workdir: Path, main_package: str) -> None:
+    def __init__(
+        self, module: Path, workdir: Path, main_package: str, goproxy_dir: str | None
+    ) -> None:
+        self.origin = workdir / self.name / "origin"
         self.dir = workdir / self.name / "module"
         self.registry = Registry(workdir / self.name / "registry")
         self.main_package = main_package
+        self.goproxy_dir = goproxy_dir
         shutil.rmtree(self.dir.parent, ignore_errors=True)
-        self.dir.mkdir(parents=True)
+        self.origin.mkdir(parents=True)
         for name in SERVICE_FILES:
             src = module / name
             if src.is_dir():
-                shutil.copytree(src, self.dir / name)
+                shutil.copytree(src, self.origin / name)
             elif src.is_file():
-                shutil.copy2(src, self.dir / name)
+                shutil.copy2(src, self.origin / name)
         shutil.copytree(
-            REPO / "docker", self.dir / "docker", ignore=shutil.ignore_patterns("Dockerfile.prod")
+            REPO / "docker",
+            self.origin / "docker",
+            ignore=shutil.ignore_patterns("Dockerfile.prod"),
         )
+        self.prepare(self.origin)
         git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.com"]
-        run(*git, "init", "-q", "-b", "main", cwd=self.dir)
-        run(*git, "add", "-A", cwd=self.dir)
-        run(*git, "commit", "-qm", "bench", cwd=self.dir)
-        self.sha = run("git", "rev-parse", "HEAD", cwd=self.dir).strip()
+        run(*git, "init", "-q", "-b", "main", cwd=self.origin)
+        run(*git, "add", "-A", cwd=self.origin)
+        run(*git, "commit", "-qm", "bench", cwd=self.origin)
+        self.sha = run("git", "rev-parse", "HEAD", cwd=self.origin).strip()
+        self.clone()
+
+    def prepare(self, root: Path) -> None:
+        """Add what this pipeline needs to the module before its first commit."""
+
+    def clone(self) -> None:
+        """A fresh clone of the module, as a CI runner checks it out."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        run("git", "clone", "-q", str(self.origin), str(self.dir))
 
     def reset_cold(self) -> None:
         self.registry.stop()
-        remove_images(self.registry.address)
+        remove_images(self.registry.address, prune=True)
         self.registry.start()
 
+    def clean_up(self) -> None:
+        """Leave the engine as it was: this pipeline's images (and Go cache volumes) go."""
+        remove_images(self.registry.address, prune=False)
+
+    def reset_fresh(self) -> None:
+        """A fresh runner: the registry keeps its images; the engine and the clone start empty."""
+        remove_images(self.registry.address, prune=False)
+        self.clone()
+
     def edit(self, n: int) -> None:
-        pkg = self.dir / self.main_package
-        (pkg / "zz_bench_edit.go").write_text(
-            f'package main\n\nvar benchEdit string\n\nfunc init() {{ benchEdit = "edit {n}" }}\n'
-        )
+        write_edit(self.dir / self.main_package, n)
 
     def run(self) -> dict[str, float]:
         raise NotImplementedError
@@ -176,10 +232,19 @@ class AdrPipeline(Pipeline):
     """The ADR's steps as plain docker CLI commands."""
 
     name = "adr"
+    cache = ""
+
+    def prepare(self, root: Path) -> None:
+        (root / "Dockerfile.adr-build").write_text(ADR_BUILD)
+        if not (root / "goproxy").is_dir():
+            (root / "goproxy").mkdir()
+            (root / "goproxy" / "README").write_text("no local module proxy\n")
 
     def run(self) -> dict[str, float]:
         times: dict[str, float] = {}
         args = build_args()
+        if self.goproxy_dir:
+            args["GOPROXY"] = "file:///goproxy"
         arg_flags = [f for k, v in args.items() for f in ("--build-arg", f"{k}={v}")]
 
         def step(name: str, fn: Callable[[], object]) -> None:
@@ -187,8 +252,9 @@ class AdrPipeline(Pipeline):
             fn()
             times[name] = time.monotonic() - t
 
-        deps = compute(self.dir, self.dir / "docker" / "Dockerfile.build", args).value
+        deps = compute(self.dir, self.dir / "Dockerfile.adr-build", args).value
         cache = f"{self.registry.address}/bench/app-build-cache:{deps}"
+        self.cache = cache
         mount = ["-v", f"{self.dir}:/workspace", "-w", "/workspace"]
 
         def check_and_build_cache() -> None:
@@ -198,7 +264,7 @@ class AdrPipeline(Pipeline):
                     "docker",
                     "build",
                     "--file",
-                    "docker/Dockerfile.build",
+                    "Dockerfile.adr-build",
                     "--tag",
                     cache,
                     *arg_flags,
@@ -210,7 +276,7 @@ class AdrPipeline(Pipeline):
         step(
             "hash",
             lambda: hashlib.sha256(
-                b"".join((self.dir / f).read_bytes() for f in ("go.mod", "docker/Dockerfile.build"))
+                b"".join((self.dir / f).read_bytes() for f in ("go.mod", "Dockerfile.adr-build"))
             ).hexdigest(),
         )
         step("cache", check_and_build_cache)
@@ -261,6 +327,17 @@ class DlcPipeline(Pipeline):
     def reset_cold(self) -> None:
         super().reset_cold()
         shutil.rmtree(self.dir / ".dlc", ignore_errors=True)
+        self.remove_volumes()
+
+    def reset_fresh(self) -> None:
+        super().reset_fresh()
+        self.remove_volumes()
+
+    def clean_up(self) -> None:
+        super().clean_up()
+        self.remove_volumes()
+
+    def remove_volumes(self) -> None:
         volumes = run(
             "docker", "volume", "ls", "-q", "--filter", "name=dlc-gocache-benchapp"
         ).split()
@@ -276,6 +353,8 @@ class DlcPipeline(Pipeline):
             "INVOKE_DLC_MAIN_PACKAGE": self.main_package,
             "NO_COLOR": "1",
         }
+        if self.goproxy_dir:
+            env["INVOKE_DLC_GOPROXY_DIR"] = self.goproxy_dir
         started = time.monotonic()
         out = run(INV, "--search-root", str(REPO), "push", cwd=self.dir, env=env)
         total = time.monotonic() - started
@@ -291,6 +370,46 @@ class DlcPipeline(Pipeline):
                     times[parts[0]] = float(parts[2][:-1])
         times["(start-up)"] = max(0.0, total - sum(times.values()))
         return times
+
+
+class NativeGo:
+    """The floor: the edit's ``go vet``, ``go test`` and ``go build`` and nothing else.
+
+    There is no Go on the host: the commands are ``docker exec``s in a container of the
+    ADR's cache image started once, on a clone of its own, whose Go cache stays warm.
+    """
+
+    def __init__(self, adr: AdrPipeline, workdir: Path) -> None:
+        self.adr = adr
+        self.dir = workdir / "native" / "module"
+        shutil.rmtree(self.dir.parent, ignore_errors=True)
+        run("git", "clone", "-q", str(adr.origin), str(self.dir))
+        self.container = run(
+            "docker", "run", "-d", "-v", f"{self.dir}:/workspace", "-w", "/workspace",
+            "-e", "CGO_ENABLED=0", "-e", "GOFLAGS=-mod=readonly", "-e", "GOPROXY=off",
+            adr.cache, "tail", "-f", "/dev/null",
+        ).strip()  # fmt: skip
+        self.go()  # warm its Go cache: the floor is a warm edit
+
+    def go(self) -> float:
+        started = time.monotonic()
+        for argv in (
+            ["go", "vet", "./..."],
+            ["go", "test", "-cover", "./..."],
+            ["go", "build", "-o", "/dev/null", self.adr.main_package],
+        ):
+            run("docker", "exec", self.container, *argv)
+        return time.monotonic() - started
+
+    def edit_times(self, first_edit: int, runs: int) -> list[float]:
+        times = []
+        for i in range(runs):
+            write_edit(self.dir / self.adr.main_package, first_edit + i)
+            times.append(self.go())
+        return times
+
+    def stop(self) -> None:
+        run("docker", "rm", "-f", self.container)
 
 
 def median_table(results: dict[str, list[dict[str, float]]]) -> list[tuple[str, float, float]]:
@@ -315,6 +434,9 @@ def run_scenario(
         for p in pipelines:  # alternate: adr, dlc, adr, dlc, ...
             if scenario == "cold":
                 p.reset_cold()
+            elif scenario == "fresh":
+                p.reset_fresh()
+                p.edit(first_edit + i)
             elif scenario == "edit":
                 p.edit(first_edit + i)
             results[p.name].append(p.run())
@@ -326,13 +448,16 @@ def main() -> None:
     parser.add_argument("module", nargs="?", type=Path, default=REPO)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--main-package", default="./cmd/server")
-    parser.add_argument("--scenarios", default="cold,edit,noop")
+    parser.add_argument("--scenarios", default="cold,fresh,edit,noop")
+    parser.add_argument("--goproxy-dir", help="the module's local module proxy (dlc.goproxy_dir)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dlc-bench-"))
-    pipelines = [
-        AdrPipeline(args.module.resolve(), work, args.main_package),
-        DlcPipeline(args.module.resolve(), work, args.main_package),
+    adr = AdrPipeline(args.module.resolve(), work, args.main_package, args.goproxy_dir)
+    pipelines: list[Pipeline] = [
+        adr,
+        DlcPipeline(args.module.resolve(), work, args.main_package, args.goproxy_dir),
     ]
+    native: NativeGo | None = None
     print(f"module {args.module.resolve()}, {args.runs} runs per scenario, {os.cpu_count()} cores")
     summary = []
     try:
@@ -345,17 +470,29 @@ def main() -> None:
             results = run_scenario(pipelines, scenario, args.runs, number * args.runs)
             print(f"\n{scenario}: median seconds over {args.runs} runs")
             print(f"  {'step':<12}{'ADR':>9}{'dlc':>9}{'dlc/ADR':>9}")
-            for step, adr, dlc in median_table(results):
-                ratio = f"{dlc / adr:.2f}" if adr > 0.05 else "-"
-                print(f"  {step:<12}{adr:9.2f}{dlc:9.2f}{ratio:>9}")
+            for step, adr_total, dlc_total in median_table(results):
+                ratio = f"{dlc_total / adr_total:.2f}" if adr_total > 0.05 else "-"
+                print(f"  {step:<12}{adr_total:9.2f}{dlc_total:9.2f}{ratio:>9}")
                 if step == "TOTAL":
-                    summary.append((scenario, adr, dlc))
+                    summary.append((scenario, adr_total, dlc_total))
+            if scenario == "edit":
+                native = NativeGo(adr, work)
+                floor = statistics.median(native.edit_times(number * args.runs, args.runs))
+                print(f"  native Go for the same edit (vet, test, build; the floor): {floor:.2f}s")
         print("\nsummary (total wall time, median):")
-        for scenario, adr, dlc in summary:
-            print(f"  {scenario:<6} ADR {adr:7.2f}s  dlc {dlc:7.2f}s  ratio {dlc / adr:.3f}")
+        for scenario, adr_total, dlc_total in summary:
+            print(
+                f"  {scenario:<6} ADR {adr_total:7.2f}s  dlc {dlc_total:7.2f}s"
+                f"  ratio {dlc_total / adr_total:.3f}"
+            )
+        if native is not None:
+            print(f"  native Go, one file changed: {floor:.2f}s")
     finally:
+        if native is not None:
+            native.stop()
         for p in pipelines:
             p.registry.stop()
+            p.clean_up()
         shutil.rmtree(work, ignore_errors=True)
 
 

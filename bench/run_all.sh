@@ -9,5 +9,9 @@ big=$(mktemp -d)
 python bench/make_module.py "$big/module"
 python -u bench/bench.py "$big/module" --runs "${BIG_RUNS:-2}" | tee bench/results/large-module.txt
 rm -rf "$big"
+deps=$(mktemp -d)
+python bench/make_module.py "$deps/module" --packages 8 --deps 4
+python -u bench/bench.py "$deps/module" --runs "${BIG_RUNS:-2}" --goproxy-dir goproxy | tee bench/results/module-with-deps.txt
+rm -rf "$deps"
 python -u bench/scale.py | tee bench/results/scale.txt
 python -u bench/startup.py | tee bench/results/startup.txt

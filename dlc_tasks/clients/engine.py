@@ -400,10 +400,14 @@ class Engine:
         try:
             exec_id = self._api.exec_create(container_id, list(argv), workdir=workdir, user=user)
             lines = []
-            for line in stream_lines(self._api.exec_start(exec_id["Id"], stream=True)):
-                lines.append(line)
-                if output is not None:
-                    output(line)
+            stream = self._api.exec_start(exec_id["Id"], stream=True)
+            try:
+                for line in stream_lines(stream):
+                    lines.append(line)
+                    if output is not None:
+                        output(line)
+            finally:
+                stream.close()  # the hijacked socket: otherwise one leaks per command
             code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
         except APIError as err:
             what = " ".join(argv[:2])

@@ -5,6 +5,9 @@ image exists (and publishes ``deps_hash`` as a job output), then a ``ci-pipeline
 job that runs the chain, through ``push`` only on the main branch (``inv ci``
 decides from ``GITHUB_REF_NAME``, which both providers set). Registry credentials
 come from the repository's secrets, as environment variables, never arguments.
+No cache action: the build-cache image in the registry carries the toolchain, the
+modules and a warm Go build cache, which seeds the step's Go cache volume on a fresh
+runner (README, "What a runner keeps and what it fetches").
 """
 
 from __future__ import annotations

@@ -86,6 +86,14 @@ class Step(ABC):
     def execute(self, run: Run, decision: Decision) -> Done:
         """Do what ``decision`` says (for a skip: record what later steps need)."""
 
+    def idle(self, run: Run) -> Decision | None:
+        """A skip that holds whatever earlier steps output (nothing configured), else None.
+
+        The runner asks this first, in a dry run too: a step with nothing to do is planned
+        as a skip even after a step that would run, so the plan matches the run.
+        """
+        return None
+
     def describe(self, run: Run) -> tuple[str, ...]:
         """What running means, in lines, from what is known before the earlier steps ran."""
         return ()

@@ -19,11 +19,17 @@ class GenerateStep(Step):
     name = "generate"
     after = ("cache",)
 
-    def decide(self, run: Run) -> Decision:
-        """Nothing configured: nothing to do, no container. Else compare the tree's digest."""
-        steps = run.settings.generate
-        if not steps:
+    def idle(self, run: Run) -> Decision | None:
+        """Nothing configured: nothing to do, no container, whatever ran before."""
+        if not run.settings.generate:
             return Decision(False, "no generate steps configured (dlc.generate is empty)")
+        return None
+
+    def decide(self, run: Run) -> Decision:
+        """Nothing configured: a skip (see :meth:`idle`). Else compare the tree's digest."""
+        steps = run.settings.generate
+        if idle := self.idle(run):
+            return idle
         key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
         if run.state.is_fresh("generate", key):
             return Decision(False, "sources unchanged since the last generate")

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 def decide(run: Run, step: Step) -> Decision:
     """The step's decision; in a dry run, a step after one that would run runs too.
 
-    (Its inputs are that earlier step's outputs, which the plan cannot know yet.)
+    (Its inputs are that earlier step's outputs, which the plan cannot know yet.) A step
+    with nothing to do (:meth:`Step.idle`) is a skip in both, whatever ran before it.
     """
+    idle = step.idle(run)
+    if idle is not None:
+        return idle
     if run.dry_run:
         pending = [name for name in step.after if name in run.would_run]
         if pending:

@@ -1,15 +1,21 @@
-"""Dependencies from a local module proxy, verified against go.sum; a tampered go.sum fails."""
+"""Dependencies from a local module proxy, verified against go.sum; a tampered go.sum fails;
+the cache image's warm Go build cache leaves a fresh runner only the module's own packages."""
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
 
+import docker
 import pytest
 
+from dlc_tasks.clients.engine import Engine
+from dlc_tasks.steps.gocontainer import GoContainer, binary_command, check_commands
 from tests.integration.conftest import REPO, Registry, inv, ok
 from tests.support.goproxy import DEP, VERSION, write_module
 
@@ -54,3 +60,50 @@ def test_a_tampered_go_sum_fails_the_cache_build_and_says_why(
     assert "git checkout go.sum" in line
     with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as answer:
         assert json.loads(answer.read())["repositories"] == []  # nothing was pushed
+
+
+MAIN_TEST = (
+    'package main\n\nimport (\n\t"testing"\n\n\t"example.com/dep"\n)\n\n'
+    'func TestName(t *testing.T) {\n\tif dep.Name() != "dep" {\n\t\tt.Fatal(dep.Name())\n\t}\n}\n'
+)
+COMPILED = re.compile(r"/compile .* -p (\S+) ")
+
+
+def with_x(argv: list[str]) -> list[str]:
+    """``go SUBCOMMAND -x ARGS``: the same build, printing every tool it runs."""
+    return [argv[0], argv[1], "-x", *argv[2:]]
+
+
+# docker-py's exec streams leave a closed socket object for the collector, which warns about it
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_fresh_runner_compiles_only_the_modules_own_packages(
+    module: Path, registry: Registry, engine: docker.DockerClient
+) -> None:
+    """Cache image pulled from the registry into an engine without it, a new Go cache volume:
+    vet, test with coverage and the binary compile (and vet) nothing but cmd/server."""
+    (module / "cmd" / "server" / "main_test.go").write_text(MAIN_TEST)
+    ok(inv("cache", project=module, registry=registry.address, env=ENV))
+    with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as answer:
+        [repo] = json.loads(answer.read())["repositories"]
+    [tag] = registry.tags(repo)
+    image = f"{registry.address}/{repo}"
+    pinned = f"{image}@{registry.digest(repo, tag)}"
+    engine.images.remove(f"{image}:{tag}", force=True)  # the engine of a fresh runner
+    engine.images.pull(pinned)
+    volume = f"dlc-test-fresh-{registry.address.rsplit(':', 1)[1]}"
+    lines: list[str] = []
+    try:
+        with GoContainer(Engine(engine.api), pinned, module, volume, lines.append) as go:
+            for what, argv in check_commands("coverage.out"):
+                go.run(with_x(argv), what=what)
+            go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server", None, "0.1.0")))
+    finally:
+        engine.volumes.get(volume).remove(force=True)
+        engine.images.remove(pinned, force=True)
+        gc.collect()  # those sockets, while this test ignores their warning
+    compiled = [m.group(1) for line in lines if (m := COMPILED.search(line))]
+    # cmd/server under test (with coverage), its test main, the binary: nothing from std or dep
+    assert sorted(compiled) == ["example.com/withdep/cmd/server", "main", "main"], compiled
+    vetted = [line for line in lines if "/vet " in line and "vet.cfg" in line]
+    assert len(vetted) == 2, vetted  # cmd/server by go vet and by go test; no fact for a dep
+    assert any(line.startswith("ok ") and "cmd/server" in line for line in lines)

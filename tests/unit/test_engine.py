@@ -177,3 +177,41 @@ def test_an_engine_answering_500_during_a_go_step_is_one_line() -> None:
     engine = Engine(FailingAPI())  # type: ignore[arg-type]
     with pytest.raises(EngineError, match="go test in the container: 500 Server Error"):
         engine.exec("c1", ["go", "test", "./..."], workdir="/w", user="0:0")
+
+
+class ExecStream:
+    """docker-py's CancellableStream over a hijacked socket: chunks, then close()."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ExecAPI:
+    """The low-level client, as far as ``Engine.exec`` uses it."""
+
+    def __init__(self, stream: ExecStream) -> None:
+        self.stream = stream
+
+    def exec_create(self, container: str, argv: list[str], **_: Any) -> dict[str, str]:
+        return {"Id": "e1"}
+
+    def exec_start(self, exec_id: str, stream: bool) -> ExecStream:
+        return self.stream
+
+    def exec_inspect(self, exec_id: str) -> dict[str, int]:
+        return {"ExitCode": 0}
+
+
+def test_exec_closes_the_stream_it_read() -> None:
+    """One socket per Go command was left to the garbage collector (a ResourceWarning)."""
+    stream = ExecStream([b"ok  \texample.com/x\n"])
+    result = Engine(ExecAPI(stream)).exec("c1", ["go", "test"], workdir="/w", user="0:0")  # type: ignore[arg-type]
+    assert result.lines == ["ok  \texample.com/x"]
+    assert stream.closed

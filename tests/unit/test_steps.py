@@ -291,6 +291,18 @@ def test_plan_equals_run_after_an_edit(world: World) -> None:
     assert planned["generate"][0] == "run: sources changed"
 
 
+def test_plan_equals_run_with_no_generate_steps(world: World) -> None:
+    """Cold and after an edit: generate plans and runs a skip, and never opens a container."""
+    main_go = world.project / "main.go"
+    for edit in (False, True):
+        if edit:
+            main_go.write_text('package main\n\nfunc main() { println("v4") }\n')
+        planned = assert_plan_matches(world, generate=[])
+        assert planned["generate"] == ["skip: no generate steps configured (dlc.generate is empty)"]
+        containers = [c for c in world.engine.calls if c[0] == "container"]
+        assert len(containers) == 1  # the test step's; none for generate
+
+
 def test_plan_equals_run_with_a_local_module_proxy(world: World) -> None:
     proxy = world.project / "goproxy"
     (proxy / "example.com" / "dep" / "@v").mkdir(parents=True)

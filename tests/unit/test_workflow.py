@@ -28,3 +28,11 @@ def test_workflow_is_the_adrs_two_jobs_running_nox(provider: str) -> None:
 def test_unknown_provider_is_refused() -> None:
     with pytest.raises(ConfigError, match="gitlab"):
         workflow("gitlab", None, ["main"])
+
+
+@pytest.mark.parametrize("provider", ["github", "gitea"])
+def test_no_job_needs_a_cache_action_or_a_go_setup(provider: str) -> None:
+    """The registry's cache image brings Go, the modules and a warm Go build cache."""
+    for job in workflow(provider, None, ["main"])["jobs"].values():
+        uses = [step["uses"] for step in job["steps"] if "uses" in step]
+        assert uses == ["actions/checkout@v4", "actions/setup-python@v5"]
