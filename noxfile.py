@@ -32,15 +32,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy, hadolint over docker/ and the rendered packaged production template."""
+    """ruff, mypy, hadolint over the Dockerfiles, and the rendered packaged production template."""
     _install(session, "lint")
     session.run("ruff", "check", "dlc_tasks", "tests", "tasks.py", "noxfile.py", "bench")
     session.run("mypy")
     session.run(
         "hadolint",
-        "docker/Dockerfile",
-        "docker/Dockerfile.build",
-        "dlc_tasks/templates/Dockerfile.build",
+        "docker/Dockerfile",  # this service's own development image
+        "dlc_tasks/templates/Dockerfile.build",  # the one the service and every project use
     )
     session.run("python", "-m", "dlc_tasks.checks.lintprod")  # the packaged generic template
 
