@@ -1,6 +1,6 @@
 """``init``: make a Go module use the library (tasks.py, noxfile.py, invoke.yaml, VERSION…).
 
-The texts come from :mod:`dlc_tasks.project.scaffold`. Nothing is overwritten without
+The texts come from :mod:`dlc_tasks.housekeeping.scaffold`. Nothing is overwritten without
 ``--force``: a file that exists with other content stops the task before anything is
 written, in one line naming the files. ``--dry-run`` prints every file it would write.
 """
@@ -40,7 +40,7 @@ def init(
     from dlc_tasks._files import atomic_write_text  # noqa: PLC0415
     from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
     from dlc_tasks.errors import ConfigError  # noqa: PLC0415
-    from dlc_tasks.project.scaffold import files  # noqa: PLC0415
+    from dlc_tasks.housekeeping.scaffold import files  # noqa: PLC0415
 
     if workflow not in (None, "gitea", "github"):
         raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
