@@ -73,6 +73,10 @@ def open_go_container(run: Run) -> GoContainer:
     )
 
 
+# Fixed script, the path as an argument: `date +%s` is the container's clock, the one Go reads.
+TRIM_STAMP = ["sh", "-c", 'date +%s > "$1/trim.txt"', "trim-stamp", GOCACHE]
+
+
 class GoContainer:
     """A running container of the cache image, removed on exit."""
 
@@ -113,8 +117,14 @@ class GoContainer:
                 from dlc_tasks.clients.workspace import copy_in  # noqa: PLC0415
 
                 self.sent = copy_in(self.engine, self.container_id, self.project_dir, WORKDIR)
-            if created and self.user != "0:0":
-                self._exec(["chown", "-R", self.user, GOCACHE], user="0:0", quiet=True)
+            if created:
+                # Docker seeded the new volume from the cache image's warm GOCACHE, whose files
+                # carry the image's build time. Go trims entries unused for 5 days once a day,
+                # going by trim.txt: stamping it now keeps an old cache image's entries alive
+                # for a day, and every entry used meanwhile gets a fresh mtime from Go itself.
+                self._exec(TRIM_STAMP, user="0:0", quiet=True)
+                if self.user != "0:0":
+                    self._exec(["chown", "-R", self.user, GOCACHE], user="0:0", quiet=True)
         except BaseException:
             self.engine.remove_container(self.container_id)
             raise

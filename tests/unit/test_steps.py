@@ -11,6 +11,7 @@ import pytest
 from dlc_tasks.errors import GoStepFailed, NotFoundError, PushError
 from dlc_tasks.run import Run
 from dlc_tasks.steps import CHAIN, Status, make_step
+from dlc_tasks.steps.gocontainer import TRIM_STAMP
 from dlc_tasks.steps.runner import run_steps
 from tests.support.fakes import World, failing, make_project, printed, raising
 
@@ -117,6 +118,17 @@ def test_an_empty_generate_starts_no_container(world: World) -> None:
     assert statuses["generate"] == "skipped"
     assert "no generate steps configured" in printed(run)
     assert engine_work(world) == []
+
+
+def test_a_new_go_cache_volume_gets_a_trim_stamp_once(world: World) -> None:
+    """Go would trim the cache image's warm entries (mtimes of its build day) after 5 days;
+    a fresh trim.txt on the volume's first use stops that, and only the first use writes it."""
+    chain(world.run(), ("hash", "cache", "generate", "test"))
+    stamp = " ".join(TRIM_STAMP)
+    assert [c for c in world.engine.calls if c == ("exec", stamp)] == [("exec", stamp)]
+    world.engine.calls.clear()
+    chain(world.run(force=True), ("hash", "cache", "generate", "test"))
+    assert ("exec", stamp) not in world.engine.calls
 
 
 def test_vet_and_test_run_together_and_the_binary_after_them(world: World) -> None:
