@@ -14,8 +14,6 @@ dlc / ADR. Scenarios:
 * fresh: a fresh CI runner: the cache image is in the registry, but the engine has
   neither it nor the production images nor any Go cache volume, the module is a
   fresh clone (no .dlc/), and one .go file changed;
-* edit: warm, one .go file of the main package changed (an init() that changes
-  the binary);
 * noop: warm, nothing changed since the last push.
 
 After an edit scenario, the native floor: the same edit's ``go vet``, ``go test``
