@@ -4,13 +4,13 @@ printed by ``--dry-run`` is what the real run then does, step by step."""
 from __future__ import annotations
 
 import json
-import re
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import REPO, Registry, copy_module, inv, ok, start_registry
+from tests.support.plans import decisions
 
 pytestmark = pytest.mark.integration
 CHAIN = ("hash", "cache", "generate", "test", "prod", "push")
@@ -45,27 +45,6 @@ def test_a_registry_flag_on_push_reaches_every_step(
     finally:
         other.process.terminate()
         other.process.wait(10)
-
-
-_HEADER = re.compile(r"^\[\s*[0-9.]+s\] ==> (\w+)")
-_DECISION = re.compile(r"^\[\s*[0-9.]+s\] {5}(would run|run|skip): (.*)$")
-_ACTION = re.compile(r"^\[\s*[0-9.]+s\] {7}(.*)$")
-
-
-def decisions(text: str) -> dict[str, list[str]]:
-    """step → its decision line (``would run`` read as ``run``) and its action lines."""
-    found: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if m := _HEADER.match(line):
-            current = m.group(1)
-            found[current] = []
-        elif current and (m := _DECISION.match(line)):
-            verb = "run" if m.group(1) == "would run" else m.group(1)
-            found[current].append(f"{verb}: {m.group(2)}")
-        elif current and found[current] and (m := _ACTION.match(line)):
-            found[current].append(m.group(1))
-    return found
 
 
 def plan_and_run(module: Path, registry: Registry) -> dict[str, list[str]]:

@@ -3,7 +3,6 @@ a registry that disagrees, stamps whose images are gone, and plan == run step by
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from dlc_tasks.steps import CHAIN, Status, make_step
 from dlc_tasks.steps.gocontainer import TRIM_STAMP
 from dlc_tasks.steps.runner import run_steps
 from tests.support.fakes import World, failing, make_project, printed, raising
+from tests.support.plans import decisions
 
 CACHE_REPO = "acme/fake-build-cache"
 PROD_REPO = "acme/fake"
@@ -217,26 +217,6 @@ def test_prod_without_a_cache_image_says_what_to_run(world: World) -> None:
 
 
 # -- one code path for planning and doing ----------------------------------------------------
-
-_DECISION = re.compile(r"^\[\s*[0-9.]+s\] {5}(would run|run|skip): (.*)$")
-_ACTION = re.compile(r"^\[\s*[0-9.]+s\] {7}(.*)$")
-_HEADER = re.compile(r"^\[\s*[0-9.]+s\] ==> (\w+)")
-
-
-def decisions(text: str) -> dict[str, list[str]]:
-    """step → its decision line (``would run`` read as ``run``) and action lines."""
-    found: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if m := _HEADER.match(line):
-            current = m.group(1)
-            found[current] = []
-        elif current and (m := _DECISION.match(line)):
-            verb = "run" if m.group(1) == "would run" else m.group(1)
-            found[current].append(f"{verb}: {m.group(2)}")
-        elif current and found[current] and (m := _ACTION.match(line)):
-            found[current].append(m.group(1))
-    return found
 
 
 def plan_then_run(world: World, **values: object) -> tuple[dict[str, list[str]], Run, Run]:
