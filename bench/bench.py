@@ -57,6 +57,7 @@ from dlc_tasks.model.depshash import compute  # noqa: E402
 
 SERVICE_FILES = ["go.mod", "go.sum", "cmd", "pkg", "internal", "config.yaml", "VERSION", "goproxy"]
 INV = str(Path(sys.executable).parent / "inv")
+EDIT_FILE = "zz_bench_edit.go"
 ADR_BUILD = """ARG GO_IMAGE=golang:1.26.1-alpine
 FROM ${GO_IMAGE}
 ARG GOPROXY=https://proxy.golang.org,direct
@@ -158,7 +159,7 @@ def remove_images(prefix: str, *, prune: bool) -> None:
 
 def write_edit(package_dir: Path, n: int) -> None:
     """One .go file of the main package changed: an init() that changes the binary."""
-    (package_dir / "zz_bench_edit.go").write_text(
+    (package_dir / EDIT_FILE).write_text(
         f'package main\n\nvar benchEdit string\n\nfunc init() {{ benchEdit = "edit {n}" }}\n'
     )
 
@@ -220,7 +221,13 @@ class Pipeline:
         self.clone()
 
     def edit(self, n: int) -> None:
+        """The edit, committed: a CI runner builds a commit, and ``inv push`` tags honestly
+        (an uncommitted change is ``SHA-dirty``, and an error under ``CI``)."""
         write_edit(self.dir / self.main_package, n)
+        git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.com"]
+        run(*git, "add", str(self.dir / self.main_package / EDIT_FILE), cwd=self.dir)
+        run(*git, "commit", "-qm", f"bench edit {n}", cwd=self.dir)
+        self.sha = run("git", "rev-parse", "HEAD", cwd=self.dir).strip()
 
     def run(self) -> dict[str, float]:
         raise NotImplementedError
