@@ -25,6 +25,7 @@ from dlc_tasks.errors import DlcError
 from dlc_tasks.model import depshash, sourcetree
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.state import State
+from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version, read_version
 from dlc_tasks.reporting.console import Console, Outcome
 
@@ -263,12 +264,18 @@ class Run:
         self.outcomes.append(outcome)
         self.out.status(outcome)
 
-    def finish(self) -> None:
+    def finish(self, failed: str | None = None, interrupted: bool = False) -> None:
         """End the run: the summary table, then (real runs) report.json, history, CI outputs.
 
-        Called from the executor's ``finally``, after success, failure or interruption alike.
-        A report that cannot be written is an error of its own (the exit code says so).
+        Called from the executor's ``finally``, after success, failure or interruption alike;
+        ``failed`` names the task that did not finish. When no step recorded that failure
+        (it happened in a task around the steps), it is recorded here, so the report never
+        calls a failed invocation a success. A report that cannot be written is an error of
+        its own (the exit code says so).
         """
+        if failed and self.outcomes and all(o.status.ok for o in self.outcomes):
+            status = Status.INTERRUPTED if interrupted else Status.FAILED
+            self.outcomes.append(Outcome(failed, status, 0.0, f"{status} outside the steps"))
         self.out.summary(self.outcomes)
         if not self.outcomes or self.dry_run:
             return

@@ -2,8 +2,9 @@
 
 ``inv push`` runs hash, cache, generate, test, prod and push, each once (the
 ``pre`` chain, de-duplicated). Flags such as ``--registry`` and ``--dry-run`` are
-command-wide: the executor applies them to the whole invocation, so each task
-only declares them for ``inv --help TASK`` and completion. Nothing heavy is
+command-wide: every chain task takes all of them (``dlc_task(command_wide=...)``
+adds them to its parameters and help) and the executor applies them to the whole
+invocation, so a task body never reads a flag, only the run's settings. Nothing heavy is
 imported here, so ``inv --list`` and tab completion stay fast.
 """
 
@@ -11,14 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli.task import DRY_HELP, REGISTRY_HELP, dlc_task
-
-FORCE_HELP = "rebuild and push the cache image even when the registry has it"
-LATEST_HELP = "'always' tag latest (the ADR), or 'releases' (not for a PRERELEASE)"
-
-
-def _help(**extra: str) -> dict[str, str]:
-    return {"registry": REGISTRY_HELP, "dry_run": DRY_HELP, **extra}
+from dlc_tasks.cli.task import CHAIN_FLAGS, dlc_task
 
 
 def run_chain_steps(c: Any, *names: str) -> None:
@@ -31,10 +25,11 @@ def run_chain_steps(c: Any, *names: str) -> None:
     run_steps(run, [make_step(name, force=run.force) for name in names])
 
 
-@dlc_task(help=_help(explain="list each input's digest and what changed since the registry's"))
-def hash_(
-    c: Any, explain: bool = False, registry: str | None = None, dry_run: bool = False
-) -> None:
+@dlc_task(
+    command_wide=CHAIN_FLAGS,
+    help={"explain": "list each input's digest and what changed since the registry's"},
+)
+def hash_(c: Any, explain: bool = False) -> None:
     """Compute the dependency hash that names the build-cache image; write deps_hash.env."""
     if explain:
         from dlc_tasks.checks.explain import explain_hash  # noqa: PLC0415
@@ -45,44 +40,41 @@ def hash_(
     run_chain_steps(c, "hash")
 
 
-@dlc_task(pre=[hash_], help=_help(force=FORCE_HELP))
-def cache(c: Any, force: bool = False, registry: str | None = None, dry_run: bool = False) -> None:
+@dlc_task(pre=[hash_], command_wide=CHAIN_FLAGS)
+def cache(c: Any) -> None:
     """Ensure the build-cache image for the hash is in the registry (manifest lookup, no pull)."""
     run_chain_steps(c, "cache")
 
 
-@dlc_task(pre=[cache], help=_help())
-def generate(c: Any, registry: str | None = None, dry_run: bool = False) -> None:
+@dlc_task(pre=[cache], command_wide=CHAIN_FLAGS)
+def generate(c: Any) -> None:
     """Run the go generate steps inside the cache image; files land owned by you."""
     run_chain_steps(c, "generate")
 
 
-@dlc_task(pre=[generate], help=_help())
-def test(c: Any, registry: str | None = None, dry_run: bool = False) -> None:
+@dlc_task(pre=[generate], command_wide=CHAIN_FLAGS)
+def test(c: Any) -> None:
     """go vet and go test with coverage (together) inside the cache image; builds the binary."""
     run_chain_steps(c, "test")
 
 
-@dlc_task(pre=[test], help=_help())
-def prod(c: Any, registry: str | None = None, dry_run: bool = False) -> None:
+@dlc_task(pre=[test], command_wide=CHAIN_FLAGS)
+def prod(c: Any) -> None:
     """Render docker/Dockerfile.prod and build the slim production image from the tested binary."""
     run_chain_steps(c, "prod")
 
 
-@dlc_task(pre=[prod], help=_help(latest=LATEST_HELP))
-def push(
-    c: Any, latest: str | None = None, registry: str | None = None, dry_run: bool = False
-) -> None:
+@dlc_task(pre=[prod], command_wide=CHAIN_FLAGS)
+def push(c: Any) -> None:
     """Tag MAJOR.MINOR.PATCH[-PRE], the git sha and latest; push each; verify one digest."""
     run_chain_steps(c, "push")
 
 
 @dlc_task(
-    help=_help(branch="the branch to decide for (default: the CI's variable, else git's branch)"),
+    command_wide=CHAIN_FLAGS,
+    help={"branch": "the branch to decide for (default: the CI's variable, else git's branch)"},
 )
-def pipeline(
-    c: Any, branch: str | None = None, registry: str | None = None, dry_run: bool = False
-) -> None:
+def pipeline(c: Any, branch: str | None = None) -> None:
     """The pipeline: the chain through test, and through push on dlc.ci.push_branches."""
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
     from dlc_tasks.model.branch import ci_steps, current_branch  # noqa: PLC0415
@@ -94,7 +86,7 @@ def pipeline(
     run_chain_steps(c, *steps)
 
 
-@dlc_task(help={"dry_run": DRY_HELP})
-def dev(c: Any, dry_run: bool = False) -> None:
+@dlc_task(command_wide=("dry_run", "registry"))
+def dev(c: Any) -> None:
     """Build the development image from docker/Dockerfile."""
     run_chain_steps(c, "dev")

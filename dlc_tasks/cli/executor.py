@@ -2,7 +2,8 @@
 
 Invoke calls ``pre`` tasks without arguments, so a flag given to ``push`` never
 reached ``hash`` or ``cache``. :class:`DlcExecutor` reads the command-wide flags
-(:data:`COMMAND_WIDE`) from every task named on the command line, applies them
+(:data:`~dlc_tasks.cli.task.COMMAND_WIDE`, which each task declares through
+``dlc_task(command_wide=...)``) from every task named on the command line, applies them
 once to the ``dlc`` settings, and hands the same run to every task of the
 invocation, ``pre`` tasks included. It also de-duplicates calls by task (the
 flags are the run's, not the call's), turns SIGTERM into an interruption for
@@ -27,14 +28,12 @@ from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from dlc_tasks.cli.task import INTERRUPTED
+from dlc_tasks.cli.task import COMMAND_WIDE, INTERRUPTED
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run, RunHolder
 
-# Flags that, given to any task of an invocation, apply to every task of it.
-COMMAND_WIDE = ("registry", "dry_run", "latest", "force", "allow_dirty")
 EXECUTOR_PATH = "dlc_tasks.cli.executor.DlcExecutor"
 
 
@@ -66,10 +65,17 @@ def run_of(ctx: Any) -> Run:
 
 
 def command_wide_options(calls: list[Call], dry: bool = False) -> dict[str, Any]:
-    """The command-wide flags given to any of ``calls``; one value each, or an error."""
+    """The command-wide flags given to any of ``calls``; one value each, or an error.
+
+    Only the flags a task declares as command-wide count: ``init --force`` (replace files)
+    and ``setup.base-images --force`` are that task's own and force no rebuild.
+    """
     options: dict[str, Any] = {}
     for call in calls:
+        declared: frozenset[str] = getattr(call.task, "dlc_command_wide", frozenset())
         for name in COMMAND_WIDE:
+            if name not in declared:
+                continue
             value = call.kwargs.get(name)
             if value is None or value is False:
                 continue
@@ -110,35 +116,43 @@ class DlcExecutor(Executor):
         holder = RunHolder(self.config, options, type(self).make_run)
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         results: dict[Any, Any] = {}
-        failed = False
+        failed: str | None = None  # the task that failed or was interrupted, if one did
+        interrupted = False
         try:
             for call in ordered:
+                failed = call.task.name
                 self.config.load_collection(self.collection.configuration(call.called_as))
                 self.config.load_shell_env()
                 context = RunContext(config=self.config)
                 context.dlc_holder = holder
                 results[call.task] = call.task(context, *call.args, **call.kwargs)
+            failed = None
         except KeyboardInterrupt:
-            failed = True
+            interrupted = True
             raise Exit(INTERRUPTED, 130) from None
-        except BaseException:
-            failed = True
+        except Exit as stop:  # a task's wrapper turned Ctrl-C or SIGTERM into exit 130
+            interrupted = stop.code == 130
             raise
         finally:
             try:
-                self._finish(holder, failed)
+                self._finish(holder, failed, interrupted)
             finally:
                 signal.signal(signal.SIGTERM, previous)
         return results
 
     @staticmethod
-    def _finish(holder: RunHolder, failed: bool) -> None:
-        """End the run; a report that cannot be written fails a run that had not failed."""
+    def _finish(holder: RunHolder, failed: str | None, interrupted: bool) -> None:
+        """End the run; a report that cannot be written fails a run that had not failed.
+
+        ``failed`` names the task that did not finish (raised, exited non-zero or was
+        interrupted): the report says the run failed even when no step recorded it,
+        e.g. ``inv hash version.bump bogus``.
+        """
         if holder.run is None:
             return
         try:
-            holder.run.finish()
+            holder.run.finish(failed, interrupted)
         except DlcError as err:
-            if not failed:
+            if failed is None:
                 raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
             holder.out.line(f"dlc: also: {err.one_line()}")

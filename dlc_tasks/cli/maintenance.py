@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli.task import REGISTRY_HELP, dlc_task
+from dlc_tasks.cli.task import dlc_task
 
 
 @dlc_task(help={"force": "import the local images even when the configured ones are available"})
@@ -19,8 +19,8 @@ def base_images(c: Any, force: bool = False) -> None:
     ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
 
 
-@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
-def cache_env(c: Any, registry: str | None = None) -> None:
+@dlc_task(name="cache-env", command_wide=("registry",))
+def cache_env(c: Any) -> None:
     """The ADR's eight-step build-cache environment check, from hash to a running container."""
     from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
@@ -48,8 +48,8 @@ def bump(c: Any, part: str, pre: str = "") -> None:
     rt.out.line(f"VERSION {old} -> {new}; the next push tags: {', '.join(tags)}")
 
 
-@dlc_task(help={"registry": REGISTRY_HELP})
-def doctor(c: Any, registry: str | None = None) -> None:
+@dlc_task(command_wide=("registry",))
+def doctor(c: Any) -> None:
     """Check engine, registry (reachable, TLS, credentials), git, Dockerfiles, VERSION, config."""
     from dlc_tasks.checks.doctor import run_doctor  # noqa: PLC0415
     from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
@@ -67,13 +67,13 @@ def report(c: Any, chart: str | None = None) -> None:
 
 
 @dlc_task(
+    command_wide=("registry", "dry_run"),
     help={
         "keep": "how many of the newest other cache tags to keep (the current hash always stays)",
         "dry_run": "list what would be deleted; delete nothing",
-        "registry": REGISTRY_HELP,
-    }
+    },
 )
-def prune(c: Any, keep: int = 3, dry_run: bool = False, registry: str | None = None) -> None:
+def prune(c: Any, keep: int = 3) -> None:
     """Delete old build-cache tags from the registry, keeping the current one and the N newest."""
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
     from dlc_tasks.housekeeping.prune import run_prune  # noqa: PLC0415

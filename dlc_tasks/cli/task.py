@@ -11,9 +11,10 @@ Recording outcomes is the step runner's job, not this wrapper's.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, overload
 
 from invoke.exceptions import Exit
@@ -25,6 +26,22 @@ REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local reg
 DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
 INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 
+# The command-wide flags: given to any task of an invocation that takes them, they apply to
+# every task of it (the executor reads them; task bodies never see them). Declared once here,
+# so every chain task accepts every one of them: `inv push --force` works as `inv cache
+# --force push` does. Each maps to its default and its `inv --help TASK` text.
+COMMAND_WIDE: dict[str, tuple[Any, str]] = {
+    "registry": (None, REGISTRY_HELP),
+    "dry_run": (False, DRY_HELP),
+    "latest": (None, "'always' tag latest (the ADR), or 'releases' (not for a PRERELEASE)"),
+    "force": (False, "rebuild and push the cache image even when the registry has it"),
+    "allow_dirty": (
+        False,
+        "build and tag from uncommitted changes: under CI allowed, and the release tags too",
+    ),
+}
+CHAIN_FLAGS = tuple(COMMAND_WIDE)  # what every chain task takes
+
 
 def debugging() -> bool:
     """True under ``inv --debug`` (Invoke turns on debug logging) or ``DLC_DEBUG=1``."""
@@ -33,25 +50,48 @@ def debugging() -> bool:
     )
 
 
+def _with_flags(body: Callable[..., Any], flags: Iterable[str]) -> inspect.Signature:
+    """``body``'s signature plus the command-wide ``flags`` as keyword parameters."""
+    signature = inspect.signature(body)
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=COMMAND_WIDE[name][0])
+        for name in flags
+        if name not in signature.parameters
+    ]
+    return signature.replace(parameters=[*signature.parameters.values(), *extra])
+
+
 @overload
 def dlc_task(body: Callable[..., Any], /) -> Task[Any]: ...
 
 
 @overload
-def dlc_task(**kwargs: Any) -> Callable[[Callable[..., Any]], Task[Any]]: ...
+def dlc_task(
+    *, command_wide: Iterable[str] = (), **kwargs: Any
+) -> Callable[[Callable[..., Any]], Task[Any]]: ...
 
 
-def dlc_task(*args: Any, **kwargs: Any) -> Any:
+def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any:
     """``@task`` with the package's error handling; takes ``@task``'s own arguments.
 
     Use it bare (``@dlc_task``) or with arguments (``@dlc_task(pre=[...], help={...})``).
+    ``command_wide`` names the :data:`COMMAND_WIDE` flags the task takes: they are added
+    to its parameters and help, recorded on the task for the executor, and not passed to
+    the body (which reads them from the run's settings).
     """
-    if len(args) == 1 and callable(args[0]) and not kwargs:
+    if len(args) == 1 and callable(args[0]) and not kwargs and not command_wide:
         return dlc_task()(args[0])
+    flags = tuple(command_wide)
+    unknown = sorted(set(flags) - set(COMMAND_WIDE))
+    if unknown:
+        raise TypeError(f"not command-wide flags: {unknown}")
 
     def decorate(body: Callable[..., Any]) -> Any:
+        own = set(inspect.signature(body).parameters)
+
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
+            kw = {k: v for k, v in kw.items() if k in own}
             try:
                 return body(ctx, *a, **kw)
             except DlcError as err:
@@ -61,6 +101,10 @@ def dlc_task(*args: Any, **kwargs: Any) -> Any:
             except KeyboardInterrupt:
                 raise Exit(INTERRUPTED, 130) from None
 
-        return task(**kwargs)(run)
+        run.__signature__ = _with_flags(body, flags)  # type: ignore[attr-defined]
+        helps = {name: COMMAND_WIDE[name][1] for name in flags}
+        made = task(**{**kwargs, "help": {**helps, **kwargs.get("help", {})}})(run)
+        made.dlc_command_wide = frozenset(flags)
+        return made
 
     return decorate

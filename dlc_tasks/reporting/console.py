@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from dlc_tasks.model.status import Status
+
 _COLOURS = {
     "hit": "32",
     "ran": "36",
@@ -31,7 +33,7 @@ class Outcome:
     """One task's result line in the summary."""
 
     task: str
-    status: str
+    status: Status
     seconds: float
     detail: str = ""
 

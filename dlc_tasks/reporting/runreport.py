@@ -20,10 +20,10 @@ from typing import Any
 
 from dlc_tasks._files import append_line, atomic_write_text
 from dlc_tasks.errors import DlcError
+from dlc_tasks.model.status import Status
 from dlc_tasks.reporting.console import Outcome
 
 SCHEMA = 1
-FAILED = ("failed", "interrupted")
 
 
 def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -32,10 +32,11 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "ok": all(o.status not in FAILED for o in outcomes),
-        "failed": next((o.task for o in outcomes if o.status in FAILED), None),
+        "ok": all(o.status.ok for o in outcomes),
+        "failed": next((o.task for o in outcomes if not o.status.ok), None),
         "tasks": [
-            {"task": o.task, "status": o.status, "seconds": round(o.seconds, 3)} for o in outcomes
+            {"task": o.task, "status": o.status.value, "seconds": round(o.seconds, 3)}
+            for o in outcomes
         ],
         "total_seconds": round(sum(o.seconds for o in outcomes), 3),
         "deps_hash": None,
@@ -54,14 +55,14 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
     except DlcError:
         pass  # a report is written for failed runs too, with what could be known
     cache_results = [o.status for o in outcomes if o.task == "cache"]
-    if {"hit", "miss"} & set(cache_results):
-        report["cache_hit"] = "miss" not in cache_results  # `inv cache --force push` is a miss
+    if {Status.HIT, Status.MISS} & set(cache_results):
+        report["cache_hit"] = Status.MISS not in cache_results  # `inv cache --force push` is a miss
         stamp = state.get("cache")
         report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
-    if "prod" in ran and ran["prod"].status not in FAILED:
+    if "prod" in ran and ran["prod"].status.ok:
         stamp = state.get("prod")
         report["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
-    if "push" in ran and ran["push"].status not in FAILED:
+    if "push" in ran and ran["push"].status.ok:
         stamp = state.get("push")
         report["pushed"] = {
             "tags": stamp.get("tags"),

@@ -11,30 +11,16 @@ a dry run stops before ``execute``.
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from dlc_tasks.model.status import Status
+
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
-
-class Status(enum.Enum):
-    """A step's outcome in the summary, the report and the history."""
-
-    RAN = "ran"
-    HIT = "hit"
-    MISS = "miss"
-    SKIPPED = "skipped"
-    PLANNED = "planned"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def ok(self) -> bool:
-        """False for a failed or interrupted step."""
-        return self not in (Status.FAILED, Status.INTERRUPTED)
+__all__ = ["Decision", "Done", "Status", "Step"]
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def run_step(run: Run, step: Step) -> Done:
     started = time.monotonic()
 
     def record(status: Status, detail: str) -> None:
-        run.record(Outcome(step.name, status.value, time.monotonic() - started, detail))
+        run.record(Outcome(step.name, status, time.monotonic() - started, detail))
 
     try:
         decision = decide(run, step)

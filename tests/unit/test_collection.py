@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from dlc_tasks.cli import chain, collection
-from dlc_tasks.cli.executor import run_of
+from dlc_tasks.cli.executor import DlcExecutor, command_wide_options, run_of
+from dlc_tasks.cli.task import COMMAND_WIDE
 from dlc_tasks.config import DEFAULTS
 from dlc_tasks.run import Run
+from tests.support.fakes import make_project
 from tests.unit.conftest import invoke_tasks
 
 CHAIN = ["hash", "cache", "generate", "test", "prod", "push"]
@@ -119,3 +122,34 @@ def test_every_task_has_a_docstring_and_help_for_each_parameter() -> None:
         assert params == list(inspect.signature(task.body).parameters)[1:], task.name
         assert set(task.help) == set(params), task.name
         assert all(text.strip() for text in task.help.values()), task.name
+
+
+def test_every_chain_task_takes_every_command_wide_flag_on_the_command_line(
+    calls: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through Invoke's parser, as typed: `inv push --allow-dirty` used to be "No idea what
+    # '--allow-dirty' is!" (only cache took --force, only push --latest, none --allow-dirty).
+    from dlc_tasks.cli.program import program  # noqa: PLC0415
+
+    monkeypatch.chdir(make_project(tmp_path / "module"))
+    program().run(
+        ["dlc", "push", "--force", "--allow-dirty", "--latest", "releases", "-r", "r.test:1"],
+        exit=False,
+    )
+    assert names(calls) == CHAIN
+    run = calls[0][1]
+    assert run.force and run.settings.allow_dirty
+    assert (run.settings.latest, run.settings.registry) == ("releases", "r.test:1")
+    for task in (chain.hash_, chain.cache, chain.generate, chain.test, chain.prod, chain.push):
+        assert set(COMMAND_WIDE) <= set(task.argspec(task.body).parameters), task.name
+
+
+def test_a_tasks_own_force_is_not_command_wide() -> None:
+    # `init --force` replaces files and `setup.base-images --force` re-imports base images:
+    # neither may make the cache step of the same command line rebuild.
+    executor = DlcExecutor(collection=collection.namespace())
+    for task in ("init", "setup.base-images"):
+        options = command_wide_options(executor.normalize([(task, {"force": True}), "push"]))
+        assert "force" not in options, task
+    options = command_wide_options(executor.normalize([("cache", {"force": True}), "push"]))
+    assert options == {"force": True}

@@ -117,7 +117,12 @@ def test_sigterm_between_tasks_ends_the_run_with_its_report(
     with pytest.raises(Exit) as caught:
         invoke_tasks("push", dlc={"project_dir": str(world.project)}, executor=executor_for(world))
     assert caught.value.code == 130
-    assert [t["task"] for t in report(world)["tasks"]] == ["hash", "cache"]
+    written = report(world)
+    # interrupted once cache's step was done, in the cache task: a failure, not a success
+    assert [(t["task"], t["status"]) for t in written["tasks"]] == [
+        ("hash", "ran"), ("cache", "miss"), ("cache", "interrupted")
+    ]  # fmt: skip
+    assert written["ok"] is False
     assert signal.getsignal(signal.SIGTERM) is before
     assert world.engine.containers == {}
 
@@ -143,3 +148,22 @@ def test_a_dry_run_writes_no_report(world: World) -> None:
 
 def test_settings_for_are_valid(world: World) -> None:
     assert settings_for(world.project).repo == "fake"
+
+
+def test_a_task_that_fails_after_the_steps_makes_the_report_a_failure(world: World) -> None:
+    # No step failed: `hash` ran, then `version.bump bogus` raised. The run still failed.
+    with pytest.raises(Exit) as caught:
+        invoke_tasks(
+            "hash",
+            ("version.bump", {"part": "bogus"}),
+            dlc={"project_dir": str(world.project)},
+            executor=executor_for(world),
+        )
+    assert caught.value.code != 0
+    written = report(world)
+    assert written["ok"] is False
+    assert written["failed"] == "bump"
+    assert [(t["task"], t["status"]) for t in written["tasks"]] == [
+        ("hash", "ran"), ("bump", "failed")
+    ]  # fmt: skip
+    assert history(world)[-1]["ok"] is False

@@ -13,6 +13,7 @@ from dlc_tasks.config import DEFAULTS, Settings
 from dlc_tasks.errors import NotFoundError
 from dlc_tasks.model.depshash import DepsHash
 from dlc_tasks.model.state import State
+from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version
 from dlc_tasks.reporting import metrics as history
 from dlc_tasks.reporting import runreport as report
@@ -49,10 +50,10 @@ def rt(tmp_path: Path) -> FakeRuntime:
 
 
 OUTCOMES = [
-    Outcome("hash", "ran", 0.01),
-    Outcome("cache", "hit", 0.02),
-    Outcome("prod", "ran", 1.5),
-    Outcome("push", "ran", 0.5),
+    Outcome("hash", Status.RAN, 0.01),
+    Outcome("cache", Status.HIT, 0.02),
+    Outcome("prod", Status.RAN, 1.5),
+    Outcome("push", Status.RAN, 0.5),
 ]
 
 
@@ -70,7 +71,9 @@ def test_report_holds_what_the_run_did(rt: FakeRuntime) -> None:
 
 
 def test_a_failed_run_is_reported_as_failed_without_push_data(rt: FakeRuntime) -> None:
-    made = report.build_report(rt, [Outcome("cache", "miss", 3.0), Outcome("test", "failed", 2)])
+    made = report.build_report(
+        rt, [Outcome("cache", Status.MISS, 3.0), Outcome("test", Status.FAILED, 2)]
+    )
     assert made["ok"] is False
     assert made["cache_hit"] is False
     assert made["pushed"] is None
@@ -155,7 +158,7 @@ def test_plain_output_is_timestamped_without_escape_codes() -> None:
     out.output("Step 1/3 : FROM x")
     out.layer("abc123", "Pushing", 10, 100)
     out.layer("abc123", "Pushed", None, None)
-    outcome = Outcome("push", "ran", 1.25, "3 tags")
+    outcome = Outcome("push", Status.RAN, 1.25, "3 tags")
     out.status(outcome)
     out.summary([outcome])
     text = out.stream.getvalue()
@@ -173,7 +176,7 @@ def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPat
     out.layer("abc123", "Pushing", 50, 100)
     out.layer("abc123", "Pushed", None, 100)
     out.end_layers()
-    out.status(Outcome("push", "hit", 0.5))
+    out.status(Outcome("push", Status.HIT, 0.5))
     text = out.stream.getvalue()
     assert "\033[" in text
     assert "abc123 Pushed" in text
@@ -183,10 +186,12 @@ def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPat
 def test_no_color_turns_colour_off_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     out = Console(stream=Terminal())
-    out.status(Outcome("cache", "hit", 0.1))
+    out.status(Outcome("cache", Status.HIT, 0.1))
     assert "\033[" not in out.stream.getvalue()
 
 
 def test_a_forced_rebuild_followed_by_a_hit_counts_as_a_miss(rt: FakeRuntime) -> None:
-    made = report.build_report(rt, [Outcome("cache", "miss", 3.0), Outcome("cache", "hit", 0.1)])
+    made = report.build_report(
+        rt, [Outcome("cache", Status.MISS, 3.0), Outcome("cache", Status.HIT, 0.1)]
+    )
     assert made["cache_hit"] is False
