@@ -37,12 +37,16 @@ class Decision:
     actions: tuple[str, ...] = ()
     skip_status: Status = Status.SKIPPED
     facts: dict[str, Any] = field(default_factory=dict)
+    # Dry run only: the step's inputs are the outputs of an earlier step that would run, so
+    # whether it runs is known only once that one has (a rebuild may give the same output).
+    conditional: bool = False
 
     def lines(self, dry_run: bool) -> list[str]:
-        """The decision as printed: ``run:``/``would run:``/``skip:``, then the actions."""
+        """The decision as printed: ``run:``/``would run:``/``may run:``/``skip:``, then the
+        actions."""
         if not self.run:
             return [f"skip: {self.reason}"]
-        verb = "would run" if dry_run else "run"
+        verb = ("may run" if self.conditional else "would run") if dry_run else "run"
         return [f"{verb}: {self.reason}", *(f"  {action}" for action in self.actions)]
 
 
@@ -58,7 +62,8 @@ class Step(ABC):
     """One step of the chain. Subclasses set ``name`` and ``after`` and implement the two methods.
 
     ``after`` names the earlier steps whose outputs are this step's inputs: in a dry run,
-    when one of them would run, this step is shown as running too (its inputs will change).
+    when one of them would run, this step ``may run`` (it does when that one's output
+    changes, which the plan cannot know without doing the work).
     """
 
     name: ClassVar[str]

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 
 def decide(run: Run, step: Step) -> Decision:
-    """The step's decision; in a dry run, a step after one that would run runs too.
+    """The step's decision; in a dry run, a step after one that would run ``may run``.
 
-    (Its inputs are that earlier step's outputs, which the plan cannot know yet.) A step
+    Its inputs are that earlier step's outputs, which the plan cannot know without doing
+    the work: ``generate`` may write the same files again, a forced cache rebuild may give
+    the same image, and then the real run skips this step. So the plan says so, instead
+    of claiming either. Everything up to the first step that would run is exact. A step
     with nothing to do (:meth:`Step.idle`) is a skip in both, whatever ran before it.
     """
     idle = step.idle(run)
@@ -32,7 +35,12 @@ def decide(run: Run, step: Step) -> Decision:
     if run.dry_run:
         pending = [name for name in step.after if name in run.would_run]
         if pending:
-            return Decision(True, f"its inputs change when {pending[0]} runs", step.describe(run))
+            return Decision(
+                True,
+                f"if {pending[0]} changes its inputs (known once {pending[0]} has run)",
+                step.describe(run),
+                conditional=True,
+            )
     return step.decide(run)
 
 
