@@ -23,7 +23,11 @@ def tests(session: nox.Session) -> None:
     """This project's own test suite on a real engine, with line coverage (fails under 85%)."""
     _install(session, "test")
     session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", "--durations=15", *session.posargs)
+    # One pytest worker per core (pytest-xdist): the integration tests wait on the engine,
+    # the registry and Go as much as they compute. The slowest 15 are printed.
+    session.run(
+        "coverage", "run", "-m", "pytest", "-n", "auto", "--durations=15", *session.posargs
+    )
     session.run("coverage", "combine", "--quiet")
     # Line coverage over dlc_tasks/, unit and integration together; under 85% fails the whole
     # suite. A selection (`nox -s tests -- -k NAME`) prints the figure without judging it.

@@ -3,10 +3,19 @@
 Nothing here skips: a missing engine or registry binary is a failure, because
 a test that did not run proves nothing. ``./dev`` (and so CI) installs and
 starts everything these fixtures need.
+
+What isolation does not need is shared (the suite runs under ``pytest-xdist``, one
+process per core): the service's build-cache image is built and pushed once per
+suite, under a lock all workers share (:func:`service_cache_seed`), which also
+puts the standard library's warm-cache layer in the engine's layer cache for every
+other module's cache image. :func:`warm_registry` is a fresh registry that already
+holds that cache image, for tests whose subject is not caching; :func:`registry`
+is an empty one, for tests about a cache miss, a push or what a registry holds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -71,13 +80,18 @@ class Registry:
 def start_registry(
     tmp: Path,
     extra_config: str = "",
+    *,
     host: str = "127.0.0.1",
     port: int | None = None,
     prefix: list[str] | None = None,
+    seed: Path | None = None,
 ) -> Registry:
-    """Start ``docker-registry serve`` (under ``prefix``, e.g. ``ip netns exec NS``)."""
+    """Start ``docker-registry serve`` (under ``prefix``, e.g. ``ip netns exec NS``), on an
+    empty storage or on a copy of ``seed`` (see :func:`service_cache_seed`)."""
     port = port or free_port()
     storage = tmp / "storage"
+    if seed is not None:
+        _copy_storage(seed, storage)
     storage.mkdir(parents=True, exist_ok=True)
     config = tmp / "config.yml"
     config.write_text(
@@ -102,10 +116,72 @@ def start_registry(
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
+    """A fresh, empty registry."""
     reg = start_registry(tmp_path / "registry")
     yield reg
     reg.process.terminate()
     reg.process.wait(10)
+
+
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this session sees (the parent of their base temps)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def service_cache_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The storage of a registry holding the service's cache image, made once per suite.
+
+    The first worker to get here builds and pushes it (``inv cache`` on a copy of the
+    service) while the others wait on the lock; they all reuse the result. A registry's
+    blobs are immutable, content-addressed files, so :func:`warm_registry` links them
+    instead of copying; the small metadata (tags, links) is copied, so a test's writes
+    stay its own.
+    """
+    shared = _shared_dir(tmp_path_factory) / "service-cache-seed"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        storage = shared / "registry" / "storage"
+        if not (shared / "done").exists():
+            shutil.rmtree(shared / "registry", ignore_errors=True)
+            reg = start_registry(shared / "registry")
+            try:
+                module = copy_module(REPO, shared / "service", SERVICE_FILES)
+                ok(inv("cache", project=module, registry=reg.address))
+            finally:
+                reg.process.terminate()
+                reg.process.wait(10)
+            (shared / "done").touch()
+    return storage
+
+
+def _copy_storage(seed: Path, storage: Path) -> None:
+    """A registry storage like ``seed``: blob data hard-linked (immutable, content-addressed
+    files the registry never rewrites), everything else (tags, links) copied."""
+    for path in sorted(seed.rglob("*")):
+        target = storage / path.relative_to(seed)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.name == "data" and "blobs" in path.parts:
+            os.link(path, target)
+        else:
+            shutil.copy2(path, target)
+
+
+@pytest.fixture
+def warm_registry(tmp_path: Path, service_cache_seed: Path) -> Iterator[Registry]:
+    """A fresh registry that already holds the service's build-cache image (a hit for it)."""
+    reg = start_registry(tmp_path / "warm-registry", seed=service_cache_seed)
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_engine(service_cache_seed: Path) -> None:
+    """Every integration test starts after the seed: one std warm-cache layer, built once."""
 
 
 def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Path:

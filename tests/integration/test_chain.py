@@ -94,34 +94,34 @@ def test_second_push_is_a_cache_hit_that_rebuilds_nothing(
 
 
 def test_a_changed_source_file_is_rebuilt_and_tagged_honestly(
-    service: Path, registry: Registry
+    service: Path, warm_registry: Registry
 ) -> None:
-    ok(inv("push", project=service, registry=registry.address))
+    ok(inv("push", project=service, registry=warm_registry.address))
     before = state(service)
     sha = git_sha(service)
     main = service / "cmd" / "server" / "main.go"
     main.write_text(main.read_text().replace('logger.Info("stopped")', 'logger.Info("halted")'))
 
     # Uncommitted: rebuilt and pushed as SHA-dirty only; the release tags stay where they were.
-    out = ok(inv("push", project=service, registry=registry.address))
+    out = ok(inv("push", project=service, registry=warm_registry.address))
     assert "cache: hit" in out
     assert "test: ran" in out
     assert "prod: ran" in out
     dirty = state(service)
     assert dirty["test"]["binary"] != before["test"]["binary"]
     assert dirty["push"]["digest"] != before["push"]["digest"]
-    assert registry.digest(PROD, f"{sha}-dirty") == dirty["push"]["digest"]
-    assert registry.digest(PROD, "latest") == before["push"]["digest"]
-    assert registry.digest(PROD, "1.0.0") == before["push"]["digest"]
+    assert warm_registry.digest(PROD, f"{sha}-dirty") == dirty["push"]["digest"]
+    assert warm_registry.digest(PROD, "latest") == before["push"]["digest"]
+    assert warm_registry.digest(PROD, "1.0.0") == before["push"]["digest"]
 
     # Committed: rebuilt with the new revision label and released; 1.0.0 moves and the run
     # says from which image.
     commit(service)
-    out = ok(inv("push", project=service, registry=registry.address))
+    out = ok(inv("push", project=service, registry=warm_registry.address))
     after = state(service)
-    assert registry.digest(PROD, "latest") == after["push"]["digest"]
-    assert registry.digest(PROD, "1.0.0") == after["push"]["digest"]
-    assert registry.digest(PROD, git_sha(service)) == after["push"]["digest"]
+    assert warm_registry.digest(PROD, "latest") == after["push"]["digest"]
+    assert warm_registry.digest(PROD, "1.0.0") == after["push"]["digest"]
+    assert warm_registry.digest(PROD, git_sha(service)) == after["push"]["digest"]
     assert before["push"]["digest"][:19] in out  # the replaced digest is printed
 
 
@@ -139,13 +139,13 @@ def test_a_changed_go_mod_yields_a_new_cache_image(service: Path, registry: Regi
 
 
 def test_a_failing_go_test_fails_the_task_and_names_the_test(
-    service: Path, registry: Registry
+    service: Path, warm_registry: Registry
 ) -> None:
     (service / "pkg" / "server" / "broken_test.go").write_text(
         'package server\n\nimport "testing"\n\n'
         'func TestDeliberatelyBroken(t *testing.T) { t.Fatal("broken on purpose") }\n'
     )
-    result = inv("test", project=service, registry=registry.address)
+    result = inv("test", project=service, registry=warm_registry.address)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
     assert errors == [

@@ -185,14 +185,14 @@ def test_credentials_never_leak_into_output_process_arguments_files_or_images(
 
 
 def test_sigterm_during_test_leaves_no_container(
-    service: Path, registry: Registry, engine: docker.DockerClient
+    service: Path, warm_registry: Registry, engine: docker.DockerClient
 ) -> None:
-    ok(inv("cache", project=service, registry=registry.address))
+    ok(inv("cache", project=service, registry=warm_registry.address))
     (service / "pkg" / "server" / "slow_test.go").write_text(
         'package server\n\nimport (\n\t"testing"\n\t"time"\n)\n\n'
         "func TestSlow(t *testing.T) { time.Sleep(10 * time.Minute) }\n"
     )
-    process = inv_background("test", project=service, registry=registry.address)
+    process = inv_background("test", project=service, registry=warm_registry.address)
     assert process.stdout is not None
     seen = []
     for line in process.stdout:  # wait for the event, not for a guessed delay
@@ -200,12 +200,12 @@ def test_sigterm_during_test_leaves_no_container(
         if "] $ go test" in line:
             break
     assert "$ go test" in seen[-1], "".join(seen)
-    assert go_step_containers(engine, registry.address)
+    assert go_step_containers(engine, warm_registry.address)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "interrupted" in err
-    assert go_step_containers(engine, registry.address) == []
+    assert go_step_containers(engine, warm_registry.address) == []
 
 
 def test_two_concurrent_cache_runs_on_one_hash_both_succeed_and_build_on_their_own_digest(

@@ -110,9 +110,9 @@ def remote_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 
 
 def test_push_through_a_remote_engine_over_tls(
-    service: Path, registry: Registry, remote_engine: dict[str, str]
+    service: Path, warm_registry: Registry, remote_engine: dict[str, str]
 ) -> None:
-    out = ok(inv("push", project=service, registry=registry.address, env=remote_engine))
+    out = ok(inv("push", project=service, registry=warm_registry.address, env=remote_engine))
     assert "copied back from the engine" in out
     assert (service / "coverage.out").read_text().startswith("mode: atomic")
     assert (service / "pkg" / "server" / "openapi.json").is_file()
@@ -129,15 +129,15 @@ def test_push_through_a_remote_engine_over_tls(
     }
     assert not list((service / ".dlc").glob("copy-back-*"))
     sha = git_sha(service)
-    assert registry.tags("arcodange/dance-lessons-coach") == sorted(["1.0.0", "latest", sha])
-    digests = {registry.digest("arcodange/dance-lessons-coach", t) for t in ("1.0.0", sha)}
+    assert warm_registry.tags("arcodange/dance-lessons-coach") == sorted(["1.0.0", "latest", sha])
+    digests = {warm_registry.digest("arcodange/dance-lessons-coach", t) for t in ("1.0.0", sha)}
     assert len(digests) == 1
     images = sh(
         "docker", "images", "--format", "{{.Repository}}", env={**os.environ, **remote_engine}
     ).stdout.decode()
-    assert f"{registry.address}/arcodange/dance-lessons-coach" in images  # built there
+    assert f"{warm_registry.address}/arcodange/dance-lessons-coach" in images  # built there
     local = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.decode()
-    assert f"{registry.address}/arcodange/dance-lessons-coach:{sha}" not in local  # not here
+    assert f"{warm_registry.address}/arcodange/dance-lessons-coach:{sha}" not in local  # not here
     state = json.loads((service / ".dlc" / "state.json").read_text())
     assert state["push"]["digest"] in digests
 
@@ -152,7 +152,7 @@ def test_without_tls_verification_material_the_remote_engine_is_refused(
 
 
 def test_a_file_edited_here_during_a_remote_run_is_kept_and_named(
-    service: Path, registry: Registry, remote_engine: dict[str, str]
+    service: Path, warm_registry: Registry, remote_engine: dict[str, str]
 ) -> None:
     """The generate step signals that it runs (the tree is in the container), waits for the
     test to edit ``notes.txt`` here, then changes its own copy: the copy-back must refuse."""
@@ -168,7 +168,12 @@ def test_a_file_edited_here_during_a_remote_run_is_kept_and_named(
     config.write_text(f"dlc:\n  generate: [[sh, -c, {json.dumps(step)}]]\n")
     env = {**os.environ, **remote_engine}
     run = inv_background(
-        "-f", str(config), "generate", project=service, registry=registry.address, env=remote_engine
+        "-f",
+        str(config),
+        "generate",
+        project=service,
+        registry=warm_registry.address,
+        env=remote_engine,
     )
     try:
         deadline = time.monotonic() + 600

@@ -28,8 +28,9 @@ def catalog(registry: Registry) -> list[str]:
 
 
 def test_a_registry_flag_on_push_reaches_every_step(
-    service: Path, registry: Registry, tmp_path: Path
+    service: Path, warm_registry: Registry, tmp_path: Path
 ) -> None:
+    registry = warm_registry  # the flag's registry; it holds the cache image already
     # The configured registry (INVOKE_DLC_REGISTRY) is `other`; the flag names `registry`.
     other = start_registry(tmp_path / "other")
     try:
