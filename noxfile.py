@@ -7,7 +7,8 @@ import nox
 nox.needs_version = ">=2024.4.15"
 nox.options.error_on_external_run = True
 nox.options.sessions = ["lint", "tests"]
-nox.options.default_venv_backend = "venv"
+# uv (which ./dev installs) makes and fills a session's virtualenv in seconds; venv otherwise.
+nox.options.default_venv_backend = "uv|venv"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
