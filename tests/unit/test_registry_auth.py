@@ -227,17 +227,22 @@ def test_delete_asks_for_the_scope_the_registry_names(
     assert fake.deleted == [f"/v2/o/r/manifests/sha256:{'b' * 64}"]
 
 
+@pytest.mark.parametrize(
+    ("expires_in", "reused_at", "spent_at"),
+    [(60, 30, 61), (10, 50, 61)],  # under 60 s counts as 60, as docker/distribution's session.go
+    ids=["expires_in", "lifetime_under_60_seconds_counts_as_60"],
+)
 def test_an_expired_token_is_not_sent_and_a_new_one_is_fetched(
-    fake: FakeRegistry, tokens: TokenServer
+    fake: FakeRegistry, tokens: TokenServer, expires_in: int, reused_at: int, spent_at: int
 ) -> None:
-    tokens.expires_in = 60
+    tokens.expires_in = expires_in
     clock = Clock()
     c = client(fake, clock=clock)
     c.tags("o/r")
-    clock.now += 30
+    clock.now += reused_at
     c.tags("o/r")
-    assert len(tokens.log) == 1  # reused within expires_in
-    clock.now += 31
+    assert len(tokens.log) == 1  # reused within its lifetime
+    clock.now += spent_at - reused_at
     c.tags("o/r")
     assert len(tokens.log) == 2  # expired: asked again
     assert fake.unauthorised == 2
@@ -338,11 +343,19 @@ def test_a_token_server_that_is_down_is_one_line_after_retries(
     assert_one_line(caught.value, fake.address, realm, "unreachable", "environment")
 
 
-def test_a_token_server_answering_503_is_one_line(fake: FakeRegistry, tokens: TokenServer) -> None:
-    tokens.fail_with = 503
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [("fail_with", "answered 503"), ("truncate", "answer was cut short")],
+    ids=["503", "answer_cut_short"],
+)
+def test_a_token_server_answering_503_is_one_line(
+    fake: FakeRegistry, tokens: TokenServer, fault: str, said: str
+) -> None:
+    """A 503, or a chunked answer that stops midway: retried, then one line."""
+    setattr(tokens, fault, 503 if fault == "fail_with" else True)
     with pytest.raises(RegistryError) as caught:
         client(fake).tags("o/r")
-    assert_one_line(caught.value, fake.address, tokens.realm, "503")
+    assert_one_line(caught.value, fake.address, tokens.realm, "environment", said)
     assert len(tokens.log) == FAST.attempts
 
 
@@ -533,32 +546,7 @@ def test_a_malformed_realm_is_one_line_naming_registry_realm_and_source(
     assert_one_line(caught.value, fake.address, realm, "environment")
 
 
-def test_a_token_answer_cut_short_is_one_line_after_retries(
-    fake: FakeRegistry, tokens: TokenServer
-) -> None:
-    tokens.truncate = True
-    with pytest.raises(RegistryError) as caught:
-        client(fake).tags("o/r")
-    assert_one_line(caught.value, fake.address, tokens.realm, "environment", "cut short")
-    assert len(tokens.log) == FAST.attempts
-
-
 # -- audit: lifetimes -----------------------------------------------------------------------
-
-
-def test_a_lifetime_under_60_seconds_counts_as_60_as_distribution_does(
-    fake: FakeRegistry, tokens: TokenServer
-) -> None:
-    tokens.expires_in = 10
-    clock = Clock()
-    c = client(fake, clock=clock)
-    c.tags("o/r")
-    clock.now += 50
-    c.tags("o/r")
-    assert len(tokens.log) == 1  # 50 < 60: reused
-    clock.now += 11
-    c.tags("o/r")
-    assert len(tokens.log) == 2
 
 
 def test_a_naive_issued_at_is_utc(monkeypatch: pytest.MonkeyPatch) -> None:
