@@ -357,3 +357,24 @@ def test_inv_push_with_an_https_realm_and_a_private_ca(service: Path, tmp_path: 
     assert secure.log and all(r.status == 200 for r in secure.log)
     agents = {r.agent.split("/")[0] for r in secure.log}
     assert agents == {"python-requests", "docker"}  # the tool and the engine both used it
+
+
+def test_a_netrc_in_home_never_replaces_the_token_nor_reaches_the_realm(
+    registry_t: Registry, tokens: TokenServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HOME whose .netrc names 127.0.0.1 (the registry's and the realm's host): the real
+    registry still gets our bearer token, and the realm only our credentials or none."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("machine 127.0.0.1 login netrc-user password netrc-pw\n")
+    (home / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("NETRC", raising=False)
+    creds = Credentials("ci", PASSWORD, source="test")
+    assert RegistryClient(registry_t.address, credentials=creds).tags(CACHE) == []
+    tokens.anonymous_pull = True
+    assert RegistryClient(registry_t.address).tags(CACHE) == []
+    assert [(r.basic_user, r.who, r.status) for r in tokens.log] == [
+        ("ci", "ci", 200),
+        ("", "anonymous", 200),
+    ]
