@@ -1,6 +1,10 @@
 """``inv doctor``: one line per check, with the fix for each failure; non-zero when any fails.
 
-It changes nothing: it does not start the local registry, build or pull.
+It changes nothing: it does not start the local registry, build or pull. It goes
+through the run's seams (issue 8): the registry client and credentials are the
+:class:`~dlc_tasks.run.Run`'s, and the engine is made by the run's ``make_engine``.
+(Not ``Run.engine()``, which also installs ``dlc.ca_file`` into the engine's
+``certs.d``: a change the doctor must not make.)
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dlc_tasks.model.render import render
 if TYPE_CHECKING:
     from dlc_tasks.clients.engine import Engine
     from dlc_tasks.clients.registry import RegistryClient
-    from dlc_tasks.run import RunHolder
+    from dlc_tasks.run import Run, RunHolder
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
 
@@ -85,10 +89,8 @@ def _base_images(s: Settings, connect: Callable[[], Engine]) -> str:
     return ", ".join(refs)
 
 
-def _registry(s: Settings) -> str:
-    from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
-    from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
-
+def _registry(run: Run) -> str:
+    s = run.settings
     address = s.registry_or_local()
     if not s.registry:
         from dlc_tasks.clients import localregistry  # noqa: PLC0415
@@ -105,8 +107,8 @@ def _registry(s: Settings) -> str:
                 "inv push will refuse it (stop it, or set dlc.local_registry.port or dlc.registry)"
             )
         return f"local registry (ours, loopback, single-user) answers on {address}"
-    creds = lookup(address)
-    client = RegistryClient(address, credentials=creds, ca_file=s.ca_file, retries=s.retries)
+    creds = run.credentials()
+    client = run.client()
     client.ping()
     who = f"as {creds.username}" if creds else "anonymously"
     source = f"credentials: {creds.source}" if creds else "credentials: none"
@@ -116,15 +118,14 @@ def _registry(s: Settings) -> str:
 
 def _tokens(client: RegistryClient, s: Settings, address: str) -> str:
     """Which pull/push tokens the token server grants for the cache and service repositories."""
-    transport = client.transport
-    if transport.auth_scheme != "bearer":
-        return f"auth: {transport.auth_scheme}"
+    if client.auth_scheme != "bearer":
+        return f"auth: {client.auth_scheme}"
     parts = []
     for label, repo in (
         ("cache", s.cache_repository(address)),
         ("service", s.prod_repository(address)),
     ):
-        actions = transport.granted(f"repository:{repo.path}:pull,push")
+        actions = client.granted(f"repository:{repo.path}:pull,push")
         shown = "?" if actions is None else ",".join(actions) or "nothing"
         parts.append(f"{label} {repo.path}: {shown}")
     return "tokens granted: " + "; ".join(parts)
@@ -142,13 +143,12 @@ def run_doctor(holder: RunHolder) -> None:
     except DlcError as err:
         out.line(f"FAIL configuration: {err.one_line()}")
         raise DoctorFailed("1 check failed: the configuration") from None
+    run = holder.get()
     connected: list[Engine] = []
 
     def connect() -> Engine:  # once: the engine and base-image checks share the connection
         if not connected:
-            from dlc_tasks.clients.engine import Engine  # noqa: PLC0415
-
-            connected.append(Engine.connect())
+            connected.append(run.make_engine())
         return connected[0]
 
     checks: list[tuple[str, Callable[[], str]]] = [
@@ -158,7 +158,7 @@ def run_doctor(holder: RunHolder) -> None:
         ("files", lambda: _files(s)),
         ("engine", lambda: _engine(connect)),
         ("base images", lambda: _base_images(s, connect)),
-        ("registry", lambda: _registry(s)),
+        ("registry", lambda: _registry(run)),
     ]
     failed = []
     for name, check in checks:

@@ -113,7 +113,10 @@ def lookup(registry: str) -> Credentials | None:
     if not entry:
         return None
     if store is not None and "ServerAddress" in entry:
-        kind = "credHelpers" if registry in config.cred_helpers else "credsStore"
+        # The SDK's own key rule (docker.io is looked up as https://index.docker.io/v1/), asked
+        # of the credHelpers alone: did the helper come from there, or from credsStore?
+        per_registry = docker.auth.AuthConfig({"credHelpers": dict(config.cred_helpers)})
+        kind = "credHelpers" if per_registry.get_credential_store(registry) else "credsStore"
         source = f"credential helper {store} ({kind} in {path})"
     else:
         source = f"auths in {path}"

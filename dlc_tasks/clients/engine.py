@@ -173,6 +173,7 @@ class Engine:
         Only the build arguments that ``dockerfile_text`` declares are passed, so one
         ``dlc.build_args`` mapping serves every Dockerfile without "not consumed" warnings.
         """
+        from docker.credentials.errors import StoreError  # noqa: PLC0415
         from docker.errors import APIError  # noqa: PLC0415
 
         kwargs: dict[str, Any] = {
@@ -205,6 +206,18 @@ class Engine:
                     image_id = str(aux["ID"])
         except APIError as err:
             raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from None
+        except StoreError as err:
+            # The SDK asks the credsStore helper for every login (`list`), to hand the engine
+            # credentials for the base images; a helper failing there is the user's to fix.
+            from dlc_tasks.clients.credentials import (  # noqa: PLC0415
+                CredentialHelperError,
+                docker_config_file,
+            )
+
+            raise CredentialHelperError(
+                f"docker build of {tag}: the credential helper named in {docker_config_file()} "
+                f"failed to list its logins ({type(err).__name__}: {_first_line(err)})"
+            ) from None
         if image_id is None:
             image_id = self.image_id(tag)
         if image_id is None:

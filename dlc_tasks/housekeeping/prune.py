@@ -37,9 +37,12 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
     digests = {t: client.manifest_digest(repo.path, t) for t in tags}
     kept_digests = {digests[t]: t for t in reasons if digests.get(t)}
     doomed: list[str] = []
+    gone: list[str] = []
     for tag in ranked[keep:]:
         holder = kept_digests.get(digests[tag])
-        if holder is not None:
+        if digests[tag] is None:
+            gone.append(tag)  # listed, then not found: deleted by someone else meanwhile
+        elif holder is not None:
             reasons[tag] = f"same digest as kept tag {holder[:16]}"
         else:
             doomed.append(tag)
@@ -49,9 +52,11 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
         if digest and not dry_run:
             client.delete_manifest(repo.path, digest)
         rt.out.line(f"{verb} {repo}:{tag[:16]}… ({created[tag]})")
+    for tag in gone:
+        rt.out.line(f"{repo}:{tag[:16]}… already gone (listed, then not found): nothing to delete")
     for tag in sorted(reasons):
         if reasons[tag] not in ("current", f"{keep} newest"):
             rt.out.line(f"kept {repo}:{tag[:16]} ({reasons[tag]})")
-    kept = len(tags) - len(doomed)
+    kept = len(tags) - len(doomed) - len(gone)
     rt.out.line(f"{verb} {len(doomed)} cache tag(s), kept {kept} (current: {current[:16]}…)")
     return doomed

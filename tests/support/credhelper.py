@@ -2,7 +2,9 @@
 
 ``docker-credential-NAME get`` reads the server address on stdin and prints
 ``{"ServerURL", "Username", "Secret"}``; an unknown server exits 1 with
-"credentials not found". Each call is logged (``NAME.log``: action and server).
+"credentials not found". ``list`` prints ``{ServerURL: Username}`` for every
+login (the docker SDK asks that before a build when ``credsStore`` is set).
+Each call is logged (``NAME.log``: action and server).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ def fake_helper(folder: Path, name: str, answers: dict[str, tuple[str, str]]) ->
         f"#!{sys.executable}\n"
         "import json, sys\n"
         f"table = json.loads({table!r})\n"
-        "server = sys.stdin.read().strip()\n"
+        "server = sys.stdin.read().strip() if sys.argv[1] != 'list' else ''\n"
         f"open({str(log)!r}, 'a').write(sys.argv[1] + ' ' + server + '\\n')\n"
+        "if sys.argv[1] == 'list':\n"
+        "    print(json.dumps({k: v['Username'] for k, v in table.items()})); sys.exit(0)\n"
         "if sys.argv[1] != 'get' or server not in table:\n"
         "    print('credentials not found in native keychain'); sys.exit(1)\n"
         "print(json.dumps(dict(table[server], ServerURL=server)))\n"

@@ -44,10 +44,17 @@ class FakeRegistry:
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     # A tag whose HEAD answers another digest than the one pushed (a tampering registry).
-    lies: dict[str, str] = field(default_factory=dict)
+    lies: dict[str, str | None] = field(default_factory=dict)  # None: gone (a 404)
+
+    # What the registry asked for (RegistryClient.auth_scheme): this fake asks nothing.
+    auth_scheme = "none"
 
     def ping(self) -> None:
         self.calls.append(("ping", "", ""))
+
+    def granted(self, scope: str) -> list[str] | None:
+        self.calls.append(("granted", scope, ""))
+        return None
 
     def manifest_digest(self, repository: str, reference: str) -> str | None:
         self.calls.append(("HEAD", repository, reference))

@@ -1,14 +1,19 @@
 """A Distribution token server of the test suite's own (the token specification, RS256 JWTs).
 
-It answers ``GET /token?service=…&scope=…`` (basic auth or anonymous) and the
-OAuth2 ``POST /token`` (``grant_type=password`` or ``refresh_token``), grants
+It answers ``GET /token?service=…&scope=…`` (basic auth or anonymous; a refresh
+token is accepted as the basic password, as registries that take an identity
+token on ``GET`` do) and the OAuth2 ``POST /token`` (``grant_type=password`` or
+``refresh_token``; space-separated scopes), grants
 exactly the scopes asked for to a known user (anonymous: ``pull`` only when
 ``anonymous_pull``), and signs a JWT with RS256 through ``openssl`` carrying
 its certificate in ``x5c``, so a real Distribution registry configured with
 ``auth: token`` and ``rootcertbundle: server.cert`` accepts it. Every request
 is logged (method, scopes, who, status), so tests can assert one token per
-scope and reuse within ``expires_in``. ``fail_with`` makes it answer a status
-(503, …) and ``html`` a 200 with an HTML page, as a broken proxy would.
+scope and reuse within ``expires_in``; the log holds no secret (the basic
+username, never the password). ``fail_with`` makes it answer a status (503, …),
+``html`` a 200 with an HTML page, as a broken proxy would, ``truncate`` a chunked
+body cut short, and ``expired_first`` the first token for each of those scopes
+with a JWT ``exp`` already past (a registry refuses it as ``invalid_token``).
 
     tokens = TokenServer(tmp, users={"ci": "pw"})
     tokens.start()                   # tokens.realm is the URL for the registry config
@@ -32,6 +37,15 @@ from pathlib import Path
 ISSUER = "dlc-test-tokens"
 
 
+def _basic(handler: BaseHTTPRequestHandler) -> tuple[str | None, str]:
+    """(username, password) of a basic Authorization header; (None, "") without one."""
+    header = handler.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None, ""
+    name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return name, password
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -46,6 +60,8 @@ class Request:
     grant: str  # "get", "password", "refresh_token"
     status: int
     agent: str = ""  # the User-Agent: tells the engine's requests from the tool's
+    basic_user: str = ""  # the username of a basic Authorization header, if any
+    expired: bool = False  # the token issued had a JWT exp already past
 
 
 @dataclass
@@ -61,16 +77,25 @@ class TokenServer:
     tls: tuple[Path, Path] | None = None
     fail_with: int | None = None
     html: bool = False
-    # Methods answered 405 (a realm without OAuth2 POST, or without GET).
-    reject_methods: set[str] = field(default_factory=set)
+    # Methods answered with a status (405: a realm without OAuth2 POST or without GET; 400,
+    # 401, 404: what registries without OAuth2 answer to the POST).
+    reject_methods: dict[str, int] = field(default_factory=dict)
+    # Scopes whose first token carries an exp already past (then tokens are fine).
+    expired_first: set[str] = field(default_factory=set)
+    # Answer with a chunked body that stops mid-chunk.
+    truncate: bool = False
     # Answer every request with a 307 to this URL (a realm that redirects elsewhere).
     redirect_to: str | None = None
     # False: opaque random tokens (for a fake registry that asks ``issued``), no openssl.
     sign: bool = True
     log: list[Request] = field(default_factory=list)
     issued: dict[str, tuple[str, list[str], float]] = field(default_factory=dict)
+    expired_tokens: set[str] = field(default_factory=set)  # for a fake registry to refuse
+    # token -> the scopes granted, as "type:name:actions" (what a registry checks).
+    granted: dict[str, set[str]] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _port: int = 0
+    _expired_once: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -152,10 +177,11 @@ class TokenServer:
         if grant == "password":
             name, password = form.get("username", ""), form.get("password", "")
             return (name if self.users.get(name) == password and name else "", grant)
-        header = handler.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
+        name, password = _basic(handler)
+        if name is None:
             return "anonymous", grant
-        name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        if password in self.refresh_tokens:
+            return f"refresh:{self.refresh_tokens[password]}", grant
         return (name if name in self.users and self.users[name] == password else "", grant)
 
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -167,16 +193,35 @@ class TokenServer:
             body = urllib.parse.parse_qs(handler.rfile.read(length).decode())
             params = {**params, **body}
             form = {k: v[0] for k, v in body.items()}
+        # GET: one `scope` parameter per scope (the token specification); POST: OAuth2's
+        # space-separated list.
         scopes = params.get("scope", [])
+        if method == "POST":
+            scopes = [part for value in scopes for part in value.split()]
         service = (params.get("service") or [""])[0]
         who, grant = self._who(handler, form)
-        status, payload, kind = self._answer(who, scopes, service)
+        expired = bool(self.expired_first.intersection(scopes) - self._expired_once)
+        status, payload, kind = self._answer(who, scopes, service, expired)
         if method in self.reject_methods:
-            status, payload, kind = 405, b"method not allowed", "text/plain"
+            status, payload, kind = self.reject_methods[method], b"not here", "text/plain"
         if self.redirect_to:
             status, payload, kind = 307, b"", "text/plain"
+        if status == 200 and expired:
+            self._expired_once.update(scopes)
         agent = handler.headers.get("User-Agent", "")
-        self.log.append(Request(method, scopes, who or "wrong-credentials", grant, status, agent))
+        user = _basic(handler)[0] or ""
+        self.log.append(
+            Request(method, scopes, who or "wrong-credentials", grant, status, agent, user,
+                    expired and status == 200)
+        )  # fmt: skip
+        if self.truncate:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            handler.wfile.write(b'40\r\n{"token": "cut')  # 64 bytes promised, 13 sent
+            handler.close_connection = True
+            return
         handler.send_response(status)
         if self.redirect_to:
             handler.send_header("Location", self.redirect_to)
@@ -185,7 +230,9 @@ class TokenServer:
         handler.end_headers()
         handler.wfile.write(payload)
 
-    def _answer(self, who: str, scopes: list[str], service: str) -> tuple[int, bytes, str]:
+    def _answer(
+        self, who: str, scopes: list[str], service: str, expired: bool = False
+    ) -> tuple[int, bytes, str]:
         if self.fail_with:
             return self.fail_with, b'{"errors":[{"code":"UNAVAILABLE"}]}', "application/json"
         if self.html:
@@ -200,8 +247,15 @@ class TokenServer:
             if who == "anonymous":
                 granted = ["pull"] if self.anonymous_pull and "pull" in granted else []
             access.append({"type": kind, "name": name, "actions": granted})
-        token = self._sign(who, service, access) if self.sign else secrets.token_urlsafe(24)
+        signed = self._sign(who, service, access, expired) if self.sign else None
+        token = signed or secrets.token_urlsafe(24)
         self.issued[token] = (who, scopes, time.time() + self.expires_in)
+        self.granted[token] = {
+            f"{a['type']}:{a['name']}:{','.join(a['actions'])}"  # type: ignore[arg-type]
+            for a in access
+        }
+        if expired:
+            self.expired_tokens.add(token)
         answer = {
             "token": token,
             "access_token": token,
@@ -212,8 +266,11 @@ class TokenServer:
         }
         return 200, json.dumps(answer).encode(), "application/json"
 
-    def _sign(self, who: str, service: str, access: list[dict[str, object]]) -> str:
-        now = int(time.time())
+    def _sign(
+        self, who: str, service: str, access: list[dict[str, object]], expired: bool = False
+    ) -> str:
+        # Distribution allows 60 s of clock skew: an expired token is an hour old.
+        now = int(time.time()) - (3600 + self.expires_in if expired else 0)
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
         claims = {
             "iss": ISSUER,

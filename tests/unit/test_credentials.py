@@ -144,3 +144,16 @@ def test_repr_hides_the_password() -> None:
     assert "hunter2-secret" not in str(creds)
     assert "alice" in repr(creds)
     assert creds.auth_config() == {"username": "alice", "password": "hunter2-secret"}
+
+
+def test_a_docker_hub_cred_helpers_entry_is_labelled_cred_helpers(
+    docker_config: Path, helpers_on_path: Path
+) -> None:
+    """The SDK looks docker.io up under credHelpers["https://index.docker.io/v1/"]: the source
+    must say credHelpers, not credsStore."""
+    hub = "https://index.docker.io/v1/"
+    fake_helper(helpers_on_path, "hubhelper", {hub: ("hubuser", "hubpass")})
+    docker_config.write_text(json.dumps({"credHelpers": {hub: "hubhelper"}}))
+    creds = lookup("docker.io")
+    assert creds == Credentials("hubuser", "hubpass")
+    assert creds is not None and creds.source.startswith("credential helper hubhelper (credHelpers")

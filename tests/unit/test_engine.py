@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 import requests
 from docker.errors import APIError
 
-from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.credentials import CredentialHelperError, Credentials
 from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.config import Retries
 from dlc_tasks.errors import EngineError, PushError, RegistryAuthError
@@ -215,3 +220,24 @@ def test_exec_closes_the_stream_it_read() -> None:
     result = Engine(ExecAPI(stream)).exec("c1", ["go", "test"], workdir="/w", user="0:0")  # type: ignore[arg-type]
     assert result.lines == ["ok  \texample.com/x"]
     assert stream.closed
+
+
+def test_a_creds_store_helper_failing_its_list_before_a_build_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With credsStore set, the docker SDK runs ``docker-credential-NAME list`` before every
+    build (to hand the engine base-image logins); a helper failing there is one line naming
+    config.json, not an unexpected CredentialsNotFound with a traceback."""
+    helper = tmp_path / "bin" / "docker-credential-brokenlist"
+    helper.parent.mkdir()
+    helper.write_text("#!/bin/sh\necho 'credentials not found in native keychain'\nexit 1\n")
+    helper.chmod(0o755)
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "brokenlist"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
+    with pytest.raises(CredentialHelperError) as caught:
+        Engine(api).build(io.BytesIO(b"x"), tag="r/o/x:1", buildargs={}, output=print)
+    line = caught.value.one_line()
+    assert str(tmp_path / "config.json") in line and "list its logins" in line
+    assert "\n" not in line

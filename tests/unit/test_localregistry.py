@@ -15,6 +15,7 @@ from dlc_tasks.checks.doctor import DoctorWarning, _registry
 from dlc_tasks.clients import localregistry
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, ToolError
+from dlc_tasks.run import Run
 
 
 def serve(headers: dict[str, str]) -> Iterator[int]:
@@ -101,7 +102,7 @@ def test_doctor_warns_when_the_port_is_served_by_something_else(
         }
     )
     with pytest.raises(DoctorWarning, match="something other than"):
-        _registry(s)
+        _registry(Run(s))
     assert not (tmp_path / "data").exists()  # the doctor changes nothing
 
 

@@ -49,3 +49,17 @@ def test_keep_n_newest_and_delete_the_rest(world: World) -> None:
     doomed = run_prune(world.run(), keep=1, dry_run=False)
     assert doomed == ["0" * 64]
     assert (repo, "2" * 64) in world.registry.manifests
+
+
+def test_a_tag_gone_before_its_delete_is_not_said_deleted(world: World) -> None:
+    """A tag listed, then gone when its digest is asked (someone else pruned): nothing is
+    deleted for it and the line says it was already gone."""
+    seed(world)
+    world.registry.lies["0" * 64] = None  # HEAD: 404
+    run = world.run()
+    doomed = run_prune(run, keep=0, dry_run=False)
+    assert doomed == []
+    assert not [c for c in world.registry.calls if c[0] == "DELETE"]
+    out = printed(run)
+    assert "deleted" not in out.replace("deleted 0", "")
+    assert f"{run.cache_repository()}:{'0' * 16}… already gone" in out

@@ -32,7 +32,12 @@ def pull_scope(repository: str) -> str:
 
 
 def delete_scope(repository: str) -> str:
-    """The token scope for deleting from ``repository`` (Distribution asks for ``delete``)."""
+    """The token scope for deleting from ``repository``.
+
+    Distribution's ``registry/handlers/app.go`` asks for exactly ``delete`` on a
+    manifest ``DELETE`` (not ``pull,delete``); the token asked for is the one the
+    challenge names, this is the key it is cached under.
+    """
     return f"repository:{repository}:delete"
 
 
@@ -68,6 +73,15 @@ class RegistryClient:
     def base_url(self) -> str:
         """``scheme://registry``."""
         return self.transport.base_url
+
+    @property
+    def auth_scheme(self) -> str:
+        """``bearer``, ``basic`` or ``none``: what the registry asked for so far."""
+        return self.transport.auth_scheme
+
+    def granted(self, scope: str) -> list[str] | None:
+        """The actions a new token for ``scope`` grants (see :meth:`Transport.granted`)."""
+        return self.transport.granted(scope)
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, *, scope: str = ""

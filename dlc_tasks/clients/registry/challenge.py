@@ -2,7 +2,11 @@
 
 ``Bearer realm="https://auth.example/token",service="registry",scope="repository:o/r:pull,push"``:
 parameters are split on the commas *between* parameters only, so a quoted scope
-keeps its comma-separated actions whole (``pull,push``; ``pull,delete``).
+keeps its comma-separated actions whole (``pull,push``; ``pull,delete``). One
+header may hold several challenges (``Basic realm="x", Bearer realm="…"``); as
+the docker client does, a bearer challenge is preferred to a basic one. A scope
+may name several resources, separated by spaces (``repository:a:pull
+repository:b:pull``): :attr:`Challenge.scopes` lists them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from dataclasses import dataclass, field
 
 # name=value where value is a quoted string (with \-escapes) or a token.
 _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*(?:,|$)')
+# The start of a challenge: an auth-scheme token followed by whitespace or the end.
+_SCHEME = re.compile(r"\s*,?\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\s+|$)")
+# Schemes in the order the client prefers them.
+PREFERENCE = ("bearer", "basic")
 
 
 @dataclass(frozen=True)
@@ -36,23 +44,46 @@ class Challenge:
         """The scope the registry asks for (``repository:NAME:ACTIONS``), whole; may be empty."""
         return self.params.get("scope", "")
 
+    @property
+    def scopes(self) -> list[str]:
+        """The scope's space-separated parts (each ``type:name:actions``), in order."""
+        return self.scope.split()
+
+    @property
+    def error(self) -> str:
+        """The ``error`` parameter (``invalid_token``: the token sent expired or is bad)."""
+        return self.params.get("error", "")
+
+
+def parse_challenges(header: str) -> list[Challenge]:
+    """Every challenge in a ``WWW-Authenticate`` value, in order."""
+    challenges: list[Challenge] = []
+    position = 0
+    while position < len(header):
+        start = _SCHEME.match(header, position)
+        if not start:
+            break  # garbage: what was read so far is what there is
+        scheme = start.group(1).lower()
+        position = start.end()
+        params: dict[str, str] = {}
+        while position < len(header):
+            match = _PARAM.match(header, position)
+            if not match:
+                break  # the next challenge's scheme (no "=" after it)
+            name, value = match.group(1).lower(), match.group(2)
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            params[name] = value
+            position = match.end()
+        challenges.append(Challenge(scheme, params))
+    return challenges
+
 
 def parse_challenge(header: str) -> Challenge | None:
-    """The first challenge in a ``WWW-Authenticate`` value, or None when there is none."""
-    header = header.strip()
-    if not header:
-        return None
-    scheme, _, rest = header.partition(" ")
-    params: dict[str, str] = {}
-    position = 0
-    rest = rest.strip()
-    while position < len(rest):
-        match = _PARAM.match(rest, position)
-        if not match:
-            break  # a second challenge or garbage: the first one is what we use
-        name, value = match.group(1).lower(), match.group(2)
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        params[name] = value
-        position = match.end()
-    return Challenge(scheme.lower(), params)
+    """The challenge to answer: bearer before basic (as docker), else the first; or None."""
+    challenges = parse_challenges(header)
+    for scheme in PREFERENCE:
+        for challenge in challenges:
+            if challenge.scheme == scheme:
+                return challenge
+    return challenges[0] if challenges else None

@@ -1,23 +1,35 @@
 """The Distribution token exchange: one bearer token per (realm, service, scope).
 
-Follows the Distribution token specification and what the docker engine does:
+Follows the Distribution token specification and what the docker engine and
+containerd do:
 
 * with an ``identitytoken`` (an OAuth2 refresh token from ``docker login``):
-  ``POST realm`` with ``grant_type=refresh_token``; a realm that answers 404/405
-  to the POST is asked again with ``GET``;
+  ``POST realm`` with ``grant_type=refresh_token``; a realm that answers the POST
+  with 400, 401, 404 or 405 (ACR, Artifactory, GCR and realms without OAuth2, as
+  containerd's ``remotes/docker/authorizer.go`` lists them) is asked again with
+  ``GET`` and basic auth (the identity token as the password), never anonymously;
 * with a username and password: ``GET realm?service=…&scope=…`` with basic auth;
   a realm that answers that with 404/405 is asked with an OAuth2 ``POST``
   ``grant_type=password``;
 * with nothing: an anonymous ``GET`` (public repositories).
 
-Credentials are sent to the realm only over https (plain http only on loopback),
-and never follow a redirect to another host. Every failure is one line naming
-the registry, the realm and the credential *source* (never the secret).
+A scope naming several resources (space-separated) is sent as one ``scope``
+parameter each on ``GET`` and space-separated in the OAuth2 form. A token lives
+``expires_in`` seconds from its ``issued_at`` (UTC when the server gives no
+zone), at least 60 (Distribution's ``minimumTokenLifetimeSeconds``: older
+clients assumed 60, so servers must allow it).
+
+Credentials go to a realm only over https; plain http only when both the
+registry and the realm are on loopback (a remote registry naming
+``http://127.0.0.1:…`` must not make the tool send credentials to a service on
+this machine). A realm whose URL carries a user name or password is refused
+outright, and a redirect is followed only on the realm's own host. Every failure
+is one line naming the registry, the realm and the credential *source* (never
+the secret).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import time
 import urllib.parse
@@ -25,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dlc_tasks.clients.credentials import TOKEN_USERNAME
 from dlc_tasks.clients.retry import Transient
 from dlc_tasks.config import is_loopback
 from dlc_tasks.errors import RegistryAuthError
@@ -34,10 +47,17 @@ if TYPE_CHECKING:
 
     from dlc_tasks.clients.credentials import Credentials
 
-# The specification's default when a token server does not say.
+# The specification's default when a token server does not say, and Distribution's minimum.
 DEFAULT_EXPIRES_IN = 60
+MINIMUM_LIFETIME = 60
 CLIENT_ID = "dlc-tasks"
 MAX_REDIRECTS = 3
+# Answers to the OAuth2 POST after which the realm is asked with GET (as containerd).
+POST_REFUSED = (400, 401, 404, 405)
+PLAIN_HTTP_HINT = (
+    "the registry's token realm must be https "
+    "(plain http only when the registry and the realm are both on loopback)"
+)
 
 
 class TokenError(RegistryAuthError):
@@ -58,16 +78,35 @@ class Token:
         return now < self.expires_at
 
 
-def check_realm(realm: str, registry: str, with_credentials: bool) -> None:
-    """Refuse a realm that credentials must not go to (not https, except loopback)."""
-    parts = urllib.parse.urlsplit(realm)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TokenError(f"{registry}: the registry named an unusable token realm {realm!r}")
-    if parts.scheme == "http" and with_credentials and not is_loopback(parts.netloc):
-        raise TokenError(
-            f"{registry}: refused to send credentials to the token realm {realm} over plain http",
-            hint="the registry's token realm must be https (plain http only on loopback)",
-        )
+def realm_refusal(realm: str, registry: str, with_credentials: bool) -> str | None:
+    """Why nothing (or no credentials) may be sent to ``realm``; None when it may.
+
+    The host is the URL's parsed host name, never a prefix of its ``netloc``
+    (``http://localhost:80@evil.example/`` is evil.example).
+    """
+    try:
+        parts = urllib.parse.urlsplit(realm)
+        host = parts.hostname
+        _ = parts.port  # raises on a port out of range
+    except ValueError:
+        return "failed: the registry named a malformed token realm"
+    if parts.scheme not in ("http", "https") or not host:
+        return "failed: the registry named a token realm that is not an http(s) URL"
+    if "@" in parts.netloc:
+        return "refused: the token realm's URL carries a user name or password"
+    local = is_loopback(registry) and is_loopback(host)
+    if parts.scheme == "http" and with_credentials and not local:
+        return "refused to send credentials to the token realm over plain http"
+    return None
+
+
+def _same_host(a: str, b: str) -> bool:
+    """True when two URLs name the same host and port (userinfo ignored)."""
+    try:
+        first, second = urllib.parse.urlsplit(a), urllib.parse.urlsplit(b)
+        return (first.hostname, first.port) == (second.hostname, second.port)
+    except ValueError:
+        return False
 
 
 def _describe(response: requests.Response) -> str:
@@ -100,13 +139,23 @@ class TokenFetcher:
             hint=hint,
         )
 
+    def check(self, realm: str) -> None:
+        """Raise the one-line refusal when nothing, or no credentials, may go to ``realm``."""
+        refusal = realm_refusal(realm, self.registry, self.credentials is not None)
+        if refusal is not None:
+            hint = PLAIN_HTTP_HINT if "plain http" in refusal else None
+            raise self.fail(realm, refusal, hint=hint)
+
     def fetch(self, realm: str, service: str, scope: str) -> Token:
-        """A new token for ``scope`` from ``realm``; TokenError or Transient on failure."""
+        """A new token for ``scope`` (one or more, space-separated) from ``realm``.
+
+        TokenError, or Transient for what is worth another try.
+        """
         creds = self.credentials
-        check_realm(realm, self.registry, creds is not None)
+        self.check(realm)
         if creds is not None and creds.identity_token:
             response = self._post(realm, service, scope, "refresh_token")
-            if response.status_code in (404, 405):
+            if response.status_code in POST_REFUSED:
                 response = self._get(realm, service, scope)
         else:
             response = self._get(realm, service, scope)
@@ -114,12 +163,21 @@ class TokenFetcher:
                 response = self._post(realm, service, scope, "password")
         return self._token(realm, response)
 
+    def _basic(self) -> tuple[str, str] | None:
+        """Basic auth for a GET: (user, password) or (user, identity token); None if neither."""
+        creds = self.credentials
+        if creds is None:
+            return None
+        secret = creds.identity_token or creds.password
+        user = creds.username or (TOKEN_USERNAME if creds.identity_token else "")
+        return (user, secret) if user and secret else None
+
     def _get(self, realm: str, service: str, scope: str) -> requests.Response:
-        params = {k: v for k, v in (("service", service), ("scope", scope)) if v}
-        auth = None
-        if self.credentials is not None and not self.credentials.identity_token:
-            auth = (self.credentials.username, self.credentials.password)
-            params["account"] = self.credentials.username
+        params = [("service", service)] if service else []
+        params += [("scope", part) for part in scope.split()]
+        auth = self._basic()
+        if auth is not None and auth[0] != TOKEN_USERNAME:
+            params.append(("account", auth[0]))
         return self._send("GET", realm, scope, params=params, auth=auth)
 
     def _post(self, realm: str, service: str, scope: str, grant: str) -> requests.Response:
@@ -128,7 +186,7 @@ class TokenFetcher:
             raise self.fail(realm, "failed: an OAuth2 grant needs credentials")
         form = {"grant_type": grant, "service": service, "client_id": CLIENT_ID}
         if scope:
-            form["scope"] = scope
+            form["scope"] = " ".join(scope.split())
         if grant == "refresh_token":
             form["refresh_token"] = creds.identity_token or ""
         else:
@@ -141,6 +199,11 @@ class TokenFetcher:
         import requests  # noqa: PLC0415
 
         self.log.append((method, realm, scope))
+        unreachable = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+        cut_short = (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        )
         try:
             response = self.session.request(
                 method,
@@ -156,30 +219,42 @@ class TokenFetcher:
                 "failed: cannot verify the token server's TLS certificate",
                 hint="set dlc.ca_file to the CA that signed it",
             ) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
-            raise Transient(
-                f"token exchange for {self.registry} at {realm} (credentials: {self.source}) "
-                f"failed: the token server is unreachable ({type(err).__name__})"
+        except unreachable as err:
+            raise self.transient(
+                realm, f"the token server is unreachable ({type(err).__name__})"
+            ) from None
+        except cut_short as err:
+            raise self.transient(
+                realm, f"the token server's answer was cut short ({type(err).__name__})"
+            ) from None
+        except (requests.exceptions.RequestException, ValueError) as err:
+            # InvalidURL, urllib3's LocationParseError (a ValueError): a realm requests cannot use
+            raise self.fail(
+                realm, f"failed: the registry named a malformed token realm ({type(err).__name__})"
             ) from None
         if response.is_redirect:
             target = urllib.parse.urljoin(realm, response.headers.get("Location", ""))
-            if urllib.parse.urlsplit(target).netloc != urllib.parse.urlsplit(realm).netloc:
+            if not _same_host(target, realm):
                 raise self.fail(
                     realm, f"failed: redirected to another host ({target}), not followed"
                 )
             if hops >= MAX_REDIRECTS:
                 raise self.fail(realm, f"failed: more than {MAX_REDIRECTS} redirects")
-            check_realm(target, self.registry, self.credentials is not None)
+            self.check(target)
             return self._send(method, target, scope, hops + 1, **kwargs)
         return response
+
+    def transient(self, realm: str, what: str) -> Transient:
+        """A fault worth another try, worded as :meth:`fail` words a failure."""
+        return Transient(
+            f"token exchange for {self.registry} at {realm} (credentials: {self.source}) "
+            f"failed: {what}"
+        )
 
     def _token(self, realm: str, response: requests.Response) -> Token:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise Transient(
-                f"token exchange for {self.registry} at {realm} (credentials: {self.source}) "
-                f"failed: the token server answered {status}"
-            )
+            raise self.transient(realm, f"the token server answered {status}")
         if status in (401, 403):
             if self.credentials is None:
                 raise self.fail(realm, f"was refused ({status}): this registry needs credentials")
@@ -197,16 +272,22 @@ class TokenFetcher:
             expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
         except (TypeError, ValueError):
             expires_in = DEFAULT_EXPIRES_IN
-        # The lifetime counts from issued_at, as the docker client counts it: a token issued
-        # long ago is spent on arrival (used for this request, fetched again for the next).
-        age = min(max(0.0, time.time() - _issued_at(body.get("issued_at"))), expires_in)
-        return Token(token, self.clock() + expires_in - age)
+        # As docker/distribution's session.go: at least 60 s, counted from issued_at, so a
+        # token issued long ago is spent on arrival (used for this request, fetched again for
+        # the next one).
+        lifetime = max(expires_in, MINIMUM_LIFETIME)
+        left = _issued_at(body.get("issued_at")) + lifetime - time.time()
+        return Token(token, self.clock() + min(lifetime, max(0.0, left)))
 
 
 def _issued_at(value: object) -> float:
-    """``issued_at`` (RFC 3339) as epoch seconds; now when absent or unreadable."""
+    """``issued_at`` (RFC 3339; without a zone: UTC) as epoch seconds; now when unreadable."""
     if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        with contextlib.suppress(ValueError):
-            return datetime.datetime.fromisoformat(text).timestamp()
+        try:
+            parsed = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return time.time()
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        return parsed.timestamp()
     return time.time()

@@ -5,8 +5,12 @@ a 401 carries a challenge; a ``Basic`` challenge is answered with the
 credentials (to the registry host only), a ``Bearer`` one with a token for
 exactly the (realm, service, scope) the challenge names (its actions kept whole:
 ``pull``, ``pull,push``, ``delete``). Tokens are cached per key and reused until
-``expires_in`` runs out; a 401 with a token that was accepted before fetches a
-new one once. The API layer (:mod:`.api`) passes, with each request, the scope it
+``expires_in`` runs out. A 401 to a request that carried a cached token fetches
+a new one; a 401 with ``error="invalid_token"`` to a token just fetched (the
+registry finds it expired: clock skew, or a token server issuing stale tokens)
+fetches one more, once, as containerd does; anything else refused is the API's
+401. The session never takes credentials from ``~/.netrc``
+(:mod:`.session`). The API layer (:mod:`.api`) passes, with each request, the scope it
 needs, so a cached token for that scope is sent up front without a 401 round trip.
 """
 
@@ -18,7 +22,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
 from dlc_tasks.clients.registry.tokens import Token, TokenFetcher
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
 
 TokenKey = tuple[str, str, str]  # (realm, service, scope)
+T = TypeVar("T")
 
 
 def retry_after(value: str | None) -> float | None:
@@ -87,7 +92,7 @@ class Transport:
         on_retry: Callable[[int, Exception, float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        import requests  # noqa: PLC0415  (kept out of `inv --list`'s start-up)
+        from dlc_tasks.clients.registry.session import RegistrySession  # noqa: PLC0415
 
         self.registry = registry
         self.scheme = "http" if is_loopback(registry) else "https"
@@ -95,7 +100,7 @@ class Transport:
         self.retries = retries or Retries()
         self.on_retry = on_retry
         self.clock = clock
-        self.session = requests.Session()
+        self.session = RegistrySession()  # kept out of `inv --list`'s start-up
         # Verification is always on: the system store, or the private CA. Passed with every
         # request, because requests lets REQUESTS_CA_BUNDLE override a session-level setting.
         self.verify: str | bool = str(ca_file) if ca_file else True
@@ -124,9 +129,10 @@ class Transport:
     ) -> requests.Response:
         """One API call with retries on transient faults; returns the final response."""
         url = f"{self.base_url}{path}"
+        return self._retried(lambda: self._authorised(method, url, dict(headers or {}), scope))
 
-        def call() -> requests.Response:
-            return self._authorised(method, url, dict(headers or {}), scope)
+    def _retried(self, call: Callable[[], T]) -> T:
+        """``call`` with retries on transient faults; the last one becomes a RegistryError."""
 
         def report(attempt: int, fault: Transient, delay: float) -> None:
             if self.on_retry:
@@ -146,12 +152,13 @@ class Transport:
         """The actions a new token for ``scope`` grants (its JWT ``access`` claim).
 
         Only meaningful after a bearer challenge (``ping`` first); None when the
-        token is not a JWT the tool can read. Raises TokenError when refused.
+        token is not a JWT the tool can read. Raises TokenError when refused, and
+        RegistryError when the token server stays down (retried like any call).
         """
         if self.bearer is None:
             return None
         key = (self.bearer.realm, self.bearer.service, scope)
-        token = self.fetcher.fetch(*key)
+        token = self._retried(lambda: self.fetcher.fetch(*key))
         self.tokens[key] = token
         return jwt_actions(token.value, scope)
 
@@ -167,27 +174,32 @@ class Transport:
     ) -> requests.Response:
         sent = self._cached(scope)
         response = self._send(method, url, headers, sent)
-        if response.status_code != 401:
-            return response
-        challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-        if challenge is None:
-            return response
-        if challenge.scheme == "basic":
-            if self.credentials is None or self._basic:
-                return response  # nothing (more) to offer: the API turns the 401 into an error
-            self._basic = True
-            return self._send(method, url, headers, None)
-        if challenge.scheme != "bearer" or not challenge.realm:
-            return response
-        self.bearer = challenge
-        key = (challenge.realm, challenge.service, challenge.scope or scope)
-        token = self.tokens.get(key)
-        if token is None or token is sent or not token.valid(self.clock()):
-            token = self.fetcher.fetch(*key)
-            self.tokens[key] = token
-        if scope:
-            self._key_for_scope[scope] = key
-        return self._send(method, url, headers, token)
+        fetched = 0  # tokens fetched for this request: at most 2, the second on invalid_token
+        while response.status_code == 401:
+            challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+            if challenge is None:
+                return response
+            if challenge.scheme == "basic":
+                if self.credentials is None or self._basic:
+                    return response  # nothing (more) to offer: the API turns the 401 into an error
+                self._basic = True
+                return self._send(method, url, headers, None)
+            if challenge.scheme != "bearer" or not challenge.realm:
+                return response
+            self.bearer = challenge
+            key = (challenge.realm, challenge.service, challenge.scope or scope)
+            token = self.tokens.get(key)
+            if token is None or token is sent or not token.valid(self.clock()):
+                if fetched == 2 or (fetched == 1 and challenge.error != "invalid_token"):
+                    return response  # a new token refused: the API's 401
+                token = self.fetcher.fetch(*key)
+                fetched += 1
+                self.tokens[key] = token
+            if scope:
+                self._key_for_scope[scope] = key
+            sent = token
+            response = self._send(method, url, headers, token)
+        return response
 
     def _send(
         self, method: str, url: str, headers: dict[str, str], token: Token | None
@@ -216,6 +228,10 @@ class Transport:
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
             raise Transient(f"{self.registry} unreachable: {short(err)}") from None
+        except requests.exceptions.ChunkedEncodingError as err:
+            raise Transient(f"{self.registry}: the answer to {method} {url} was cut short") from None
+        except requests.exceptions.RequestException as err:
+            raise RegistryError(f"{method} {url} failed: {short(err)}") from None
         if response.status_code == 429 or response.status_code >= 500:
             raise Transient(
                 f"{self.registry} answered {response.status_code} to {method} {url}",
