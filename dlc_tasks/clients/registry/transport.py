@@ -228,8 +228,9 @@ class Transport:
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
             raise Transient(f"{self.registry} unreachable: {short(err)}") from None
-        except requests.exceptions.ChunkedEncodingError as err:
-            raise Transient(f"{self.registry}: the answer to {method} {url} was cut short") from None
+        except requests.exceptions.ChunkedEncodingError:
+            cut = f"{self.registry}: the answer to {method} {url} was cut short"
+            raise Transient(cut) from None
         except requests.exceptions.RequestException as err:
             raise RegistryError(f"{method} {url} failed: {short(err)}") from None
         if response.status_code == 429 or response.status_code >= 500:
