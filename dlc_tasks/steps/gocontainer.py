@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
-from dlc_tasks.errors import GoStepFailed
+from dlc_tasks.errors import EngineError, GoStepFailed
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -143,7 +143,7 @@ class GoContainer:
                 if self.user != "0:0":
                     self._exec(["chown", "-R", self.user, GOCACHE], user="0:0", quiet=True)
         except BaseException:
-            self.engine.remove_container(self.container_id)
+            self._remove(failing=True)
             raise
         return self
 
@@ -155,17 +155,33 @@ class GoContainer:
     ) -> None:
         if not self.container_id:
             return
+        failing = exc_type is not None
         try:
-            if self.remote and exc_type is None:
+            if self.remote and not failing:
                 from dlc_tasks.clients.workspace import copy_out  # noqa: PLC0415
 
                 changed = copy_out(
                     self.engine, self.container_id, self.project_dir, WORKDIR, self.sent
                 )
                 self.output(f"copied back from the engine: {len(changed)} changed file(s)")
+        except BaseException:
+            failing = True
+            raise
         finally:
-            self.engine.remove_container(self.container_id)
-            self.container_id = None
+            self._remove(failing=failing)
+
+    def _remove(self, *, failing: bool) -> None:
+        """Remove the container. When a step already failed (the engine vanished, say), a
+        failed removal is said on a line of its own and the step's error is the one raised."""
+        container_id, self.container_id = self.container_id, None
+        if container_id is None:
+            return
+        try:
+            self.engine.remove_container(container_id)
+        except EngineError as err:
+            if not failing:
+                raise
+            self.output(f"could not remove container {container_id[:12]}: {err.one_line()}")
 
     def _exec(
         self, argv: Sequence[str], *, user: str | None = None, quiet: bool = False
