@@ -190,3 +190,44 @@ def test_no_color_turns_colour_off_on_a_terminal(monkeypatch: pytest.MonkeyPatch
 def test_a_forced_rebuild_followed_by_a_hit_counts_as_a_miss(rt: FakeRuntime) -> None:
     made = report.build_report(rt, [Outcome("cache", "miss", 3.0), Outcome("cache", "hit", 0.1)])
     assert made["cache_hit"] is False
+
+
+GOOD = {"tasks": [], "ok": True, "total_seconds": 1.0, "finished": "2026-01-01T00:00:00Z"}
+WRONG_SHAPES = [
+    {"image": "sha256:x"},
+    {"image": {"size": "12MB"}},
+    {"image": {"size": True}},
+    {"image": ["sha256:x", 5]},
+    {"cache_hit": "yes"},
+    {"cache_hit": 1},
+    {"total_seconds": float("nan")},
+    {"total_seconds": True},
+    {"total_seconds": "1.0"},
+    {"tasks": "hash"},
+    {"ok": "true"},
+    {"finished": 20260101},
+]
+
+
+@pytest.mark.parametrize("bad", WRONG_SHAPES, ids=repr)
+def test_a_record_of_the_wrong_shape_is_skipped_and_counted(
+    tmp_path: Path, bad: dict[str, Any]
+) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_text(json.dumps({**GOOD, **bad}) + "\n" + json.dumps(GOOD) + "\n")
+    runs, skipped = history.load_counted(path)
+    assert (len(runs), skipped) == (1, 1)
+
+
+def test_inv_report_reads_a_history_holding_records_of_every_wrong_shape(tmp_path: Path) -> None:
+    rt = FakeRuntime(tmp_path)
+    rt.settings.state_dir.mkdir()
+    lines = [json.dumps({**GOOD, **bad}) for bad in WRONG_SHAPES]
+    lines.append(json.dumps({**GOOD, "cache_hit": True, "image": {"size": 5_000_000}}))
+    (rt.settings.state_dir / "history.jsonl").write_text("\n".join(lines) + "\n")
+    found = history.run_report(rt, str(tmp_path / "chart.png"))  # type: ignore[arg-type]
+    assert (found["runs"], found["skipped_records"]) == (1, len(WRONG_SHAPES))
+    assert found["last_image_size"] == 5_000_000
+    assert found["cache_hit_rate"] == 1.0
+    assert f"{len(WRONG_SHAPES)} (unreadable or incomplete)" in rt.out.stream.getvalue()  # type: ignore[attr-defined]
+
