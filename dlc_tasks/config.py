@@ -170,16 +170,34 @@ _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def check_host(value: object, key: str) -> str:
-    """A host name or IP address, nothing that could break a YAML document or a command."""
+    """A host name or an IPv4 address, nothing that could break a YAML document or a command.
+
+    Refused: any control character or space, an IPv6 scope id (``%…``, which ``ipaddress``
+    accepts whatever it holds, newlines included), and IPv6 addresses: the local registry's
+    address becomes ``HOST:PORT`` in image references, which engine 20.10 cannot parse for
+    a bracketed ``[::1]:5000`` (and an unbracketed one is ambiguous).
+    """
     host = str(value)
+    if "%" in host or any(ch.isspace() or not ch.isprintable() for ch in host):
+        raise InvalidValue(
+            f"{key} {host!r} holds a space, a control character or an IPv6 scope id (%)",
+            hint=f"set dlc.{key} to a host name or an IPv4 address, e.g. 127.0.0.1",
+        )
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
         if not _HOST.fullmatch(host):
             raise InvalidValue(
                 f"{key} {host!r} is not a host name or IP address",
                 hint=f"set dlc.{key} to e.g. 127.0.0.1",
             ) from None
+        return host
+    if address.version == 6:
+        raise InvalidValue(
+            f"{key} {host!r} is an IPv6 address: image references cannot name a registry at "
+            f"[{host}]:PORT on this engine",
+            hint=f"set dlc.{key} to 127.0.0.1 (the local registry listens on loopback)",
+        )
     return host
 
 
