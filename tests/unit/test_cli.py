@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -29,6 +30,10 @@ def explode(c: Any, kind: str = "odd") -> str:
         raise PushError("push of x failed", hint="check the registry")
     if kind == "interrupt":
         raise KeyboardInterrupt
+    if kind == "read-only":
+        raise OSError(errno.EROFS, "Read-only file system", "/p/.dlc/bin/app")
+    if kind == "oserror-without-a-path":
+        raise OSError(errno.EIO, "Input/output error")
     return "fine"
 
 
@@ -83,3 +88,33 @@ def test_the_task_keeps_its_name_doc_and_help() -> None:
     assert explode.__doc__ == "Raise the error named by kind."
     assert explode.help == {"kind": "which error to raise"}
     assert list(explode.argspec(explode.body).parameters) == ["kind"]
+
+
+def test_an_oserror_from_a_step_is_one_line_naming_the_path_and_the_fix(
+    quiet_console: Console,
+) -> None:
+    """An unexpected OSError (a read-only or root-owned .dlc) was a raw traceback."""
+    with pytest.raises(Exit) as caught:
+        explode(Context(), kind="read-only")
+    message = str(caught.value.message)
+    assert message.startswith("dlc: cannot use /p/.dlc/bin/app: Read-only file system (")
+    assert "writable checkout" in message
+    assert "\n" not in message
+    assert caught.value.code == 1
+
+
+def test_an_oserror_without_a_path_is_one_line_too(quiet_console: Console) -> None:
+    with pytest.raises(Exit) as caught:
+        explode(Context(), kind="oserror-without-a-path")
+    message = str(caught.value.message)
+    assert message.startswith("dlc: unexpected OSError: ")
+    assert "DLC_DEBUG=1" in message
+    assert "\n" not in message
+
+
+def test_dlc_debug_keeps_the_traceback_of_an_oserror(
+    quiet_console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLC_DEBUG", "1")
+    with pytest.raises(OSError, match="Read-only"):
+        explode(Context(), kind="read-only")
