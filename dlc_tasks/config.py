@@ -10,6 +10,7 @@ environment variables, a runtime ``-f`` file, and finally task flags.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -166,6 +167,36 @@ def confined(project_dir: Path, value: object, key: str) -> Path:
     return path
 
 
+STATE_DIR = ".dlc"
+
+
+def check_state_dir(project_dir: Path) -> Path:
+    """``project_dir/.dlc``, refused with one line when it, or anything in it or in its
+    ``bin/``, is a symlink.
+
+    The tool writes its state, report, history, binary and copy-back staging there: through
+    a link (a committed ``.dlc -> /elsewhere``) they would land outside the project, or, for
+    a link inside it, in the source tree. The tool makes the folder itself.
+    """
+    state_dir = project_dir / STATE_DIR
+    for path in (state_dir, *_children(state_dir), *_children(state_dir / "bin")):
+        if path.is_symlink():
+            rel = path.relative_to(project_dir).as_posix()
+            raise InvalidValue(
+                f"{rel} is a symlink (to {os.readlink(path)}): the tool writes its own files "
+                "there, and they must stay inside project_dir",
+                hint=f"remove the link (rm {rel}); the tool makes what it needs",
+            )
+    return state_dir
+
+
+def _children(folder: Path) -> list[Path]:
+    """The entries of a real folder (not through a link), or none."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(folder.iterdir())
+
+
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
@@ -289,8 +320,9 @@ class Settings:
 
     @property
     def state_dir(self) -> Path:
-        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``."""
-        return self.project_dir / ".dlc"
+        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``, checked
+        by :func:`check_state_dir` when the settings were made."""
+        return self.project_dir / STATE_DIR
 
     def registry_or_local(self) -> str:
         """The configured registry, or the local one's address."""
@@ -314,6 +346,7 @@ class Settings:
         from dlc_tasks.project.derive import fill  # noqa: PLC0415
 
         merged = fill(project_dir, merged)
+        check_state_dir(project_dir)
 
         def path(key: str) -> Path:
             # A template left unset: the project's own docker/ file, else the packaged one

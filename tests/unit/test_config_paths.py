@@ -166,3 +166,32 @@ def test_build_args_with_credentials_are_refused_pointing_to_the_secure_way(
 def test_build_args_without_credentials_are_accepted(tmp_path: Path, value: str) -> None:
     assert settings(tmp_path, build_args={"GOPROXY": value}).build_args == {"GOPROXY": value}
 
+
+@pytest.mark.parametrize(
+    "link",
+    [".dlc", ".dlc/bin", ".dlc/state.json", ".dlc/history.jsonl", ".dlc/bin/app"],
+)
+@pytest.mark.parametrize("inside", [False, True], ids=["to-elsewhere", "to-inside"])
+def test_a_symlink_where_the_tool_keeps_its_files_is_refused(
+    tmp_path: Path, link: str, inside: bool
+) -> None:
+    """A committed ``.dlc -> /elsewhere`` sent state, report, history, the binary and the
+    copy-back staging outside project_dir; inside, they would land in the source tree."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    target = (project / "build") if inside else elsewhere
+    target.mkdir(exist_ok=True)
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(target / Path(link).name)
+    with pytest.raises(InvalidValue, match=rf"{link} is a symlink") as caught:
+        settings(project, binary_name="app")
+    assert "\n" not in caught.value.one_line()
+    assert f"rm {link}" in caught.value.one_line()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_real_state_folder_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / ".dlc" / "bin").mkdir(parents=True)
+    (tmp_path / ".dlc" / "state.json").write_text("{}")
+    assert settings(tmp_path).state_dir == tmp_path / ".dlc"
