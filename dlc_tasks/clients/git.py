@@ -78,8 +78,7 @@ def _ignored(cwd: Path, covered: list[Path]) -> list[str]:
     if not covered:
         return []
     names = [
-        (path.relative_to(cwd) if path.is_relative_to(cwd) else path).as_posix()
-        for path in covered
+        (path.relative_to(cwd) if path.is_relative_to(cwd) else path).as_posix() for path in covered
     ]
     out = _git(cwd, "check-ignore", "-z", "--stdin", stdin="\0".join(names) + "\0")
     return [name for name in out.split("\0") if name]

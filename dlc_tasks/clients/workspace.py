@@ -63,7 +63,7 @@ def source_tar(project_dir: Path, owned: Iterable[Path] = ()) -> tuple[IO[bytes]
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
     sent: dict[str, str] = {}
     with tarfile.open(fileobj=spool, mode="w") as tar:
-        for path in sourcetree.iter_files(project_dir):
+        for path in sourcetree.iter_files(project_dir, all_names=True):
             rel = path.relative_to(project_dir).as_posix()
             tar.add(str(path), arcname=rel, recursive=False)
             if path.is_file() and not path.is_symlink():
@@ -118,7 +118,7 @@ def clean_leftovers(project_dir: Path) -> None:
             for leftover in state_dir.glob(f"{STAGING_PREFIX}*"):
                 if not _is_live(leftover):
                     shutil.rmtree(leftover, ignore_errors=True)
-    for path in sourcetree.iter_files(project_dir):
+    for path in sourcetree.iter_files(project_dir, all_names=True):
         if path.name.startswith(".") and path.name.endswith(".dlc-tmp"):
             with contextlib.suppress(OSError):
                 path.unlink()

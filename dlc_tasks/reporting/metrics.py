@@ -19,11 +19,10 @@ from dlc_tasks.errors import NotFoundError, ToolError
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
+
 def _number(value: object) -> bool:
     """A finite int or float (a bool is not a number here)."""
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _optional(item: dict[str, Any], key: str, valid: Callable[[object], bool]) -> bool:
