@@ -30,7 +30,7 @@ from invoke.tasks import Call
 from dlc_tasks.cli.task import INTERRUPTED
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, DlcError
-from dlc_tasks.reporting.console import Console
+from dlc_tasks.reporting.console import Console, Outcome
 from dlc_tasks.run import Run, RunHolder
 
 # Flags that, given to any task of an invocation, apply to every task of it.
@@ -85,6 +85,24 @@ def command_wide_options(calls: list[Call], dry: bool = False) -> dict[str, Any]
     return options
 
 
+def _record_interruption_outside_a_step(
+    holder: RunHolder, ordered: list[Call], current: Call | None
+) -> None:
+    """An interruption between two tasks (or as one prints its header) is no step's: record
+    it on the first task that has no outcome yet, so the report does not call the run a
+    success. A run with no outcome yet (nothing of the chain ran) records nothing."""
+    run = holder.run
+    if run is None or current is None or not run.outcomes:
+        return
+    if any(outcome.status == "interrupted" for outcome in run.outcomes):
+        return  # the step it hit recorded it
+    done = {outcome.task for outcome in run.outcomes}
+    names = [call.task.name for call in ordered]
+    pending = [name for name in names[names.index(current.task.name) :] if name not in done]
+    if pending:
+        run.record(Outcome(pending[0], "interrupted", 0.0, "interrupted before it started"))
+
+
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -111,8 +129,10 @@ class DlcExecutor(Executor):
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         results: dict[Any, Any] = {}
         failed = False
+        current: Call | None = None
         try:
             for call in ordered:
+                current = call
                 self.config.load_collection(self.collection.configuration(call.called_as))
                 self.config.load_shell_env()
                 context = RunContext(config=self.config)
@@ -120,7 +140,13 @@ class DlcExecutor(Executor):
                 results[call.task] = call.task(context, *call.args, **call.kwargs)
         except KeyboardInterrupt:
             failed = True
+            _record_interruption_outside_a_step(holder, ordered, current)
             raise Exit(INTERRUPTED, 130) from None
+        except Exit as done:
+            failed = True
+            if done.code == 130:  # interrupted in a task body, which the task wrapper said
+                _record_interruption_outside_a_step(holder, ordered, current)
+            raise
         except BaseException:
             failed = True
             raise

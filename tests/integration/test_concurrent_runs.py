@@ -85,12 +85,13 @@ def test_concurrent_inv_processes_in_one_checkout_keep_every_stamp_and_record(
 
 
 def strace_inv(
-    args: list[str], service: Path, registry: str, *, log: Path, kill_at: int | None = None
+    args: list[str], service: Path, registry: str, *, log: Path, inject: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``inv ARGS`` under strace, logging its writes; killed on its ``kill_at``-th write."""
+    """``inv ARGS`` under strace, logging its writes; ``inject`` e.g. ``signal=KILL:when=7``
+    sends that signal on its 7th write."""
     trace = ["strace", "-f", "-qq", "-s", "64", "-o", str(log), "-e", "trace=write"]
-    if kill_at is not None:
-        trace += ["-e", f"inject=write:signal=KILL:when={kill_at}"]
+    if inject is not None:
+        trace += ["-e", f"inject=write:{inject}"]
     return subprocess.run(
         [*trace, INV, "--search-root", str(REPO), *args],
         cwd=service,
@@ -125,9 +126,8 @@ def test_inv_killed_at_fixed_points_leaves_a_checkout_the_next_run_uses(
     seeded = {random.Random(s).randrange(1, len(writes) + 1) for s in SEEDS}  # noqa: S311
     points = sorted({*seeded, *marked})
     for point in points:
-        killed = strace_inv(
-            ["cache"], service, registry.address, log=tmp_path / f"kill-{point}.log", kill_at=point
-        )
+        log, inject = tmp_path / f"kill-{point}.log", f"signal=KILL:when={point}"
+        killed = strace_inv(["cache"], service, registry.address, log=log, inject=inject)
         assert killed.returncode == -signal.SIGKILL, (point, killed.stdout, killed.stderr)
         state = service / ".dlc" / "state.json"
         if state.exists():
@@ -139,3 +139,27 @@ def test_inv_killed_at_fixed_points_leaves_a_checkout_the_next_run_uses(
         complete = len(records(service))
         assert re.search(rf"\bruns\s+{complete}\b", report), (point, report)
         assert records(service)[-1]["ok"] is True
+
+
+def test_sigterm_as_the_second_task_starts_ends_in_one_line_with_the_report(
+    service: Path, registry: Registry, tmp_path: Path
+) -> None:
+    """strace sends SIGTERM on the write of ``==> cache``, the second task's first line: the
+    run stops there, says so in one line, exits 130 and still writes its report."""
+    ok(inv("cache", project=service, registry=registry.address))
+    counted = strace_inv(["cache"], service, registry.address, log=tmp_path / "count.log")
+    assert counted.returncode == 0, counted.stderr
+    writes = main_writes(tmp_path / "count.log")
+    header = next(n for n, w in enumerate(writes, 1) if "==> cache" in w)
+    log, inject = tmp_path / "term.log", f"signal=TERM:when={header}"
+    result = strace_inv(["cache"], service, registry.address, log=log, inject=inject)
+    assert result.returncode == 130, (result.stdout, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        "dlc: interrupted; containers and partial files were cleaned up"
+    ]
+    last = records(service)[-1]
+    assert last["ok"] is False
+    assert [(t["task"], t["status"]) for t in last["tasks"]] == [  # type: ignore[attr-defined]
+        ("hash", "skipped"),
+        ("cache", "interrupted"),
+    ]

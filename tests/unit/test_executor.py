@@ -117,7 +117,13 @@ def test_sigterm_between_tasks_ends_the_run_with_its_report(
     with pytest.raises(Exit) as caught:
         invoke_tasks("push", dlc={"project_dir": str(world.project)}, executor=executor_for(world))
     assert caught.value.code == 130
-    assert [t["task"] for t in report(world)["tasks"]] == ["hash", "cache"]
+    written = report(world)
+    assert [(t["task"], t["status"]) for t in written["tasks"]] == [
+        ("hash", "ran"),
+        ("cache", "miss"),
+        ("generate", "interrupted"),  # the task that was next: the run was not a success
+    ]
+    assert written["ok"] is False
     assert signal.getsignal(signal.SIGTERM) is before
     assert world.engine.containers == {}
 
