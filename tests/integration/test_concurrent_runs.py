@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import INV, REPO, Registry, _inv_env, inv, inv_background, ok
+from tests.integration.conftest import Registry, inv, inv_background, ok
 
 pytestmark = pytest.mark.integration
 CACHE_REPO = "arcodange/dance-lessons-coach-build-cache"
@@ -92,15 +92,7 @@ def strace_inv(
     trace = ["strace", "-f", "-qq", "-s", "64", "-o", str(log), "-e", "trace=write"]
     if inject is not None:
         trace += ["-e", f"inject=write:{inject}"]
-    return subprocess.run(
-        [*trace, INV, "--search-root", str(REPO), *args],
-        cwd=service,
-        env=_inv_env(service, registry, None),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return inv(*args, project=service, registry=registry, prefix=trace)
 
 
 def main_writes(log: Path) -> list[str]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import multiprocessing
 import os
 import signal
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +13,7 @@ import pytest
 
 from dlc_tasks.clients import localregistry
 from tests.integration.conftest import free_port, inv
+from tests.support.servers import REGISTRY_HEADER, http_server, not_http
 
 pytestmark = pytest.mark.integration
 RUNS = 4
@@ -56,33 +52,6 @@ def test_first_runs_at_once_start_one_registry_and_the_pid_file_names_it(tmp_pat
                 time.sleep(0.1)  # polling for the registry to be gone, not guessing a delay
 
 
-@contextlib.contextmanager
-def not_http() -> Iterator[int]:
-    """A service that is not HTTP (an SSH banner, then close) on a free loopback port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    port, stop = listener.getsockname()[1], threading.Event()
-
-    def serve() -> None:
-        while True:
-            conn, _ = listener.accept()
-            with conn:
-                if stop.is_set():
-                    return
-                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        stop.set()
-        socket.create_connection(("127.0.0.1", port)).close()  # wakes the blocked accept()
-        thread.join()
-        listener.close()
-
-
 def local_config(tmp_path: Path, port: int) -> Path:
     config = tmp_path / "local-registry.yaml"
     data = tmp_path / "registry-data"
@@ -106,34 +75,6 @@ def test_a_non_http_service_on_the_local_registry_port_is_one_line(
     assert f"warn registry: 127.0.0.1:{port} is served by something other" in doctor.stdout
 
 
-@contextlib.contextmanager
-def recording_proxy() -> Iterator[tuple[int, list[str]]]:
-    """An HTTP proxy that answers every request as a registry without our marker would."""
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def test_doctor_finds_our_registry_directly_whatever_http_proxy_says(
     service: Path, tmp_path: Path
 ) -> None:
@@ -147,7 +88,8 @@ def test_doctor_finds_our_registry_directly_whatever_http_proxy_says(
     starter.join()
     assert starter.exitcode == 0
     try:
-        with recording_proxy() as (proxy, seen):
+        seen: list[str] = []  # a proxy answering for anyone as a registry without our marker
+        with http_server(REGISTRY_HEADER, seen) as proxy:
             env = {
                 "http_proxy": f"http://127.0.0.1:{proxy}",
                 "HTTP_PROXY": f"http://127.0.0.1:{proxy}",

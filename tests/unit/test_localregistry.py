@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,40 +17,19 @@ from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, ToolError
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
-
-
-def serve(headers: dict[str, str]) -> Iterator[int]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+from tests.support.servers import REGISTRY_HEADER, free_loopback_port, http_server, not_http
 
 
 @pytest.fixture
 def plain_http() -> Iterator[int]:
-    yield from serve({})
+    with http_server({}) as port:
+        yield port
 
 
 @pytest.fixture
 def other_registry() -> Iterator[int]:
-    yield from serve({"Docker-Distribution-Api-Version": "registry/2.0"})
+    with http_server(REGISTRY_HEADER) as port:
+        yield port
 
 
 def test_any_http_server_on_the_port_is_not_taken_for_our_registry(
@@ -78,7 +54,7 @@ def test_a_registry_with_our_marker_is_reused(tmp_path: Path) -> None:
     token = localregistry.marker(tmp_path)
     assert (tmp_path / "marker").stat().st_mode & 0o077 == 0
     headers = {"Docker-Distribution-Api-Version": "registry/2.0", "X-Dlc-Tasks-Registry": token}
-    for port in serve(headers):
+    with http_server(headers) as port:
         assert localregistry.ensure_running("127.0.0.1", port, tmp_path) == (
             f"127.0.0.1:{port}",
             False,
@@ -130,43 +106,20 @@ def test_a_registry_an_earlier_version_started_from_this_folder_is_still_ours(
 
 
 @pytest.fixture
-def not_http() -> Iterator[int]:
-    """A service that is not HTTP at all (an SSH banner, then close) on a loopback port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    stop = threading.Event()
-
-    def serve_banner() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
-
-    thread = threading.Thread(target=serve_banner, daemon=True)
-    thread.start()
-    port = listener.getsockname()[1]
-    try:
+def banner() -> Iterator[int]:
+    with not_http() as port:
         yield port
-    finally:
-        stop.set()
-        socket.create_connection(("127.0.0.1", port)).close()  # wakes the blocked accept()
-        thread.join()
-        listener.close()
 
 
 def test_a_non_http_service_on_the_port_is_something_else_not_a_traceback(
-    not_http: int, tmp_path: Path
+    banner: int, tmp_path: Path
 ) -> None:
-    assert localregistry.is_ours(f"127.0.0.1:{not_http}", tmp_path) is False
+    assert localregistry.is_ours(f"127.0.0.1:{banner}", tmp_path) is False
     with pytest.raises(ToolError, match="something other than") as caught:
-        localregistry.ensure_running("127.0.0.1", not_http, tmp_path)
+        localregistry.ensure_running("127.0.0.1", banner, tmp_path)
     assert "\n" not in caught.value.one_line()
     s = Settings.from_mapping(
-        {"project_dir": str(tmp_path), "local_registry": {"port": not_http, "data_dir": "/d"}}
+        {"project_dir": str(tmp_path), "local_registry": {"port": banner, "data_dir": "/d"}}
     )
     with pytest.raises(DoctorWarning, match="something other than"):
         _registry(s)
@@ -174,30 +127,10 @@ def test_a_non_http_service_on_the_port_is_something_else_not_a_traceback(
 
 @pytest.fixture
 def proxy() -> Iterator[tuple[int, list[str]]]:
-    """An HTTP proxy that records what it is asked and answers for anyone, as our registry."""
+    """An HTTP proxy that records what it is asked and answers for anyone, as a registry."""
     seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_server(REGISTRY_HEADER, seen) as port:
+        yield port, seen
 
 
 def _is_ours_in_a_new_process(address: str, data: Path, env: dict[str, str]) -> str:
@@ -222,11 +155,9 @@ def test_the_loopback_probe_never_goes_through_a_proxy(
     env.update({name: f"http://127.0.0.1:{port}" for name in ("http_proxy", "HTTP_PROXY")})
     token = localregistry.marker(tmp_path)
     headers = {"Docker-Distribution-Api-Version": "registry/2.0", "X-Dlc-Tasks-Registry": token}
-    for ours in serve(headers):
+    with http_server(headers) as ours:
         assert _is_ours_in_a_new_process(f"127.0.0.1:{ours}", tmp_path, env) == "True"
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        free = unused.getsockname()[1]
+    free = free_loopback_port()
     assert _is_ours_in_a_new_process(f"127.0.0.1:{free}", tmp_path, env) == "None"
     assert seen == []
 
@@ -248,9 +179,7 @@ def test_a_dry_run_does_not_take_a_registry_without_our_marker_for_ours(
 
 
 def test_a_dry_run_with_nothing_on_the_port_plans_to_start_the_registry(tmp_path: Path) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        free = unused.getsockname()[1]
+    free = free_loopback_port()
     s = Settings.from_mapping(
         {"project_dir": str(tmp_path), "dry_run": True, "local_registry": {"port": free}}
     )

@@ -147,10 +147,10 @@ def test_copy_in_streams_a_spooled_file_not_bytes(project: Path, tmp_path: Path)
     shutil.rmtree(box.root)
 
 
-def test_outputs_the_tool_owns_come_back_over_an_earlier_runs_copy(
+def an_earlier_binary_then_a_new_one(
     project: Path, tmp_path: Path
-) -> None:
-    """The binary lives in ``.dlc/`` (never sent); a copy an earlier run left is not an edit."""
+) -> tuple[Path, Container, dict[str, str]]:
+    """An earlier run's binary here, the tree sent with it as owned, a new one built there."""
     binary = project / ".dlc" / "bin" / "app"
     binary.parent.mkdir(parents=True)
     binary.write_bytes(b"the first run's binary")
@@ -158,6 +158,14 @@ def test_outputs_the_tool_owns_come_back_over_an_earlier_runs_copy(
     sent = copy_in(box, "c", project, "/workspace", owned=[binary])
     (box.root / ".dlc" / "bin").mkdir(parents=True)
     (box.root / ".dlc" / "bin" / "app").write_bytes(b"this run's binary")
+    return binary, box, sent
+
+
+def test_outputs_the_tool_owns_come_back_over_an_earlier_runs_copy(
+    project: Path, tmp_path: Path
+) -> None:
+    """The binary lives in ``.dlc/`` (never sent); a copy an earlier run left is not an edit."""
+    binary, box, sent = an_earlier_binary_then_a_new_one(project, tmp_path)
     assert copy_out(box, "c", project, "/workspace", sent) == [".dlc/bin/app"]
     assert binary.read_bytes() == b"this run's binary"
 
@@ -167,13 +175,7 @@ def test_an_owned_output_replaced_here_during_the_run_is_kept(
 ) -> None:
     """The rule is the same for the tool's own outputs: what is here now must be what was
     here when the run started (another local run may have rebuilt it meanwhile)."""
-    binary = project / ".dlc" / "bin" / "app"
-    binary.parent.mkdir(parents=True)
-    binary.write_bytes(b"at the start")
-    box = Container(tmp_path)
-    sent = copy_in(box, "c", project, "/workspace", owned=[binary])
-    (box.root / ".dlc" / "bin").mkdir(parents=True)
-    (box.root / ".dlc" / "bin" / "app").write_bytes(b"from the container")
+    binary, box, sent = an_earlier_binary_then_a_new_one(project, tmp_path)
     binary.write_bytes(b"rebuilt here meanwhile")
     with pytest.raises(CopyBackRefused, match=r"\.dlc/bin/app"):
         copy_out(box, "c", project, "/workspace", sent)
