@@ -10,6 +10,7 @@ environment variables, a runtime ``-f`` file, and finally task flags.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -166,20 +167,68 @@ def confined(project_dir: Path, value: object, key: str) -> Path:
     return path
 
 
+STATE_DIR = ".dlc"
+
+
+def check_state_dir(project_dir: Path) -> Path:
+    """``project_dir/.dlc``, refused with one line when it, or anything in it or in its
+    ``bin/``, is a symlink.
+
+    The tool writes its state, report, history, binary and copy-back staging there: through
+    a link (a committed ``.dlc -> /elsewhere``) they would land outside the project, or, for
+    a link inside it, in the source tree. The tool makes the folder itself.
+    """
+    state_dir = project_dir / STATE_DIR
+    for path in (state_dir, *_children(state_dir), *_children(state_dir / "bin")):
+        if path.is_symlink():
+            rel = path.relative_to(project_dir).as_posix()
+            raise InvalidValue(
+                f"{rel} is a symlink (to {os.readlink(path)}): the tool writes its own files "
+                "there, and they must stay inside project_dir",
+                hint=f"remove the link (rm {rel}); the tool makes what it needs",
+            )
+    return state_dir
+
+
+def _children(folder: Path) -> list[Path]:
+    """The entries of a real folder (not through a link), or none."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(folder.iterdir())
+
+
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def check_host(value: object, key: str) -> str:
-    """A host name or IP address, nothing that could break a YAML document or a command."""
+    """A host name or an IPv4 address, nothing that could break a YAML document or a command.
+
+    Refused: any control character or space, an IPv6 scope id (``%…``, which ``ipaddress``
+    accepts whatever it holds, newlines included), and IPv6 addresses: the local registry's
+    address becomes ``HOST:PORT`` in image references, which engine 20.10 cannot parse for
+    a bracketed ``[::1]:5000`` (and an unbracketed one is ambiguous).
+    """
     host = str(value)
+    if "%" in host or any(ch.isspace() or not ch.isprintable() for ch in host):
+        raise InvalidValue(
+            f"{key} {host!r} holds a space, a control character or an IPv6 scope id (%)",
+            hint=f"set dlc.{key} to a host name or an IPv4 address, e.g. 127.0.0.1",
+        )
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
     except ValueError:
         if not _HOST.fullmatch(host):
             raise InvalidValue(
                 f"{key} {host!r} is not a host name or IP address",
                 hint=f"set dlc.{key} to e.g. 127.0.0.1",
             ) from None
+        return host
+    if address.version == 6:
+        raise InvalidValue(
+            f"{key} {host!r} is an IPv6 address: image references cannot name a registry at "
+            f"[{host}]:PORT on this engine",
+            hint=f"set dlc.{key} to 127.0.0.1 (the local registry listens on loopback)",
+        )
     return host
 
 
@@ -271,8 +320,9 @@ class Settings:
 
     @property
     def state_dir(self) -> Path:
-        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``."""
-        return self.project_dir / ".dlc"
+        """Where the tool keeps its own files (binary, stamps): ``project_dir/.dlc``, checked
+        by :func:`check_state_dir` when the settings were made."""
+        return self.project_dir / STATE_DIR
 
     def registry_or_local(self) -> str:
         """The configured registry, or the local one's address."""
@@ -296,6 +346,7 @@ class Settings:
         from dlc_tasks.project.derive import fill  # noqa: PLC0415
 
         merged = fill(project_dir, merged)
+        check_state_dir(project_dir)
 
         def path(key: str) -> Path:
             # A template left unset: the project's own docker/ file, else the packaged one

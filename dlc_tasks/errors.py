@@ -92,3 +92,32 @@ class RegistryTLSError(RegistryError):
 
 class PushError(RegistryError):
     """A push failed, or a pushed tag does not name the expected digest."""
+
+
+class FileError(DlcError):
+    """A file the tool reads or writes could not be: permissions, a read-only or full file
+    system, a file where a folder should be (a ``.dlc`` left by ``sudo inv``, say)."""
+
+    @classmethod
+    def of(cls, err: OSError, doing: str, path: object = None) -> FileError:
+        """One line for ``err``: what could not be done to which path, and the likely fix."""
+        where = str(path or err.filename or "a file")
+        return cls(f"cannot {doing} {where}: {err.strerror or err}", hint=_file_fix(err, where))
+
+
+def _file_fix(err: OSError, where: str) -> str:
+    """The usual fix for an OSError's errno."""
+    import errno  # noqa: PLC0415
+
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"give this user write access to {where} and its folder "
+            "(a .dlc made by `sudo inv`: sudo chown -R $(id -u):$(id -g) .dlc)"
+        )
+    if err.errno == errno.EROFS:
+        return "the file system is read-only there: run in a writable checkout"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk (or your quota) is full: free some space"
+    if err.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return "a file stands where a folder is needed (or the reverse): move it away"
+    return "check the path and its permissions; DLC_DEBUG=1 shows the traceback"

@@ -120,7 +120,9 @@ class Run:
 
                 address = s.registry_or_local()
                 if self.dry_run:
-                    self._registry_started = localregistry.answers(address)
+                    self._registry_started = localregistry.running(
+                        s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
+                    )
                     if not self._registry_started:
                         self.out.line(f"no registry configured: would start one at {address}")
                     self._registry = address

@@ -18,10 +18,9 @@ from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import open_go_container
+from dlc_tasks.steps.gocontainer import binary_path, open_go_container
 from dlc_tasks.steps.prod import LABEL_CACHE
 from dlc_tasks.steps.runner import run_step
-from dlc_tasks.steps.test import binary_path
 
 ELF_MAGIC = b"\x7fELF"
 

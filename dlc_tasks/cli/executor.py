@@ -91,6 +91,18 @@ def command_wide_options(calls: list[Call], dry: bool = False) -> dict[str, Any]
     return options
 
 
+def _next_task(holder: RunHolder, ordered: list[Call], current: Call | None) -> str | None:
+    """The task an interruption outside a step stopped: the first, from ``current`` on, with
+    no outcome yet (an interruption between two tasks, or as one prints its header, is the
+    next one's), else ``current``'s."""
+    if current is None:
+        return None
+    done = {outcome.task for outcome in holder.run.outcomes} if holder.run else set()
+    names = [call.task.name for call in ordered]
+    pending = [name for name in names[names.index(current.task.name) :] if name not in done]
+    return pending[0] if pending else current.task.name
+
+
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -116,10 +128,12 @@ class DlcExecutor(Executor):
         holder = RunHolder(self.config, options, type(self).make_run)
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         results: dict[Any, Any] = {}
-        failed: str | None = None  # the task that failed or was interrupted, if one did
+        failed: str | None = None  # the task that did not finish, if one did not
         interrupted = False
+        current: Call | None = None
         try:
             for call in ordered:
+                current = call
                 failed = call.task.name
                 self.config.load_collection(self.collection.configuration(call.called_as))
                 self.config.load_shell_env()
@@ -129,9 +143,12 @@ class DlcExecutor(Executor):
             failed = None
         except KeyboardInterrupt:
             interrupted = True
+            failed = _next_task(holder, ordered, current)
             raise Exit(INTERRUPTED, 130) from None
         except Exit as stop:  # a task's wrapper turned Ctrl-C or SIGTERM into exit 130
-            interrupted = stop.code == 130
+            if stop.code == 130:
+                interrupted = True
+                failed = _next_task(holder, ordered, current)
             raise
         finally:
             try:

@@ -1,7 +1,8 @@
 """The bridge between Invoke and the package: one decorator for every task.
 
 ``dlc_task`` registers a function as an Invoke task and wraps its body so that a
-:class:`~dlc_tasks.errors.DlcError` becomes one line on stderr
+:class:`~dlc_tasks.errors.DlcError` (or an ``OSError`` from a file operation, naming the
+path) becomes one line on stderr
 (``dlc: <what failed> (<what to do>)``) and a non-zero exit, with the traceback
 only under ``inv --debug`` or ``DLC_DEBUG=1``, and Ctrl-C (or SIGTERM, which the
 executor turns into one) exits 130 after the ``finally`` blocks cleaned up.
@@ -20,7 +21,7 @@ from typing import Any, overload
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import DlcError, FileError
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
 DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
@@ -41,6 +42,14 @@ COMMAND_WIDE: dict[str, tuple[Any, str]] = {
     ),
 }
 CHAIN_FLAGS = tuple(COMMAND_WIDE)  # what every chain task takes
+
+
+def oserror_line(err: OSError) -> str:
+    """One line for an OSError no helper converted: the path and the fix when it names one."""
+    if err.filename:
+        return FileError.of(err, "use").one_line()
+    text = " ".join(str(err).split())
+    return f"unexpected {type(err).__name__}: {text} (DLC_DEBUG=1 shows the traceback)"
 
 
 def debugging() -> bool:
@@ -98,6 +107,12 @@ def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any
                 if debugging():
                     raise
                 raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
+            except OSError as err:
+                # the helpers in _files and the state turn theirs into FileError; any other
+                # file operation that fails still ends in one line naming the path
+                if debugging():
+                    raise
+                raise Exit(f"dlc: {oserror_line(err)}", code=1) from None
             except KeyboardInterrupt:
                 raise Exit(INTERRUPTED, 130) from None
 

@@ -85,24 +85,55 @@ def context_tar(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _engine_faults() -> tuple[type[BaseException], ...]:
+    """What a dying or misbehaving engine raises, at the call or later, mid-stream.
+
+    The SDK's and requests' errors (connection refused, a 500 outside a stream), and what a
+    stream read from a socket raises when the engine goes away in the middle: the socket's
+    own errors (reset, broken pipe, timeout), urllib3's ``ProtocolError`` and http.client's
+    ``IncompleteRead``.
+    """
+    import http.client  # noqa: PLC0415
+
+    from docker.errors import DockerException  # noqa: PLC0415
+    from requests.exceptions import RequestException  # noqa: PLC0415
+    from urllib3.exceptions import HTTPError as Urllib3Error  # noqa: PLC0415
+
+    return (
+        DockerException,
+        RequestException,
+        Urllib3Error,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+    )
+
+
+def _engine_failed(what: str, err: BaseException) -> EngineError:
+    return EngineError(f"the Docker engine failed during {what}: {_first_line(err)}")
+
+
 def _engine_call(method: F) -> F:
-    """Turn the engine vanishing (connection refused or reset, a 500 outside a stream) into
-    one :class:`EngineError` line naming the operation, instead of a traceback."""
+    """Turn the engine vanishing (connection refused or reset, a 500 outside a stream, a
+    stream broken mid-way) into one :class:`EngineError` line naming the operation, instead
+    of a traceback."""
 
     @functools.wraps(method)
     def call(self: Engine, *args: Any, **kwargs: Any) -> Any:
-        from docker.errors import DockerException  # noqa: PLC0415
-        from requests.exceptions import RequestException  # noqa: PLC0415
-
         try:
             return method(self, *args, **kwargs)
-        except (DockerException, RequestException) as err:
-            what = method.__name__.strip("_").replace("_", " ")
-            raise EngineError(
-                f"the Docker engine failed during {what}: {_first_line(err)}"
-            ) from None
+        except _engine_faults() as err:
+            raise _engine_failed(method.__name__.strip("_").replace("_", " "), err) from None
 
     return call  # type: ignore[return-value]
+
+
+def _guarded(chunks: Iterable[bytes], what: str) -> Iterator[bytes]:
+    """``chunks`` read lazily (after the call returned), with the engine's faults as one line."""
+    try:
+        yield from chunks
+    except _engine_faults() as err:
+        raise _engine_failed(what, err) from None
 
 
 @dataclass(frozen=True)
@@ -273,6 +304,7 @@ class Engine:
                 progress(str(layer), str(status), detail.get("current"), detail.get("total"))
         return aux
 
+    @_engine_call
     def push(
         self,
         repository: str,
@@ -303,6 +335,7 @@ class Engine:
 
         return _retried(attempt, retries, output)
 
+    @_engine_call
     def pull(
         self,
         repository: str,
@@ -436,7 +469,7 @@ class Engine:
     def get_archive(self, container_id: str, path: str) -> tuple[Iterator[bytes], Any]:
         """A container's ``path`` as tar chunks, and its stat."""
         chunks, stat = self._api.get_archive(container_id, path)
-        return iter(chunks), stat
+        return _guarded(chunks, "get archive"), stat
 
     @_engine_call
     def published_port(self, container_id: str, port: int) -> int:
@@ -505,6 +538,6 @@ def _declared_only(buildargs: Mapping[str, str], dockerfile_text: str | None) ->
     return {k: v for k, v in buildargs.items() if k in declared}
 
 
-def _first_line(err: Exception) -> str:
+def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0][:300] if text else type(err).__name__

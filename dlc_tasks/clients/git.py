@@ -14,13 +14,17 @@ from dlc_tasks.errors import ToolError
 from dlc_tasks.model.refs import check_tag
 
 
-def _git(cwd: Path, *args: str) -> str:
+def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
     from plumbum import local  # noqa: PLC0415
     from plumbum.commands.processes import ProcessExecutionError  # noqa: PLC0415
 
     try:
         with local.cwd(str(cwd)):
-            return str(local["git"](*args))
+            if stdin is None:
+                return str(local["git"](*args))
+            # git check-ignore exits 1 when no path is ignored
+            _, out, _ = (local["git"][args] << stdin).run(retcode=(0, 1))
+            return str(out)
     except (ProcessExecutionError, subprocess.SubprocessError, OSError) as err:
         last = (str(err).strip().splitlines() or ["git failed"])[-1]
         raise ToolError(
@@ -39,11 +43,15 @@ def uncommitted(cwd: Path, covered: Iterable[Path]) -> list[str]:
 
     A change counts when git reports it (modified, added, untracked, deleted, renamed) and
     the path is one of ``covered`` (the files the source digest covers), or was deleted:
-    a new untracked README in an ignored folder does not make the tree dirty, an untracked
-    ``.go`` file does.
+    a new untracked README in a dot-folder does not make the tree dirty, an untracked
+    ``.go`` file does. A covered file that git ignores counts too: Go does not read
+    ``.gitignore``, so the binary may hold it (``go:embed``) and no commit does. Commit
+    generated files (the Go convention), or keep local files out of the module or in a
+    folder whose name starts with ``.`` or ``_``.
     """
     top = Path(_git(cwd, "rev-parse", "--show-toplevel").strip())
     status = _git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".")
+    covered = list(covered)
     wanted = {path.resolve() for path in covered}
     entries = status.split("\0")
     found: list[str] = []
@@ -62,4 +70,15 @@ def uncommitted(cwd: Path, covered: Iterable[Path]) -> list[str]:
                 found.append(path.relative_to(cwd.resolve()).as_posix())
             except ValueError:
                 found.append(name)
-    return sorted(found)
+    return sorted({*found, *_ignored(cwd, covered)})
+
+
+def _ignored(cwd: Path, covered: list[Path]) -> list[str]:
+    """The ``covered`` paths git ignores (never a tracked file), relative to ``cwd``."""
+    if not covered:
+        return []
+    names = [
+        (path.relative_to(cwd) if path.is_relative_to(cwd) else path).as_posix() for path in covered
+    ]
+    out = _git(cwd, "check-ignore", "-z", "--stdin", stdin="\0".join(names) + "\0")
+    return [name for name in out.split("\0") if name]

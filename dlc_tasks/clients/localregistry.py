@@ -18,6 +18,7 @@ machine. On a machine shared with other users, configure ``dlc.registry`` instea
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import shutil
@@ -35,23 +36,44 @@ MARKER_HEADER = "X-Dlc-Tasks-Registry"
 API_HEADER = "Docker-Distribution-Api-Version"
 
 
+# No proxy for the loopback probe, whatever http_proxy says: a proxy cannot reach our
+# loopback, and its answer (or another user's registry behind it) must never pass for ours.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _headers(address: str) -> dict[str, str] | None:
-    """The response headers of ``/v2/`` (200 or 401), or None when nothing answers there."""
+    """The response headers of ``/v2/`` (200 or 401), or None when nothing answers there.
+
+    Something that answers, but not in HTTP (an SSH banner), or with another status, gives
+    an empty mapping: it is not a registry.
+    """
     try:
-        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1.0) as response:
+        with _DIRECT.open(f"http://{address}/v2/", timeout=1.0) as response:
             return {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as err:
-        if err.code == 401:
-            return {k.lower(): v for k, v in err.headers.items()}
-        return {}
+        return {k.lower(): v for k, v in err.headers.items()} if err.code == 401 else {}
+    except (http.client.HTTPException, ValueError):
+        return {}  # not HTTP: BadStatusLine, a malformed header…
     except OSError:
         return None
 
 
-def answers(address: str) -> bool:
-    """True when a registry answers ``/v2/`` at ``address`` (200, or 401 asking for auth)."""
-    headers = _headers(address)
-    return bool(headers and API_HEADER.lower() in headers)
+def _foreign(address: str) -> ToolError:
+    return ToolError(
+        f"{address} is served by something other than this user's dlc-tasks registry",
+        hint="stop it, or set dlc.local_registry.port (or dlc.registry)",
+    )
+
+
+def running(host: str, port: int, data_dir: Path | None = None) -> bool:
+    """For a dry run, which starts nothing: True when our registry answers (the run would use
+    it), False when nothing does (the run would start it). Something else on the port is the
+    error the real run would stop with."""
+    address = f"{host}:{port}"
+    ours = is_ours(address, data_dir or default_data_dir(port))
+    if ours is False:
+        raise _foreign(address)
+    return bool(ours)
 
 
 def marker(data_dir: Path) -> str:
@@ -128,10 +150,7 @@ def ensure_running(host: str, port: int, data_dir: Path | None = None) -> tuple[
         if ours:
             return address, False
         if ours is False:
-            raise ToolError(
-                f"{address} is served by something other than this user's dlc-tasks registry",
-                hint="stop it, or set dlc.local_registry.port (or dlc.registry)",
-            )
+            raise _foreign(address)
         return address, _start(host, port, data)
 
 

@@ -7,35 +7,45 @@ and whatever the steps changed (generated files, the coverage profile, the
 binary) is brought back with ``get_archive`` afterwards, only when every step
 succeeded. The copy-back loses nothing and writes nowhere else:
 
-* each file is compared with the digest of what was *sent* (the manifest
+* each file is compared with what was here when the run started (the manifest
   :func:`copy_in` returns): a file edited here while the steps ran is left
-  alone, and the copy-back stops with one line naming it;
+  alone, and the copy-back stops with one line naming it. The manifest holds
+  every file sent and also the outputs the tool owns that are never sent (the
+  binary in ``.dlc/bin/``): a binary an earlier run left is what was here at the
+  start, so this run's binary replaces it;
 * a file whose real location (symlinks followed) is outside ``project_dir`` is
   refused, and a symlink in the project is never written through;
+* a file here where the container made a folder (or the reverse) is refused
+  before anything is renamed;
 * modes are normalised: 0755 for executables, 0644 otherwise;
 * everything is first staged under ``.dlc/copy-back-*`` and checked, then renamed
-  into place; a failure while receiving or checking changes nothing, and a
-  staging folder a killed run left behind is removed on the next run.
+  into place; a failure while receiving or checking changes nothing, a failure
+  while renaming puts back every file already renamed (from hard-linked copies
+  kept in the staging folder). A staging folder is locked (``flock`` on its
+  ``.live`` file) while its run lives: the next run removes only staging folders
+  whose lock is free, i.e. those a killed run left, never another live run's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from dlc_tasks._files import file_sha256
+from dlc_tasks._files import file_sha256, locked
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model import sourcetree
 
 SPOOL = 16 * 1024 * 1024
 STAGING_PREFIX = "copy-back-"
+LIVE = ".live"  # in a staging folder: flock-ed by the run that owns it
 
 
 class CopyBackRefused(DlcError):
@@ -44,16 +54,23 @@ class CopyBackRefused(DlcError):
     hint = "nothing was copied back; your files are as you left them"
 
 
-def source_tar(project_dir: Path) -> tuple[IO[bytes], dict[str, str]]:
-    """The source tree as a tar spooled to disk past 16 MB, and the sha256 of each file sent."""
+def source_tar(project_dir: Path, owned: Iterable[Path] = ()) -> tuple[IO[bytes], dict[str, str]]:
+    """The source tree as a tar spooled to disk past 16 MB, and the manifest of the start.
+
+    The manifest maps each file sent, and each of the ``owned`` outputs that exists here
+    (sent or not), to its sha256.
+    """
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
     sent: dict[str, str] = {}
     with tarfile.open(fileobj=spool, mode="w") as tar:
-        for path in sourcetree.iter_files(project_dir):
+        for path in sourcetree.iter_files(project_dir, all_names=True):
             rel = path.relative_to(project_dir).as_posix()
             tar.add(str(path), arcname=rel, recursive=False)
             if path.is_file() and not path.is_symlink():
                 sent[rel] = file_sha256(path)
+    for path in owned:
+        if (digest := _digest(path)) is not None:
+            sent[path.relative_to(project_dir).as_posix()] = digest
     spool.seek(0)
     return spool, sent
 
@@ -75,90 +92,186 @@ def _digest(path: Path) -> str | None:
     return file_sha256(path)
 
 
+def _is_live(staging: Path) -> bool:
+    """True when the run that made ``staging`` still holds its lock."""
+    try:
+        fd = os.open(staging / LIVE, os.O_RDWR)
+    except OSError:
+        return False  # made under the folder lock with its .live file: none means dead
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def clean_leftovers(project_dir: Path) -> None:
-    """Remove staging folders (and old ``.*.dlc-tmp`` files) a killed copy-back left behind."""
+    """Remove staging folders (and old ``.*.dlc-tmp`` files) killed copy-backs left behind.
+
+    A staging folder another run in this checkout is using (its lock is held) is kept.
+    """
     state_dir = project_dir / ".dlc"
     if state_dir.is_dir():
-        for leftover in state_dir.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-    for path in sourcetree.iter_files(project_dir):
+        with locked(state_dir / "copy-back"):
+            for leftover in state_dir.glob(f"{STAGING_PREFIX}*"):
+                if not _is_live(leftover):
+                    shutil.rmtree(leftover, ignore_errors=True)
+    for path in sourcetree.iter_files(project_dir, all_names=True):
         if path.name.startswith(".") and path.name.endswith(".dlc-tmp"):
             with contextlib.suppress(OSError):
                 path.unlink()
 
 
-def _refuse_outside(project_dir: Path, rel: PurePosixPath) -> str | None:
-    """Why writing ``rel`` would leave the project or go through a symlink, or None."""
+@contextlib.contextmanager
+def _staging_folder(state_dir: Path) -> Iterator[Path]:
+    """A new ``copy-back-*`` folder, locked as live for the block, removed afterwards.
+
+    It is made and locked under the folder lock :func:`clean_leftovers` takes, so a
+    cleaner never sees it between the two.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with locked(state_dir / "copy-back"):
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=state_dir))
+        fd = os.open(staging / LIVE, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        os.close(fd)
+
+
+def _refusal(project_dir: Path, rel: PurePosixPath) -> str | None:
+    """Why writing ``rel`` would leave the project, go through a symlink or replace a file
+    by a folder (or the reverse), or None."""
     target = project_dir / rel
     if target.is_symlink():
         return f"{rel} is a symlink here"
+    for depth in range(1, len(rel.parts)):
+        folder = project_dir.joinpath(*rel.parts[:depth])
+        if folder.exists() and not folder.is_dir():
+            return f"{PurePosixPath(*rel.parts[:depth])} is a file here, a folder in the container"
     if not target.parent.resolve().is_relative_to(project_dir.resolve()):
         return f"{rel} would land in {target.parent.resolve()}, outside project_dir"
+    if target.is_dir():
+        return f"{rel} is a folder here, a file in the container"
     return None
+
+
+def _receive(
+    chunks: Iterator[bytes], staging: Path, project_dir: Path, sent: dict[str, str]
+) -> list[tuple[Path, PurePosixPath]]:
+    """Stage every file the container changed; raise before anything is renamed when one
+    of them was edited here or cannot be written."""
+    staged: list[tuple[Path, PurePosixPath]] = []
+    edited: list[str] = []
+    refused: list[str] = []
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        spool.seek(0)
+        with tarfile.open(fileobj=spool, mode="r|") as archive:
+            for member, rel in _members(archive):
+                source = archive.extractfile(member)
+                if source is None:
+                    continue
+                data_hash = hashlib.sha256()
+                tmp = staging / str(len(staged))
+                with tmp.open("wb") as out:
+                    for block in iter(lambda: source.read(1 << 20), b""):  # noqa: B023
+                        data_hash.update(block)
+                        out.write(block)
+                    out.flush()
+                    os.fsync(out.fileno())
+                here, there = _digest(project_dir / rel), data_hash.hexdigest()
+                if there == here or there == sent.get(rel.as_posix()):
+                    tmp.unlink()  # the same here, or the steps did not change it
+                    continue
+                if here != sent.get(rel.as_posix()):
+                    edited.append(rel.as_posix())
+                elif why := _refusal(project_dir, rel):
+                    refused.append(why)
+                os.chmod(tmp, 0o755 if member.mode & 0o111 else 0o644)
+                staged.append((tmp, rel))
+    if edited:
+        raise CopyBackRefused(
+            "changed here while the Go steps ran on the remote engine, so not overwritten: "
+            + ", ".join(sorted(edited)),
+            hint="nothing was copied back; run the task again to rebuild from your edits",
+        )
+    if refused:
+        raise CopyBackRefused("not copied back: " + "; ".join(sorted(refused)))
+    return sorted(staged, key=lambda item: item[1])
+
+
+def _keep_copy(target: Path, backup: Path) -> None:
+    """A copy of ``target`` to put back on rollback: a hard link, else a real copy."""
+    try:
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+
+
+def _install(project_dir: Path, staged: list[tuple[Path, PurePosixPath]], staging: Path) -> None:
+    """Rename the staged files into place; on any failure put everything back as it was."""
+    done: list[tuple[Path, Path | None]] = []  # (target, the copy of what it held)
+    made: list[Path] = []  # folders made for new files, outermost first
+    try:
+        for n, (tmp, rel) in enumerate(staged):
+            target = project_dir / rel
+            for depth in range(1, len(rel.parts)):
+                folder = project_dir.joinpath(*rel.parts[:depth])
+                if not folder.exists():
+                    folder.mkdir()
+                    made.append(folder)
+            backup = None
+            if target.exists():
+                backup = staging / f"backup-{n}"
+                _keep_copy(target, backup)
+            done.append((target, backup))
+            os.replace(tmp, target)
+    except BaseException as err:
+        for target, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, target)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(err, OSError):
+            where = Path(str(err.filename or "a file"))
+            if where.is_relative_to(project_dir):
+                where = where.relative_to(project_dir)
+            raise CopyBackRefused(
+                f"cannot write {where} while copying back: {err.strerror or err}"
+            ) from None
+        raise
 
 
 def bring_back(chunks: Iterator[bytes], project_dir: Path, sent: dict[str, str]) -> list[str]:
     """Bring back every file of the container's workspace that differs here; return their paths.
 
-    ``sent`` maps each file sent in to its sha256. Nothing is written unless every change
-    can be: see the module docstring.
+    ``sent`` maps each file to its sha256 when the run started (:func:`source_tar`). Nothing
+    is written unless every change can be: see the module docstring.
     """
     clean_leftovers(project_dir)
-    (project_dir / ".dlc").mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=project_dir / ".dlc"))
-    staged: list[tuple[Path, PurePosixPath]] = []
-    edited: list[str] = []
-    outside: list[str] = []
-    try:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
-            for chunk in chunks:
-                spool.write(chunk)
-            spool.seek(0)
-            with tarfile.open(fileobj=spool, mode="r|") as archive:
-                for member, rel in _members(archive):
-                    source = archive.extractfile(member)
-                    if source is None:
-                        continue
-                    data_hash = hashlib.sha256()
-                    tmp = staging / str(len(staged))
-                    with tmp.open("wb") as out:
-                        for block in iter(lambda: source.read(1 << 20), b""):  # noqa: B023
-                            data_hash.update(block)
-                            out.write(block)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    target = project_dir / rel
-                    here, there = _digest(target), data_hash.hexdigest()
-                    if there == here or there == sent.get(rel.as_posix()):
-                        tmp.unlink()  # the same here, or the steps did not change it
-                        continue
-                    if here != sent.get(rel.as_posix()):
-                        edited.append(rel.as_posix())
-                    elif why := _refuse_outside(project_dir, rel):
-                        outside.append(why)
-                    os.chmod(tmp, 0o755 if member.mode & 0o111 else 0o644)
-                    staged.append((tmp, rel))
-        if edited:
-            raise CopyBackRefused(
-                "changed here while the Go steps ran on the remote engine, so not overwritten: "
-                + ", ".join(sorted(edited)),
-                hint="nothing was copied back; run the task again to rebuild from your edits",
-            )
-        if outside:
-            raise CopyBackRefused("not copied back: " + "; ".join(sorted(outside)))
-        for tmp, rel in staged:
-            target = project_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.replace(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with _staging_folder(project_dir / ".dlc") as staging:
+        staged = _receive(chunks, staging, project_dir, sent)
+        _install(project_dir, staged, staging)
     return [rel.as_posix() for _, rel in staged]
 
 
-def copy_in(api: Any, container_id: str, project_dir: Path, workdir: str) -> dict[str, str]:
-    """Stream the source tree into ``workdir``; return what was sent (path → sha256)."""
+def copy_in(
+    api: Any, container_id: str, project_dir: Path, workdir: str, owned: Iterable[Path] = ()
+) -> dict[str, str]:
+    """Stream the source tree into ``workdir``; return the manifest (path → sha256) of what
+    was sent, and of the ``owned`` outputs (the binary…) as they are here now."""
     clean_leftovers(project_dir)
-    tar, sent = source_tar(project_dir)
+    tar, sent = source_tar(project_dir, owned)
     with tar:
         api.put_archive(container_id, workdir, tar)
     return sent

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from dlc_tasks._files import atomic_write_text
+from dlc_tasks.config import confined
 from dlc_tasks.errors import ConfigError
 from dlc_tasks.run import Run
 
@@ -91,8 +93,10 @@ def render_workflow(
 def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
     """Write the workflow file; return its path."""
     text = render_workflow(provider, rt.settings.registry, rt.settings.push_branches)
-    path = Path(output) if output else rt.settings.project_dir / PATHS[provider]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    # the default path is the tool's own choice, so it stays in the project (a `.github` link
+    # to elsewhere is refused); an --output the user names is theirs
+    s = rt.settings
+    path = Path(output) if output else confined(s.project_dir, PATHS[provider], "ci.workflow")
+    atomic_write_text(path, text)
     rt.out.line(f"wrote {path}")
     return path

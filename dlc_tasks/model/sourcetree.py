@@ -1,11 +1,14 @@
 """A digest of the Go source tree, for the up-to-date checks of generate, test and prod.
 
 It covers every file that the Go tool could read when building project_dir:
-all files below it except in directories whose names begin with ``.`` or
-``_`` (which ``./...`` and ``go:embed`` skip too), Python byte-code caches,
-and the files the chain itself writes (``.dlc/``, the hash file, the coverage
-profile, the rendered Dockerfile). It errs on the side of rebuilding: any other
-changed file, Go or not, changes the digest.
+all files below it except files and directories whose names begin with ``.`` or
+``_`` (which the go tool, ``./...`` and ``go:embed`` directory patterns skip
+too), Python byte-code caches and packaging metadata (``__pycache__``,
+``*.egg-info``), and the files the chain itself writes (``.dlc/``, the hash
+file, the coverage profile, the rendered Dockerfile). It errs on the side of
+rebuilding: any other changed file, Go or not, changes the digest. The same
+files decide whether the tree is dirty (:func:`dlc_tasks.clients.git.uncommitted`),
+ignored by git or not.
 """
 
 from __future__ import annotations
@@ -18,17 +21,25 @@ from pathlib import Path
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
-def iter_files(root: Path, exclude: Iterable[Path] = ()) -> list[Path]:
-    """The files that make up the source tree below ``root``, sorted."""
+def iter_files(root: Path, exclude: Iterable[Path] = (), *, all_names: bool = False) -> list[Path]:
+    """The files that make up the source tree below ``root``, sorted.
+
+    ``all_names`` keeps files whose names begin with ``.`` or ``_`` (a generator's dot
+    configuration, which a remote engine is sent); folders so named are skipped either way.
+    """
     skip = {p.resolve() for p in exclude}
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith((".", "_")) and d not in _SKIP_DIRS
+            d
+            for d in dirnames
+            if not d.startswith((".", "_")) and d not in _SKIP_DIRS and not d.endswith(".egg-info")
         )
         for name in filenames:
+            if name.endswith(".pyc") or (name.startswith((".", "_")) and not all_names):
+                continue
             path = Path(dirpath, name)
-            if path.resolve() not in skip and not name.endswith(".pyc"):
+            if path.resolve() not in skip:
                 found.append(path)
     return sorted(found)
 

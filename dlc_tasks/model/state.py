@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dlc_tasks._files import atomic_write_text, locked
+from dlc_tasks._files import atomic_write_text, locked, remove_temporaries
+from dlc_tasks.errors import FileError
 
 
 def inputs_key(*parts: object) -> str:
@@ -36,8 +37,10 @@ class State:
     def _load(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return {}  # no stamps yet (or a file in the way, which the next write names)
+        except OSError as err:
+            raise FileError.of(err, "read", self.path) from None
         return data if isinstance(data, dict) else {}
 
     def get(self, task: str) -> dict[str, Any]:
@@ -64,4 +67,7 @@ class State:
                 self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
+        # Called under the lock, the only place state.json is written: a temporary file of
+        # it that exists now was left by a writer killed mid-write (SIGKILL).
+        remove_temporaries(self.path)
         atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -8,7 +8,9 @@ sizes and failure rate, as a table on the terminal and a PNG chart
 from __future__ import annotations
 
 import json
+import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,17 +19,35 @@ from dlc_tasks.errors import NotFoundError, ToolError
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
-REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "tasks": list,
-    "ok": bool,
-    "total_seconds": (int, float),
-}
+
+def _number(value: object) -> bool:
+    """A finite int or float (a bool is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional(item: dict[str, Any], key: str, valid: Callable[[object], bool]) -> bool:
+    return item.get(key) is None or valid(item[key])
+
+
+def _image(value: object) -> bool:
+    return isinstance(value, dict) and _optional(value, "size", _number)
 
 
 def _complete(item: object) -> bool:
-    """True when a history record has every field the metrics read, with the right type."""
-    return isinstance(item, dict) and all(
-        isinstance(item.get(key), kind) for key, kind in REQUIRED.items()
+    """True when a history record has every field the metrics read, each of the right shape.
+
+    Required: ``tasks`` (a list), ``ok`` (a bool), ``total_seconds`` (a finite number).
+    Optional, but of the right shape when present: ``cache_hit`` (a bool), ``image`` (an
+    object whose ``size`` is a number), ``finished`` (a string).
+    """
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("tasks"), list)
+        and isinstance(item.get("ok"), bool)
+        and _number(item.get("total_seconds"))
+        and _optional(item, "cache_hit", lambda v: isinstance(v, bool))
+        and _optional(item, "image", _image)
+        and _optional(item, "finished", lambda v: isinstance(v, str))
     )
 
 
@@ -35,7 +55,8 @@ def load_counted(path: Path) -> tuple[list[dict[str, Any]], int]:
     """Every complete report in the history file, oldest first, and how many lines were skipped.
 
     A line that is not JSON (a run killed mid-write), or a record missing ``tasks``, ``ok`` or
-    ``total_seconds``, is skipped and counted, never a crash.
+    ``total_seconds`` or holding a field of the wrong shape (:func:`_complete`), is skipped
+    and counted, never a crash.
     """
     if not path.is_file():
         raise NotFoundError(f"no run history at {path}", hint="run inv push (or any chain task)")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dlc_tasks._files import append_line, atomic_write_text
+from dlc_tasks._files import append_line, atomic_write_text, locked, remove_temporaries
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model.status import Status
 from dlc_tasks.reporting.console import Outcome
@@ -101,17 +101,45 @@ def github_outputs(report: dict[str, Any]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 
+class CIFileFailed(DlcError):
+    """A file a CI system asked for (``GITHUB_STEP_SUMMARY``, ``GITHUB_OUTPUT``) could not be
+    written."""
+
+
+def _append_ci_file(variable: str, text: str) -> CIFileFailed | None:
+    """Append ``text`` to the file ``$variable`` names; the failure, if any, as an error."""
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        return CIFileFailed(
+            f"cannot write {variable} ({path}): {err.strerror or err}",
+            hint=f"point {variable} to a writable file (report.json and the history were written)",
+        )
+    return None
+
+
 def write(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
-    """Write the report, the history line and the CI files; return the report."""
+    """Write the report, the history line and the CI files; return the report.
+
+    Each is written even when one before it failed; the first failure is raised afterwards,
+    naming its own file.
+    """
     report = build_report(rt, outcomes)
     state_dir: Path = rt.settings.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(state_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    path = state_dir / "report.json"
+    with locked(path):  # two runs at once: one report each, and no temporary file left over
+        remove_temporaries(path)
+        atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     append_line(state_dir / "history.jsonl", json.dumps(report, separators=(",", ":")))
-    if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown(report))
-    if output := os.environ.get("GITHUB_OUTPUT"):
-        with open(output, "a", encoding="utf-8") as handle:
-            handle.write(github_outputs(report))
+    failures = [
+        _append_ci_file("GITHUB_STEP_SUMMARY", markdown(report)),
+        _append_ci_file("GITHUB_OUTPUT", github_outputs(report)),
+    ]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return report

@@ -37,7 +37,7 @@ def build_context_files(run: Run) -> tuple[dict[str, Path], dict[str, str]]:
         files["vendor/modules.txt"] = s.project_dir / "vendor" / "modules.txt"  # skips download
     if s.goproxy_dir is None:
         return files, {"goproxy/README": NO_PROXY_README}
-    for path in sourcetree.iter_files(s.goproxy_dir):
+    for path in sourcetree.iter_files(s.goproxy_dir, all_names=True):
         files[f"goproxy/{path.relative_to(s.goproxy_dir).as_posix()}"] = path
     return files, {}
 

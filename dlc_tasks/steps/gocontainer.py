@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
-from dlc_tasks.errors import GoStepFailed
+from dlc_tasks.errors import EngineError, GoStepFailed
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -50,6 +50,11 @@ def cache_volume_name(repo: str, deps_hash: str) -> str:
     return f"dlc-gocache-{repo}-{deps_hash[:16]}"
 
 
+def binary_path(run: Run) -> Path:
+    """Where the binary is built: ``.dlc/bin/NAME``."""
+    return run.settings.state_dir / "bin" / run.settings.binary_name
+
+
 def describe_container(run: Run) -> str:
     """How a step's Go commands run, as the plan and the run print it."""
     s = run.settings
@@ -69,7 +74,12 @@ def open_go_container(run: Run) -> GoContainer:
         run.pull(str(repo), digest)
     volume = cache_volume_name(run.settings.repo, run.deps().value)
     return GoContainer(
-        engine, repo.pinned(digest), run.settings.project_dir, volume, run.out.output
+        engine,
+        repo.pinned(digest),
+        run.settings.project_dir,
+        volume,
+        run.out.output,
+        owned=(binary_path(run), run.settings.coverage_file),
     )
 
 
@@ -87,12 +97,17 @@ class GoContainer:
         project_dir: Path,
         volume: str,
         output: Callable[[str], None],
+        *,
+        owned: Sequence[Path] = (),
     ) -> None:
         self.engine = engine
         self.image = image
         self.project_dir = project_dir
         self.volume = volume
         self.output = output
+        # Outputs the Go steps write that belong to the tool (binary, coverage profile): with a
+        # remote engine, the copy an earlier run left here is not an edit made here.
+        self.owned = tuple(owned)
         # A remote engine cannot bind-mount this machine's files: copy in, copy back.
         self.remote = not engine_is_local()
         self.user = "0:0" if self.remote else f"{os.getuid()}:{os.getgid()}"
@@ -116,7 +131,9 @@ class GoContainer:
             if self.remote:
                 from dlc_tasks.clients.workspace import copy_in  # noqa: PLC0415
 
-                self.sent = copy_in(self.engine, self.container_id, self.project_dir, WORKDIR)
+                self.sent = copy_in(
+                    self.engine, self.container_id, self.project_dir, WORKDIR, self.owned
+                )
             if created:
                 # Docker seeded the new volume from the cache image's warm GOCACHE, whose files
                 # carry the image's build time. Go trims entries unused for 5 days once a day,
@@ -126,7 +143,7 @@ class GoContainer:
                 if self.user != "0:0":
                     self._exec(["chown", "-R", self.user, GOCACHE], user="0:0", quiet=True)
         except BaseException:
-            self.engine.remove_container(self.container_id)
+            self._remove(failing=True)
             raise
         return self
 
@@ -138,17 +155,33 @@ class GoContainer:
     ) -> None:
         if not self.container_id:
             return
+        failing = exc_type is not None
         try:
-            if self.remote and exc_type is None:
+            if self.remote and not failing:
                 from dlc_tasks.clients.workspace import copy_out  # noqa: PLC0415
 
                 changed = copy_out(
                     self.engine, self.container_id, self.project_dir, WORKDIR, self.sent
                 )
                 self.output(f"copied back from the engine: {len(changed)} changed file(s)")
+        except BaseException:
+            failing = True
+            raise
         finally:
-            self.engine.remove_container(self.container_id)
-            self.container_id = None
+            self._remove(failing=failing)
+
+    def _remove(self, *, failing: bool) -> None:
+        """Remove the container. When a step already failed (the engine vanished, say), a
+        failed removal is said on a line of its own and the step's error is the one raised."""
+        container_id, self.container_id = self.container_id, None
+        if container_id is None:
+            return
+        try:
+            self.engine.remove_container(container_id)
+        except EngineError as err:
+            if not failing:
+                raise
+            self.output(f"could not remove container {container_id[:12]}: {err.one_line()}")
 
     def _exec(
         self, argv: Sequence[str], *, user: str | None = None, quiet: bool = False

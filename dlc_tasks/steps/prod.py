@@ -13,7 +13,7 @@ from dlc_tasks.model.render import label_instruction, render_text, write_rendere
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
-from dlc_tasks.steps.test import binary_path
+from dlc_tasks.steps.gocontainer import binary_path
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run

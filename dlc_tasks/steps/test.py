@@ -10,14 +10,10 @@ from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps import gocontainer as go_
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
+from dlc_tasks.steps.gocontainer import binary_path
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
-
-
-def binary_path(run: Run) -> Path:
-    """Where the binary is built: ``.dlc/bin/NAME``."""
-    return run.settings.state_dir / "bin" / run.settings.binary_name
 
 
 def _relative(run: Run, path: Path) -> str:

@@ -231,11 +231,16 @@ def _inv_env(project: Path, registry: str | None, env: dict[str, str] | None) ->
 
 
 def inv(
-    *args: str, project: Path, registry: str | None, env: dict[str, str] | None = None
+    *args: str,
+    project: Path,
+    registry: str | None,
+    env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``inv`` from this repository's tasks.py against ``project``, as a user would."""
+    """Run ``inv`` from this repository's tasks.py against ``project``, as a user would
+    (under ``prefix``, e.g. strace, when given)."""
     return subprocess.run(
-        [INV, "--search-root", str(REPO), *args],
+        [*(prefix or []), INV, "--search-root", str(REPO), *args],
         cwd=project,
         env=_inv_env(project, registry, env),
         capture_output=True,

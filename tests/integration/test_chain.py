@@ -124,6 +124,19 @@ def test_a_changed_source_file_is_rebuilt_and_tagged_honestly(
     assert warm_registry.digest(PROD, git_sha(service)) == after["push"]["digest"]
     assert before["push"]["digest"][:19] in out  # the replaced digest is printed
 
+    # Under dlc.version_tags: immutable, a new image may not take 1.0.0 (bump VERSION first).
+    main.write_text(main.read_text().replace('logger.Info("halted")', 'logger.Info("ended")'))
+    commit(service)
+    immutable = service.parent / "immutable.yaml"  # outside the tree: it stays clean
+    immutable.write_text("dlc:\n  version_tags: immutable\n")
+    refused = inv("-f", str(immutable), "push", project=service, registry=warm_registry.address)
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "1.0.0 already names" in lines[0], refused.stderr
+    assert "inv version.bump" in lines[0]
+    assert warm_registry.digest(PROD, "1.0.0") == after["push"]["digest"]
+    assert warm_registry.digest(PROD, "latest") == after["push"]["digest"]
+
 
 def test_a_changed_go_mod_yields_a_new_cache_image(service: Path, registry: Registry) -> None:
     ok(inv("cache", project=service, registry=registry.address))

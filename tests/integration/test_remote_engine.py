@@ -1,7 +1,7 @@
 """A second Docker engine, reached over TCP with mutual TLS, as a remote machine's would be.
 
-The fixture starts another ``dockerd`` with its own data root, its own bridge
-(10.213.78.1/24, made here) and ``--tlsverify`` on 127.0.0.1, with a CA, a
+The fixture starts another ``dockerd`` (``tests/support/dockerd.py``) with its own data
+root, its own bridge (10.213.78.1/24, made here) and ``--tlsverify`` on 127.0.0.1, with a CA, a
 server and a client certificate made by openssl, and loads the local base images
 into it. The client side is the standard ``DOCKER_HOST`` / ``DOCKER_TLS_VERIFY`` /
 ``DOCKER_CERT_PATH``: the tool reaches it through the SDK like the docker CLI does,
@@ -11,6 +11,7 @@ copy the tree in and the results back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import pytest
 
 from tests.integration.conftest import Registry, free_port, git_sha, inv, inv_background, ok
 from tests.support.certs import make_ca, make_cert
+from tests.support.dockerd import SecondEngine
 
 pytestmark = pytest.mark.integration
 BRIDGE, BRIDGE_CIDR = "dlcbr0", "10.213.78.1/24"
@@ -50,63 +52,15 @@ def certificates(folder: Path) -> tuple[Path, Path]:
 def remote_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("engine")
     server, client = certificates(root)
-    port = free_port()
-    subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
-    sh("ip", "link", "add", BRIDGE, "type", "bridge")
-    sh("ip", "addr", "add", BRIDGE_CIDR, "dev", BRIDGE)
-    sh("ip", "link", "set", BRIDGE, "up")
-    with (root / "dockerd.log").open("wb") as log:
-        daemon = subprocess.Popen(
-            [
-                "dockerd",
-                "--data-root",
-                str(root / "data"),
-                "--exec-root",
-                str(root / "exec"),
-                "--pidfile",
-                str(root / "dockerd.pid"),
-                "-H",
-                f"unix://{root / 'docker.sock'}",
-                "-H",
-                f"tcp://127.0.0.1:{port}",
-                "--tlsverify",
-                "--tlscacert",
-                str(server / "ca.pem"),
-                "--tlscert",
-                str(server / "cert.pem"),
-                "--tlskey",
-                str(server / "key.pem"),
-                "--bridge",
-                BRIDGE,
-                "--iptables=false",
-                "--ip-masq=false",
-            ],
-            stdout=log,
-            stderr=log,
-        )
-    env = {
-        "DOCKER_HOST": f"tcp://127.0.0.1:{port}",
-        "DOCKER_TLS_VERIFY": "1",
-        "DOCKER_CERT_PATH": str(client),
-    }
+    engine = SecondEngine(root, BRIDGE, BRIDGE_CIDR, tcp=(free_port(), server), client_certs=client)
     try:
-        deadline = time.monotonic() + 60
-        while (
-            subprocess.run(
-                ["docker", "info"], env={**os.environ, **env}, capture_output=True, check=False
-            ).returncode
-            != 0
-        ):
-            assert daemon.poll() is None, (root / "dockerd.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the second engine did not answer"
-            time.sleep(0.2)  # polling the engine's own readiness
+        engine.start()
+        env = engine.client_env()
         saved = sh("docker", "save", "dlc-local/golang:1.27.3", "dlc-local/runtime:1").stdout
         sh("docker", "load", input=saved, env={**os.environ, **env})
         yield env
     finally:
-        daemon.terminate()
-        daemon.wait(60)
-        subprocess.run(["ip", "link", "delete", BRIDGE], check=False, capture_output=True)
+        engine.stop()
 
 
 def test_push_through_a_remote_engine_over_tls(
@@ -140,6 +94,19 @@ def test_push_through_a_remote_engine_over_tls(
     assert f"{warm_registry.address}/arcodange/dance-lessons-coach:{sha}" not in local  # not here
     state = json.loads((service / ".dlc" / "state.json").read_text())
     assert state["push"]["digest"] in digests
+
+    # A second run after an edit, reusing this one's engine, cache image and Go cache: the
+    # binary the first run left in .dlc/bin (never sent in) is replaced by the new one.
+    binary = service / ".dlc" / "bin" / "dance-lessons-coach"
+    first = binary.read_bytes()
+    main = service / "cmd" / "server" / "main.go"
+    main.write_text(main.read_text().replace('"server failed"', '"the server failed"'))
+    out = ok(inv("test", project=service, registry=warm_registry.address, env=remote_engine))
+    assert "copied back from the engine" in out
+    assert binary.read_bytes() != first
+    state = json.loads((service / ".dlc" / "state.json").read_text())
+    assert state["test"]["binary"] == hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert not list((service / ".dlc").glob("copy-back-*"))
 
 
 def test_without_tls_verification_material_the_remote_engine_is_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -29,6 +30,10 @@ def explode(c: Any, kind: str = "odd") -> str:
         raise PushError("push of x failed", hint="check the registry")
     if kind == "interrupt":
         raise KeyboardInterrupt
+    if kind == "read-only":
+        raise OSError(errno.EROFS, "Read-only file system", "/p/.dlc/bin/app")
+    if kind == "oserror-without-a-path":
+        raise OSError(errno.EIO, "Input/output error")
     return "fine"
 
 
@@ -46,6 +51,9 @@ def test_dlc_error_becomes_a_one_line_exit(quiet_console: Console) -> None:
     [
         ("version", 2, VersionFileError.hint),
         ("push", 1, "check the registry"),
+        # an unexpected OSError (a read-only or root-owned .dlc) was a raw traceback
+        ("read-only", 1, "cannot use /p/.dlc/bin/app: Read-only file system (the file system"),
+        ("oserror-without-a-path", 1, "unexpected OSError: [Errno 5] Input/output error (DLC_"),
     ],
 )
 def test_exit_carries_the_hint_and_the_error_code(
@@ -83,3 +91,11 @@ def test_the_task_keeps_its_name_doc_and_help() -> None:
     assert explode.__doc__ == "Raise the error named by kind."
     assert explode.help == {"kind": "which error to raise"}
     assert list(explode.argspec(explode.body).parameters) == ["kind"]
+
+
+def test_dlc_debug_keeps_the_traceback_of_an_oserror(
+    quiet_console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DLC_DEBUG", "1")
+    with pytest.raises(OSError, match="Read-only"):
+        explode(Context(), kind="read-only")

@@ -97,6 +97,33 @@ def test_a_hostile_local_registry_host_is_refused(tmp_path: Path, host: str) -> 
         settings(tmp_path, local_registry={"host": host})
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "fe80::1%x\nstorage: {inmemory: {}}\n#",  # a scope id may hold anything to ipaddress
+        "::1%lo",
+        "::1%\t",
+        "127.0.0.1\x00",
+        "127.0.0.1\x7f",
+    ],
+)
+def test_a_scope_id_or_a_control_character_in_the_local_registry_host_is_refused(
+    tmp_path: Path, host: str
+) -> None:
+    with pytest.raises(InvalidValue, match=r"local_registry\.host") as caught:
+        settings(tmp_path, local_registry={"host": host})
+    assert "\n" not in caught.value.one_line()
+
+
+@pytest.mark.parametrize("host", ["::1", "fe80::1", "::ffff:127.0.0.1"])
+def test_an_ipv6_local_registry_host_is_refused_in_one_line(tmp_path: Path, host: str) -> None:
+    """Engine 20.10 cannot name an image in a registry at [::1]:5000 (invalid reference
+    format), and an unbracketed ::1:5000 is ambiguous: IPv4 loopback it is."""
+    with pytest.raises(InvalidValue, match=r"local_registry\.host .*IPv6") as caught:
+        settings(tmp_path, local_registry={"host": host})
+    assert "set dlc.local_registry.host to 127.0.0.1" in caught.value.one_line()
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "registry.internal"])
 def test_a_plain_local_registry_host_is_accepted(tmp_path: Path, host: str) -> None:
     assert settings(tmp_path, local_registry={"host": host}).local_registry_host == host
@@ -138,3 +165,33 @@ def test_build_args_with_credentials_are_refused_pointing_to_the_secure_way(
 )
 def test_build_args_without_credentials_are_accepted(tmp_path: Path, value: str) -> None:
     assert settings(tmp_path, build_args={"GOPROXY": value}).build_args == {"GOPROXY": value}
+
+
+@pytest.mark.parametrize(
+    "link",
+    [".dlc", ".dlc/bin", ".dlc/state.json", ".dlc/history.jsonl", ".dlc/bin/app"],
+)
+@pytest.mark.parametrize("inside", [False, True], ids=["to-elsewhere", "to-inside"])
+def test_a_symlink_where_the_tool_keeps_its_files_is_refused(
+    tmp_path: Path, link: str, inside: bool
+) -> None:
+    """A committed ``.dlc -> /elsewhere`` sent state, report, history, the binary and the
+    copy-back staging outside project_dir; inside, they would land in the source tree."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    target = (project / "build") if inside else elsewhere
+    target.mkdir(exist_ok=True)
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(target / Path(link).name)
+    with pytest.raises(InvalidValue, match=rf"{link} is a symlink") as caught:
+        settings(project, binary_name="app")
+    assert "\n" not in caught.value.one_line()
+    assert f"rm {link}" in caught.value.one_line()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_real_state_folder_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / ".dlc" / "bin").mkdir(parents=True)
+    (tmp_path / ".dlc" / "state.json").write_text("{}")
+    assert settings(tmp_path).state_dir == tmp_path / ".dlc"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -12,10 +13,12 @@ from typing import Any
 import docker
 import pytest
 import requests
+import urllib3
 from docker.errors import APIError
 
 from dlc_tasks.clients.credentials import CredentialHelperError, Credentials
 from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
+from dlc_tasks.clients.workspace import copy_out
 from dlc_tasks.config import Retries
 from dlc_tasks.errors import EngineError, PushError, RegistryAuthError
 
@@ -241,3 +244,57 @@ def test_a_creds_store_helper_failing_its_list_before_a_build_is_one_line(
     line = caught.value.one_line()
     assert str(tmp_path / "config.json") in line and "list its logins" in line
     assert "\n" not in line
+
+
+class BreakingStream(ExecStream):
+    """A stream whose socket breaks after the first chunk, as a dying engine's does."""
+
+    def __init__(self, fault: BaseException) -> None:
+        super().__init__([b"ok  \texample.com/x\n"])
+        self.fault = fault
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+        raise self.fault
+
+
+MID_STREAM_FAULTS = [
+    ConnectionResetError(104, "Connection reset by peer"),
+    urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead(0 bytes read)"),
+    http.client.IncompleteRead(b""),
+    requests.exceptions.ChunkedEncodingError("Connection broken: InvalidChunkLength"),
+]
+
+
+@pytest.mark.parametrize("fault", MID_STREAM_FAULTS, ids=lambda f: type(f).__name__)
+def test_an_engine_vanishing_mid_stream_in_a_go_step_is_one_line(fault: BaseException) -> None:
+    stream = BreakingStream(fault)
+    with pytest.raises(EngineError, match="the Docker engine failed during exec") as caught:
+        Engine(ExecAPI(stream)).exec("c1", ["go", "test"], workdir="/w", user="0:0")  # type: ignore[arg-type]
+    assert "\n" not in caught.value.one_line()
+    assert stream.closed
+
+
+class ArchiveAPI:
+    """get_archive whose chunks are read lazily, after the call returned, and then break."""
+
+    def __init__(self, fault: BaseException) -> None:
+        self.fault = fault
+
+    def get_archive(self, container: str, path: str) -> tuple[Iterator[bytes], dict[str, Any]]:
+        def chunks() -> Iterator[bytes]:
+            yield b"\0" * 512
+            raise self.fault
+
+        return chunks(), {}
+
+
+@pytest.mark.parametrize("fault", MID_STREAM_FAULTS, ids=lambda f: type(f).__name__)
+def test_an_engine_vanishing_while_the_results_are_read_back_is_one_line(
+    fault: BaseException, tmp_path: Path
+) -> None:
+    engine = Engine(ArchiveAPI(fault))  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="during get archive") as caught:
+        copy_out(engine, "c1", tmp_path, "/workspace", {})
+    assert "\n" not in caught.value.one_line()
+    assert not list((tmp_path / ".dlc").glob("copy-back-*"))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
+import io
+import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,41 +15,21 @@ from dlc_tasks.checks.doctor import DoctorWarning, _registry
 from dlc_tasks.clients import localregistry
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, ToolError
+from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
-
-
-def serve(headers: dict[str, str]) -> Iterator[int]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+from tests.support.servers import REGISTRY_HEADER, free_loopback_port, http_server, not_http
 
 
 @pytest.fixture
 def plain_http() -> Iterator[int]:
-    yield from serve({})
+    with http_server({}) as port:
+        yield port
 
 
 @pytest.fixture
 def other_registry() -> Iterator[int]:
-    yield from serve({"Docker-Distribution-Api-Version": "registry/2.0"})
+    with http_server(REGISTRY_HEADER) as port:
+        yield port
 
 
 def test_any_http_server_on_the_port_is_not_taken_for_our_registry(
@@ -74,7 +54,7 @@ def test_a_registry_with_our_marker_is_reused(tmp_path: Path) -> None:
     token = localregistry.marker(tmp_path)
     assert (tmp_path / "marker").stat().st_mode & 0o077 == 0
     headers = {"Docker-Distribution-Api-Version": "registry/2.0", "X-Dlc-Tasks-Registry": token}
-    for port in serve(headers):
+    with http_server(headers) as port:
         assert localregistry.ensure_running("127.0.0.1", port, tmp_path) == (
             f"127.0.0.1:{port}",
             False,
@@ -123,3 +103,86 @@ def test_a_registry_an_earlier_version_started_from_this_folder_is_still_ours(
         assert stand_in.stdin is not None
         stand_in.stdin.close()
         stand_in.wait()
+
+
+@pytest.fixture
+def banner() -> Iterator[int]:
+    with not_http() as port:
+        yield port
+
+
+def test_a_non_http_service_on_the_port_is_something_else_not_a_traceback(
+    banner: int, tmp_path: Path
+) -> None:
+    assert localregistry.is_ours(f"127.0.0.1:{banner}", tmp_path) is False
+    with pytest.raises(ToolError, match="something other than") as caught:
+        localregistry.ensure_running("127.0.0.1", banner, tmp_path)
+    assert "\n" not in caught.value.one_line()
+    s = Settings.from_mapping(
+        {"project_dir": str(tmp_path), "local_registry": {"port": banner, "data_dir": "/d"}}
+    )
+    with pytest.raises(DoctorWarning, match="something other than"):
+        _registry(Run(s))
+
+
+@pytest.fixture
+def proxy() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP proxy that records what it is asked and answers for anyone, as a registry."""
+    seen: list[str] = []
+    with http_server(REGISTRY_HEADER, seen) as port:
+        yield port, seen
+
+
+def _is_ours_in_a_new_process(address: str, data: Path, env: dict[str, str]) -> str:
+    """``is_ours`` as a fresh ``inv`` process runs it: urllib reads the proxy variables once
+    per process, so this process's earlier calls must not decide."""
+    code = "import sys; from pathlib import Path; from dlc_tasks.clients import localregistry as l"
+    code += "; print(l.is_ours(sys.argv[1], Path(sys.argv[2])))"
+    return subprocess.run(
+        [sys.executable, "-c", code, address, str(data)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_the_loopback_probe_never_goes_through_a_proxy(
+    proxy: tuple[int, list[str]], tmp_path: Path
+) -> None:
+    port, seen = proxy
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update({name: f"http://127.0.0.1:{port}" for name in ("http_proxy", "HTTP_PROXY")})
+    token = localregistry.marker(tmp_path)
+    headers = {"Docker-Distribution-Api-Version": "registry/2.0", "X-Dlc-Tasks-Registry": token}
+    with http_server(headers) as ours:
+        assert _is_ours_in_a_new_process(f"127.0.0.1:{ours}", tmp_path, env) == "True"
+    free = free_loopback_port()
+    assert _is_ours_in_a_new_process(f"127.0.0.1:{free}", tmp_path, env) == "None"
+    assert seen == []
+
+
+def test_a_dry_run_does_not_take_a_registry_without_our_marker_for_ours(
+    other_registry: int, tmp_path: Path
+) -> None:
+    """A real run refuses a registry without our marker; the dry run must say the same
+    rather than plan against another user's registry."""
+    s = Settings.from_mapping(
+        {
+            "project_dir": str(tmp_path),
+            "dry_run": True,
+            "local_registry": {"port": other_registry, "data_dir": str(tmp_path / "data")},
+        }
+    )
+    with pytest.raises(ToolError, match="something other than"):
+        Run(s, out=Console(stream=io.StringIO())).registry()
+
+
+def test_a_dry_run_with_nothing_on_the_port_plans_to_start_the_registry(tmp_path: Path) -> None:
+    free = free_loopback_port()
+    s = Settings.from_mapping(
+        {"project_dir": str(tmp_path), "dry_run": True, "local_registry": {"port": free}}
+    )
+    stream = io.StringIO()
+    assert Run(s, out=Console(stream=stream)).registry() == f"127.0.0.1:{free}"
+    assert "would start one" in stream.getvalue()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dlc_tasks.config import DEFAULTS, Settings
-from dlc_tasks.errors import NotFoundError
+from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.model.depshash import DepsHash
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
@@ -195,3 +195,72 @@ def test_a_forced_rebuild_followed_by_a_hit_counts_as_a_miss(rt: FakeRuntime) ->
         rt, [Outcome("cache", Status.MISS, 3.0), Outcome("cache", Status.HIT, 0.1)]
     )
     assert made["cache_hit"] is False
+
+
+GOOD = {"tasks": [], "ok": True, "total_seconds": 1.0, "finished": "2026-01-01T00:00:00Z"}
+WRONG_SHAPES = [
+    {"image": "sha256:x"},
+    {"image": {"size": "12MB"}},
+    {"image": {"size": True}},
+    {"image": ["sha256:x", 5]},
+    {"cache_hit": "yes"},
+    {"cache_hit": 1},
+    {"total_seconds": float("nan")},
+    {"total_seconds": True},
+    {"total_seconds": "1.0"},
+    {"tasks": "hash"},
+    {"ok": "true"},
+    {"finished": 20260101},
+]
+
+
+@pytest.mark.parametrize("bad", WRONG_SHAPES, ids=repr)
+def test_a_record_of_the_wrong_shape_is_skipped_and_counted(
+    tmp_path: Path, bad: dict[str, Any]
+) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_text(json.dumps({**GOOD, **bad}) + "\n" + json.dumps(GOOD) + "\n")
+    runs, skipped = history.load_counted(path)
+    assert (len(runs), skipped) == (1, 1)
+
+
+def test_inv_report_reads_a_history_holding_records_of_every_wrong_shape(tmp_path: Path) -> None:
+    rt = FakeRuntime(tmp_path)
+    rt.settings.state_dir.mkdir()
+    lines = [json.dumps({**GOOD, **bad}) for bad in WRONG_SHAPES]
+    lines.append(json.dumps({**GOOD, "cache_hit": True, "image": {"size": 5_000_000}}))
+    (rt.settings.state_dir / "history.jsonl").write_text("\n".join(lines) + "\n")
+    found = history.run_report(rt, str(tmp_path / "chart.png"))  # type: ignore[arg-type]
+    assert (found["runs"], found["skipped_records"]) == (1, len(WRONG_SHAPES))
+    assert found["last_image_size"] == 5_000_000
+    assert found["cache_hit_rate"] == 1.0
+    assert f"{len(WRONG_SHAPES)} (unreadable or incomplete)" in rt.out.stream.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"])
+def test_a_ci_file_that_cannot_be_written_is_named_not_report_json(
+    rt: FakeRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    files = {"GITHUB_STEP_SUMMARY": tmp_path / "summary.md", "GITHUB_OUTPUT": tmp_path / "out"}
+    files[variable].mkdir()  # a folder where the file should be: fails even as root
+    for name, path in files.items():
+        monkeypatch.setenv(name, str(path))
+    with pytest.raises(DlcError, match=rf"cannot write {variable} \({files[variable]}\)") as caught:
+        report.write(rt, OUTCOMES)
+    assert "report.json" not in str(caught.value)
+    assert "\n" not in caught.value.one_line()
+    # everything else was still written
+    assert json.loads((rt.settings.state_dir / "report.json").read_text())["ok"] is True
+    assert len((rt.settings.state_dir / "history.jsonl").read_text().splitlines()) == 1
+    other = next(path for name, path in files.items() if name != variable)
+    assert other.read_text()
+
+
+def test_report_json_is_written_under_its_lock_and_a_killed_writers_temporary_goes(
+    rt: FakeRuntime,
+) -> None:
+    rt.settings.state_dir.mkdir(exist_ok=True)
+    left = rt.settings.state_dir / ".report.json.k1ll3d.tmp"
+    left.write_text('{"half"')
+    report.write(rt, OUTCOMES)
+    assert not left.exists()

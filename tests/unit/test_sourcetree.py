@@ -99,3 +99,18 @@ def test_iter_files_lists_relative_sorted_files(tree: Path) -> None:
         "go.mod",
         "main.go",
     ]
+
+
+def test_ignores_what_go_ignores_and_python_packaging_leftovers(tree: Path) -> None:
+    """Go skips files whose names begin with . or _ as it skips such folders; pip's
+    ``*.egg-info`` and coverage.py's ``.coverage.*`` sit in a Python+Go checkout's root (this
+    repository's) and must neither rebuild the Go steps nor make the tree dirty."""
+    before = digest(tree, excluded(tree))
+    (tree / ".coverage.vm.pid1.x").write_text("coverage data")
+    (tree / "_draft.go").write_text("package main\n")
+    (tree / "dlc_tasks.egg-info").mkdir()
+    (tree / "dlc_tasks.egg-info" / "PKG-INFO").write_text("Name: dlc-tasks\n")
+    assert digest(tree, excluded(tree)) == before
+    names = {p.name for p in iter_files(tree, excluded(tree), all_names=True)}
+    assert {".coverage.vm.pid1.x", "_draft.go"} <= names  # what a remote engine is sent
+    assert "PKG-INFO" not in names

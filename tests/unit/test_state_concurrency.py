@@ -15,6 +15,7 @@ import pytest
 
 from dlc_tasks import _files
 from dlc_tasks.config import DEFAULTS, Settings
+from dlc_tasks.errors import FileError
 from dlc_tasks.model.state import State
 from dlc_tasks.reporting import metrics
 from dlc_tasks.reporting.console import Console
@@ -134,3 +135,34 @@ def test_sigkill_at_a_fixed_point_leaves_state_and_history_usable(
     assert runs[-1]["total_seconds"] == 99
     assert skipped <= 1
     assert State(tmp_path).get("task")["inputs"] == "after"
+
+
+def test_a_file_where_the_state_folder_should_be_is_one_error_line(tmp_path: Path) -> None:
+    """A committed or stray file named .dlc: every write names it instead of a traceback."""
+    (tmp_path / ".dlc").write_text("not a folder\n")
+    state = State(tmp_path / ".dlc")
+    assert state.get("test") == {}  # reading finds no stamps
+    with pytest.raises(FileError, match=r"cannot lock .*\.dlc/state\.json") as caught:
+        state.record("test", "k")
+    assert "move it away" in caught.value.one_line()
+    with pytest.raises(FileError, match=r"\.dlc/history\.jsonl"):
+        _files.append_line(tmp_path / ".dlc" / "history.jsonl", "{}")
+    with pytest.raises(FileError, match=r"cannot write .*\.dlc/report\.json"):
+        _files.atomic_write_text(tmp_path / ".dlc" / "report.json", "{}")
+
+
+def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(
+    tmp_path: Path,
+) -> None:
+    """Writes happen under the lock, so any temporary file there is a dead writer's."""
+    state = State(tmp_path)
+    state.record("hash", "k0")
+    left = [tmp_path / ".state.json.abc123.tmp", tmp_path / ".state.json.x_y.tmp"]
+    for path in left:
+        path.write_text('{"half": ')
+    other = tmp_path / ".history.jsonl.zz.tmp"  # not state.json's: left alone
+    other.write_text("x")
+    state.record("test", "k1")
+    assert [p.exists() for p in left] == [False, False]
+    assert other.exists()
+    assert state.get("hash") == {"inputs": "k0"}

@@ -21,7 +21,9 @@ PROD = "acme/fake"
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.delenv("CI", raising=False)
     project = make_project(tmp_path / "module")
-    (project / ".gitignore").write_text(".dlc/\ndeps_hash.env\ncoverage.out\ngenerated.txt\n")
+    (project / ".gitignore").write_text(".dlc/\ndeps_hash.env\ncoverage.out\n")
+    # the generator's output is committed (the Go convention); it regenerates it unchanged
+    (project / "generated.txt").write_text("generated\n")
     commit_all(project)
     return World(project)
 
@@ -57,6 +59,26 @@ def test_an_untracked_source_file_makes_the_tree_dirty(world: World) -> None:
     (world.project / "extra.go").write_text("package main\n")
     push(world)
     assert world.registry.tags(PROD) == [f"{head(world)}-dirty"]
+
+
+def test_an_ignored_file_the_build_reads_makes_the_tree_dirty(world: World) -> None:
+    """Go does not read .gitignore: an ignored file in the module (go:embed picks it up) is in
+    the source digest, so the binary may hold it and no commit does."""
+    (world.project / ".gitignore").write_text(".dlc/\ndeps_hash.env\ncoverage.out\nembedded.txt\n")
+    commit_all(world.project)
+    run = world.run(revision=None)
+    before = run.source_digest()
+    (world.project / "embedded.txt").write_text("local\n")
+    assert run.source_digest() != before  # the digest covers it ...
+    push(world)
+    assert world.registry.tags(PROD) == [f"{head(world)}-dirty"]  # ... so the tags say so
+
+
+def test_ignored_files_the_chain_writes_itself_keep_the_tree_clean(world: World) -> None:
+    (world.project / "deps_hash.env").write_text("DEPS_HASH=x\n")
+    (world.project / "coverage.out").write_text("mode: atomic\n")
+    push(world)
+    assert "latest" in world.registry.tags(PROD)
 
 
 def test_files_the_build_cannot_see_do_not_make_it_dirty(world: World) -> None:

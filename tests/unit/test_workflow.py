@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 import yaml
 
-from dlc_tasks.errors import ConfigError
-from dlc_tasks.housekeeping.workflow import workflow
+from dlc_tasks.config import Settings
+from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.housekeeping.workflow import workflow, write_workflow
+from dlc_tasks.reporting.console import Console
 
 
 @pytest.mark.parametrize("provider", ["github", "gitea"])
@@ -36,3 +42,17 @@ def test_no_job_needs_a_cache_action_or_a_go_setup(provider: str) -> None:
     for job in workflow(provider, None, ["main"])["jobs"].values():
         uses = [step["uses"] for step in job["steps"] if "uses" in step]
         assert uses == ["actions/checkout@v4", "actions/setup-python@v5"]
+
+
+def test_the_default_workflow_path_through_a_symlink_out_of_the_project_is_refused(
+    tmp_path: Path,
+) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / ".github").symlink_to(elsewhere)
+    settings = Settings.from_mapping({"project_dir": str(project)})
+    rt = SimpleNamespace(settings=settings, out=Console(stream=io.StringIO()))
+    with pytest.raises(InvalidValue, match=r"outside project_dir"):
+        write_workflow(rt, "github", None)  # type: ignore[arg-type]
+    assert list(elsewhere.iterdir()) == []
