@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli.task import DRY_HELP, REGISTRY_HELP, dlc_task
+from dlc_tasks.cli.task import DRY_HELP, IMAGE_HELP, REGISTRY_HELP, dlc_task
 
 FORCE_HELP = "rebuild and push the cache image even when the registry has it"
 LATEST_HELP = "'always' tag latest (the ADR), or 'releases' (not for a PRERELEASE)"
@@ -63,25 +63,38 @@ def test(c: Any, registry: str | None = None, dry_run: bool = False) -> None:
     run_chain_steps(c, "test")
 
 
-@dlc_task(pre=[test], help=_help())
-def prod(c: Any, registry: str | None = None, dry_run: bool = False) -> None:
+@dlc_task(pre=[test], help=_help(image=IMAGE_HELP))
+def prod(
+    c: Any, image: str | None = None, registry: str | None = None, dry_run: bool = False
+) -> None:
     """Render docker/Dockerfile.prod and build the slim production image from the tested binary."""
     run_chain_steps(c, "prod")
 
 
-@dlc_task(pre=[prod], help=_help(latest=LATEST_HELP))
+@dlc_task(pre=[prod], help=_help(latest=LATEST_HELP, image=IMAGE_HELP))
 def push(
-    c: Any, latest: str | None = None, registry: str | None = None, dry_run: bool = False
+    c: Any,
+    latest: str | None = None,
+    image: str | None = None,
+    registry: str | None = None,
+    dry_run: bool = False,
 ) -> None:
     """Tag MAJOR.MINOR.PATCH[-PRE], the git sha and latest; push each; verify one digest."""
     run_chain_steps(c, "push")
 
 
 @dlc_task(
-    help=_help(branch="the branch to decide for (default: the CI's variable, else git's branch)"),
+    help=_help(
+        branch="the branch to decide for (default: the CI's variable, else git's branch)",
+        image=IMAGE_HELP,
+    ),
 )
 def pipeline(
-    c: Any, branch: str | None = None, registry: str | None = None, dry_run: bool = False
+    c: Any,
+    branch: str | None = None,
+    image: str | None = None,
+    registry: str | None = None,
+    dry_run: bool = False,
 ) -> None:
     """The pipeline: the chain through test, and through push on dlc.ci.push_branches."""
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
@@ -94,7 +107,7 @@ def pipeline(
     run_chain_steps(c, *steps)
 
 
-@dlc_task(help={"dry_run": DRY_HELP})
-def dev(c: Any, dry_run: bool = False) -> None:
+@dlc_task(help={"dry_run": DRY_HELP, "image": IMAGE_HELP})
+def dev(c: Any, image: str | None = None, dry_run: bool = False) -> None:
     """Build the development image from docker/Dockerfile."""
     run_chain_steps(c, "dev")

@@ -34,7 +34,7 @@ from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run, RunHolder
 
 # Flags that, given to any task of an invocation, apply to every task of it.
-COMMAND_WIDE = ("registry", "dry_run", "latest", "force", "allow_dirty")
+COMMAND_WIDE = ("registry", "dry_run", "latest", "force", "allow_dirty", "image")
 EXECUTOR_PATH = "dlc_tasks.cli.executor.DlcExecutor"
 
 

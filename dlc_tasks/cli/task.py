@@ -22,6 +22,7 @@ from invoke.tasks import Task, task
 from dlc_tasks.errors import DlcError
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+IMAGE_HELP = "with dlc.images: make only the image NAME (default: every image)"
 DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
 INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 

@@ -96,7 +96,7 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
         with GoContainer(Engine(engine.api), pinned, module, volume, lines.append) as go:
             for what, argv in check_commands("coverage.out"):
                 go.run(with_x(argv), what=what)
-            go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server", None, "0.1.0")))
+            go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server")))
     finally:
         engine.volumes.get(volume).remove(force=True)
         engine.images.remove(pinned, force=True)
