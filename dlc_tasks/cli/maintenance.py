@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlc_tasks.cli.task import REGISTRY_HELP, dlc_task
+from dlc_tasks.cli.task import IMAGE_HELP, REGISTRY_HELP, dlc_task
 
 
 @dlc_task(help={"force": "import the local images even when the configured ones are available"})
@@ -19,8 +19,8 @@ def base_images(c: Any, force: bool = False) -> None:
     ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
 
 
-@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP})
-def cache_env(c: Any, registry: str | None = None) -> None:
+@dlc_task(name="cache-env", help={"registry": REGISTRY_HELP, "image": IMAGE_HELP})
+def cache_env(c: Any, image: str | None = None, registry: str | None = None) -> None:
     """The ADR's eight-step build-cache environment check, from hash to a running container."""
     from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
