@@ -96,7 +96,10 @@ DEFAULTS: dict[str, Any] = {
     "source_url": None,
     "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
     "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
-    "ci": {"push_branches": ["main"]},
+    # push_branches: where `inv ci` goes through push. install: what the written CI workflow
+    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks version, from PyPI; a
+    # project using an unpublished dlc-tasks names a wheel URL, a git URL or an index here).
+    "ci": {"push_branches": ["main"], "install": None},
     # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
     "dry_run": False,
     # Tag and push a tree with uncommitted changes as a release (`--allow-dirty`).
@@ -148,6 +151,31 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
             )
         out[key] = str(val)
     return out
+
+
+def ci_install(value: object) -> list[str]:
+    """``ci.install``: pip's arguments in the written workflow (quoted there, one each)."""
+    if value is None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            return ["nox", f"dlc-tasks=={version('dlc-tasks')}"]
+        except PackageNotFoundError:  # a source tree that was never installed
+            return ["nox", "dlc-tasks"]
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
+        raise ConfigError(f"ci.install must be a list of pip arguments, got {value!r}")
+    for arg in value:
+        if not arg or not arg.isprintable():
+            raise InvalidValue(f"ci.install: refusing {arg!r} (empty, or a control character)")
+        if _USERINFO.search(arg):
+            raise InvalidValue(
+                "ci.install: refusing a URL with credentials (user:password@): the workflow "
+                "file is committed",
+                hint="give pip its index through a secret (PIP_INDEX_URL), not in the file",
+            )
+    return list(value)
 
 
 def _data_dir(value: object) -> Path | None:
@@ -271,6 +299,7 @@ class Settings:
     local_registry_data_dir: Path | None
     retries: Retries = field(default_factory=Retries)
     push_branches: list[str] = field(default_factory=lambda: ["main"])
+    ci_install: list[str] = field(default_factory=lambda: ci_install(None))
     dry_run: bool = False
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
@@ -454,6 +483,7 @@ class Settings:
                     timeout=float(retries["timeout"]),
                 ),
                 push_branches=[str(b) for b in ci["push_branches"]],
+                ci_install=ci_install(ci.get("install")),
                 dry_run=_flag(merged["dry_run"]),
                 allow_dirty=_flag(merged["allow_dirty"]),
                 version_tags=version_tags,

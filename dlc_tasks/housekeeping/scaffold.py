@@ -82,8 +82,10 @@ def invoke_yaml(project_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def files(project_dir: Path, *, workflow: str | None, eject: bool) -> dict[str, str]:
-    """Relative path → text of every file ``init`` would write."""
+def files(
+    project_dir: Path, *, workflow: str | None, eject: bool, install: list[str] | None = None
+) -> dict[str, str]:
+    """Relative path → text of every file ``init`` would write (``install``: dlc.ci.install)."""
     from dlc_tasks.config import PACKAGE_TEMPLATES  # noqa: PLC0415
     from dlc_tasks.housekeeping.workflow import PATHS, render_workflow  # noqa: PLC0415
 
@@ -91,8 +93,10 @@ def files(project_dir: Path, *, workflow: str | None, eject: bool) -> dict[str, 
     if not (project_dir / "VERSION").exists():
         out["VERSION"] = VERSION
     if workflow:
+        from dlc_tasks.config import ci_install  # noqa: PLC0415
+
         out[PATHS.get(workflow, "")] = render_workflow(
-            workflow, None, ["main"], install="nox dlc-tasks", by="dlc init --workflow"
+            workflow, None, ["main"], ci_install(install), by="dlc init --workflow"
         )
     if eject:
         for rel, name in EJECT.items():

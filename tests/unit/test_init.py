@@ -126,7 +126,7 @@ def test_org_and_repo_come_from_the_git_remote_before_go_mod(tmp_path: Path) -> 
 
 
 def test_workflows_read_as_written_by_hand() -> None:
-    text = render_workflow("github", None, ["main"])
+    text = render_workflow("github", None, ["main"], ["nox"])
     assert "&id" not in text
     assert "*id" not in text
     data = yaml.safe_load(text)
