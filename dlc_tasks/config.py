@@ -122,10 +122,10 @@ def _as_list_of_argv(value: object, what: str) -> list[list[str]]:
 
 # Build arguments dlc.go sets (the cache image is built with the steps' Go settings)
 GO_BUILD_ARGS = {
-    "GOFLAGS": "go.flags (and go.tags)",
-    "CGO_ENABLED": "go.cgo",
-    "GOPRIVATE": "go.private",
-    "GONOSUMDB": "go.nosumdb",
+    "GOFLAGS": "dlc.go.flags, dlc.go.tags and vendor/ (-mod=vendor)",
+    "CGO_ENABLED": "dlc.go.cgo",
+    "GOPRIVATE": "dlc.go.private",
+    "GONOSUMDB": "dlc.go.nosumdb",
 }
 
 
@@ -138,9 +138,8 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
         if key in GO_BUILD_ARGS:
             raise InvalidValue(
-                f"{what}: {key} is set from dlc.{GO_BUILD_ARGS[key]}",
-                hint=f"set dlc.{GO_BUILD_ARGS[key].split()[0]} instead: the Go steps and the "
-                "cache image's warm-up must use the same value",
+                f"{what}: {key} is set by dlc-tasks from {GO_BUILD_ARGS[key]}",
+                hint="set that instead: the Go steps and the cache image's warm-up must agree",
             )
         if _USERINFO.search(str(val)):
             raise InvalidValue(

@@ -2,8 +2,8 @@
 
 Pure: validates the configuration and computes the environment every Go command of the
 steps runs with (:meth:`GoBuild.env`), the build arguments the cache image is built with
-(the same variables: ``Dockerfile.build`` warms its Go build cache with the
-same ``GOFLAGS`` and ``CGO_ENABLED``, so what it compiled the steps reuse, and the
+(the same settings: ``Dockerfile.build`` warms its Go
+build cache with the steps' flags, so what it compiled the steps reuse, and the
 dependency hash covers them), and the binary's ``-ldflags``.
 
 Every binary is reproducible: ``-trimpath`` (no checkout or GOROOT path in it) and
@@ -31,6 +31,11 @@ _PATTERNS = re.compile(r"[A-Za-z0-9._~*?/\[\]-]+(,[A-Za-z0-9._~*?/\[\]-]+)*")
 # -mod, -trimpath and -buildvcs are the library's: a second value would silently win or lose
 _OWN_FLAGS = ("-mod", "-trimpath", "-buildvcs", "-tags")
 KEYS = ("private", "nosumdb", "flags", "tags", "ldflags", "cgo")
+
+
+def mod_mode(vendored: bool) -> str:
+    """``vendor`` for a vendored module, else ``readonly`` (a build never rewrites go.mod)."""
+    return "vendor" if vendored else "readonly"
 
 
 def _strings(value: object, what: str) -> list[str]:
@@ -107,10 +112,9 @@ class GoBuild:
         )
 
     def goflags(self, vendored: bool) -> str:
-        """``GOFLAGS`` for every Go command of the steps (and the cache image's warm-up)."""
-        mod = "-mod=vendor" if vendored else "-mod=readonly"
+        """``GOFLAGS`` for every Go command of the steps and of the cache image's warm-up."""
         tags = [f"-tags={','.join(self.tags)}"] if self.tags else []
-        return " ".join([mod, *REPRODUCIBLE, *tags, *self.flags])
+        return " ".join([f"-mod={mod_mode(vendored)}", *REPRODUCIBLE, *tags, *self.flags])
 
     def env(self, vendored: bool) -> dict[str, str]:
         """The Go variables this configuration sets (GOFLAGS, CGO_ENABLED, GOPRIVATE…).
@@ -118,6 +122,8 @@ class GoBuild:
         The steps' containers run with them, and the cache image is built with them as build
         arguments (the packaged Dockerfile.build declares each as an ``ARG``), so its warm
         Go build cache was compiled with the steps' flags and the dependency hash covers them.
+        (Its std layer, shared by every module, is warmed with :data:`REPRODUCIBLE` alone; the
+        module's layer warms std again with these flags, compiling only what they change.)
         """
         out = {"GOFLAGS": self.goflags(vendored), "CGO_ENABLED": "1" if self.cgo else "0"}
         if self.private:

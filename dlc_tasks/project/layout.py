@@ -17,7 +17,8 @@ class WorkspaceRefused(ConfigError):
     """The project is a ``go.work`` workspace, which the chain does not build."""
 
     hint = (
-        "set dlc.project_dir to one module of the workspace (GOWORK=off is used inside the build)"
+        "run dlc in one module of the workspace, or set dlc.project_dir to it: each module is "
+        "built alone (GOWORK=off), its dependencies from go.mod"
     )
 
 

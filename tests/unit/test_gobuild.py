@@ -12,7 +12,7 @@ from dlc_tasks.config import PACKAGE_TEMPLATES
 from dlc_tasks.errors import ConfigError, InvalidValue
 from dlc_tasks.model import depshash
 from dlc_tasks.model.depshash import declared_args
-from dlc_tasks.model.gobuild import GoBuild
+from dlc_tasks.model.gobuild import REPRODUCIBLE, GoBuild
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.runner import run_steps
 from tests.support.fakes import World, make_project, settings_for
@@ -75,13 +75,15 @@ def test_bad_values_are_one_line(values: dict[str, Any], error: type, match: str
 
 def test_build_args_may_not_set_what_dlc_go_sets(tmp_path: Path) -> None:
     project = make_project(tmp_path / "m")
-    with pytest.raises(InvalidValue, match=r"GOFLAGS is set from dlc.go.flags"):
+    with pytest.raises(InvalidValue, match=r"GOFLAGS is set by dlc-tasks from dlc.go.flags"):
         settings_for(project, build_args={"GOFLAGS": "-tags=x"})
 
 
 def test_the_packaged_dockerfile_build_declares_every_go_setting() -> None:
-    declared = declared_args((PACKAGE_TEMPLATES / "Dockerfile.build").read_text())
-    assert {"GOFLAGS", "CGO_ENABLED", "GOPRIVATE", "GONOSUMDB"} <= set(declared)
+    text = (PACKAGE_TEMPLATES / "Dockerfile.build").read_text()
+    assert {"GOFLAGS", "CGO_ENABLED", "GOPRIVATE", "GONOSUMDB"} <= set(declared_args(text))
+    # the std layer every module shares is warmed with the steps' reproducible flags
+    assert f'export GOFLAGS="{" ".join(REPRODUCIBLE)}"' in text
 
 
 def test_the_go_settings_are_cache_build_args_and_change_the_hash(tmp_path: Path) -> None:
@@ -130,3 +132,4 @@ def test_the_go_steps_run_with_the_settings_and_a_vendored_module_with_mod_vendo
     run_steps(run, [make_step(n) for n in ("hash", "cache", "test")])
     assert environments[-1]["GOFLAGS"] == "-mod=vendor -trimpath -buildvcs=false"
     assert "vendor/modules.txt" in run.deps().inputs
+    assert run.settings.cache_build_args["GOFLAGS"].startswith("-mod=vendor ")
