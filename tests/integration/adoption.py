@@ -10,20 +10,14 @@ from pathlib import Path
 
 from dlc_tasks.clients.baseimages import find_goroot
 from tests.integration.conftest import INV, Registry, _inv_env, ok
+from tests.support.files import write_files
+
+__all__ = ["write_files"]  # the adoption tests' module maker, with the other helpers here
 
 BIN = Path(INV).parent
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
 CHAIN_STEPS = ("hash", "cache", "generate", "test", "prod", "push")
 IGNORED = ".dlc/\ndeps_hash.env\ncoverage.out\n"
-
-
-def write_files(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (relative path → text) under ``root``; return root."""
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def commit(root: Path, message: str = "tool") -> None:
@@ -66,9 +60,18 @@ def timed_push(
     return out, time.monotonic() - started
 
 
-def report_times(shape: str, commands: str, first: float, second: float) -> None:
-    """Print the wall times of the first and second push (pytest -rP shows them)."""
+def push_twice(
+    module: Path, registry: Registry, shape: str, commands: str, repo_root: Path | None = None
+) -> str:
+    """Commit (in ``repo_root``, default the module), ``dlc push``, ``dlc push`` again (which
+    must skip every step); print both wall times (pytest -rP shows them); return the first
+    push's output."""
+    commit(repo_root or module)
+    out, first = timed_push(module, registry)
+    again, second = timed_push(module, registry)
+    assert_every_step_skipped(again)
     print(f"ADOPT {shape}: {commands}; first push {first:.1f} s, second push {second:.1f} s")
+    return out
 
 
 def assert_every_step_skipped(out: str) -> None:

@@ -21,10 +21,9 @@ from tests.integration.adoption import (
     assert_every_step_skipped,
     commit,
     inv_here,
-    report_times,
+    push_twice,
     skopeo_config,
     skopeo_inspect,
-    timed_push,
     write_files,
 )
 from tests.integration.conftest import Registry, _inv_env, git_sha, ok
@@ -81,12 +80,8 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
 ) -> None:
     module = make_tool(tmp_path / "greeter")
     ok(inv_here("init", module=module, registry=registry, tool="dlc"))
-    commit(module)
-    out, first = timed_push(module, registry)
-    again, second = timed_push(module, registry)
-    assert_every_step_skipped(again)
-    report_times(
-        "cmd/NAME CLI", "dlc init; git commit; dlc push; dlc push; nox -s ci", first, second
+    out = push_twice(
+        module, registry, "cmd/NAME CLI", "dlc init; git commit; dlc push; dlc push; nox -s ci"
     )
     sha = git_sha(module)
     # names from go.mod's module path; the binary from cmd/greeter
@@ -101,9 +96,9 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
     assert ran.decode().strip().endswith("certs=1")  # the runtime base (alpine-like) has its own
 
     # the second run, through the written noxfile's ci session, skips every step
-    again = ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
-    for step in ("cache", "generate", "test", "prod"):
-        assert f"{step}: ran" not in again, again
+    assert_every_step_skipped(
+        ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
+    )
 
     # a static binary on scratch: CA certificates and a passwd entry are put in
     scratch = ok(

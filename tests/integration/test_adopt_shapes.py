@@ -29,15 +29,15 @@ from tests.integration.adoption import (
     commit,
     host_go,
     inv_here,
-    report_times,
+    push_twice,
     skopeo_config,
-    timed_push,
     write_files,
 )
 from tests.integration.conftest import Registry, git_sha, ok
 from tests.support.goproxy import publish
 
 pytestmark = pytest.mark.integration
+ADOPTED = "dlc init; git commit; dlc push; dlc push; nox -s ci"
 
 DEP_FILES = {
     "go.mod": "module example.com/dep\n\ngo 1.22\n",
@@ -121,14 +121,8 @@ def test_a_vendored_module_with_go_tool_generators(
     ok(inv_here("init", module=module, registry=registry, tool="dlc"))
     config = yaml.safe_load((module / "invoke.yaml").read_text())["dlc"]
     assert config["main_package"] == "./cmd/vendored"  # internal/gen is a tool, not a product
-    commit(module)
-    out, first = timed_push(module, registry)
+    out = push_twice(module, registry, "vendored + go tool", ADOPTED)
     assert "vendored: modules come from vendor/" in out  # no download: GOPROXY is off
-    again, second = timed_push(module, registry)
-    assert_every_step_skipped(again)
-    report_times(
-        "vendored + go tool", "dlc init; git commit; dlc push; dlc push; nox -s ci", first, second
-    )
     assert (module / "internal" / "banner" / "banner_gen.go").is_file()  # go tool gen ran
     sha = git_sha(module)
     assert_three_tags_one_digest(registry, "acme/vendored", "1.0.0", sha)
@@ -201,19 +195,10 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
     # what a user adds after init: the server's port and health check
     written["dlc"]["images"]["api"].update(ports=[8080], healthcheck=["/app/api", "-health"])
     (module / "invoke.yaml").write_text(yaml.safe_dump(written))
-    commit(module)
-    out, first = timed_push(module, registry)
+    out = push_twice(module, registry, "two main packages", "(ports, healthcheck) " + ADOPTED)
     assert out.count("$ go test ") == 1  # one test run for both images
     assert "go build -ldflags=-s -w -o .dlc/bin/api ./cmd/api" in out
     assert "go build -ldflags=-s -w -o .dlc/bin/cli ./cmd/cli" in out
-    again, second = timed_push(module, registry)
-    assert_every_step_skipped(again)
-    report_times(
-        "two main packages",
-        "dlc init; (ports, healthcheck); git commit; dlc push; dlc push; nox -s ci",
-        first,
-        second,
-    )
     sha = git_sha(module)
     api = assert_three_tags_one_digest(registry, "acme/api", "0.1.0", sha)
     cli = assert_three_tags_one_digest(registry, "acme/cli", "0.1.0", sha)
@@ -275,17 +260,7 @@ def test_a_go_work_workspace_is_refused_and_its_module_adopted_alone(
     assert sorted(p.name for p in root.iterdir()) == [".gitignore", "app", "go.work", "lib"]
     app = root / "app"
     ok(inv_here("init", module=app, registry=registry, tool="dlc"))
-    commit(root)
-    _, first = timed_push(app, registry)
-    again, second = timed_push(app, registry)
-    assert_every_step_skipped(again)
-    report_times(
-        "go.work member",
-        "dlc init (refused at the root); cd app; dlc init; git commit; dlc push; dlc push; "
-        "nox -s ci",
-        first,
-        second,
-    )
+    push_twice(app, registry, "go.work member", "(refused at the root; cd app) " + ADOPTED, root)
     assert_three_tags_one_digest(registry, "acme/app", "0.1.0", git_sha(root))
     assert_every_step_skipped(ok(inv_here("-s", "ci", module=app, registry=registry, tool="nox")))
 

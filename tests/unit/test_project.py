@@ -9,14 +9,9 @@ import pytest
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, NotFoundError
 from dlc_tasks.project import derive, gomod, layout, remote
+from tests.support.files import write_files
 
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+write = write_files
 
 
 MAIN = "package main\n\nfunc main() {}\n"
