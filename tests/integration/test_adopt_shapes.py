@@ -195,7 +195,12 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
     # what a user adds after init: the server's port and health check
     written["dlc"]["images"]["api"].update(ports=[8080], healthcheck=["/app/api", "-health"])
     (module / "invoke.yaml").write_text(yaml.safe_dump(written))
-    out = push_twice(module, registry, "two main packages", "(ports, healthcheck) " + ADOPTED)
+    out = push_twice(
+        module,
+        registry,
+        "two main packages",
+        "dlc init; api's ports and healthcheck added; " + ADOPTED.split("; ", 1)[1],
+    )
     assert out.count("$ go test ") == 1  # one test run for both images
     assert "go build -ldflags=-s -w -o .dlc/bin/api ./cmd/api" in out
     assert "go build -ldflags=-s -w -o .dlc/bin/cli ./cmd/cli" in out
@@ -260,7 +265,9 @@ def test_a_go_work_workspace_is_refused_and_its_module_adopted_alone(
     assert sorted(p.name for p in root.iterdir()) == [".gitignore", "app", "go.work", "lib"]
     app = root / "app"
     ok(inv_here("init", module=app, registry=registry, tool="dlc"))
-    push_twice(app, registry, "go.work member", "(refused at the root; cd app) " + ADOPTED, root)
+    push_twice(
+        app, registry, "go.work member", "dlc init at the root (refused); cd app; " + ADOPTED, root
+    )
     assert_three_tags_one_digest(registry, "acme/app", "0.1.0", git_sha(root))
     assert_every_step_skipped(ok(inv_here("-s", "ci", module=app, registry=registry, tool="nox")))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,3 +65,14 @@ def test_a_container_that_exits_fails_with_its_last_lines_and_is_removed() -> No
     with pytest.raises(SmokeTestFailed, match="img exited: panic: no config"):
         check_running(engine, "img", settings)  # type: ignore[arg-type]
     assert engine.calls[-1] == ("remove", "c1")
+
+
+def test_an_image_with_a_port_and_no_health_check_must_accept_a_connection() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        engine = Container()
+        engine.published_port = lambda cid, port: server.getsockname()[1]  # type: ignore[attr-defined]
+        settings = ImageSettings.from_mapping({"ports": ["53/udp", 9000]})
+        assert check_running(engine, "img", settings) == "port 9000 accepts connections"  # type: ignore[arg-type]
+    assert engine.calls[0] == ("start", 9000)  # the first TCP port, published on loopback
