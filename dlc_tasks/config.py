@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.model.gobuild import GoBuild
 from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
+from dlc_tasks.model.targets import (
+    ImageTarget,
+    check_main_package,
+    check_prod_files,
+    parse_images,
+    select,
+)
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 
 # scheme://user[:password]@ anywhere in a value (GOPROXY may be a comma-separated list)
@@ -56,6 +64,11 @@ DEFAULTS: dict[str, Any] = {
     # ${RUNTIME_IMAGE}, "scratch" an empty image with CA certificates and a passwd put in;
     # ports to expose; healthcheck an argument list (none by default); entrypoint args.
     "image": {"base": None, "ports": [], "healthcheck": None, "args": [], "user": "65532:65532"},
+    # Several images from one module (model/targets.py): name -> {main_package, binary_name,
+    # prod_files, and dlc.image's keys, which default to dlc.image's}. Empty: one image, repo.
+    "images": {},
+    # The image `--image NAME` selects for prod and push (None: every image).
+    "selected_image": None,
     "version_file": "VERSION",
     "hash_file": "deps_hash.env",
     "coverage_file": "coverage.out",
@@ -68,6 +81,10 @@ DEFAULTS: dict[str, Any] = {
     "goproxy_dir": None,
     # Passed to every Dockerfile as --build-arg (e.g. GO_IMAGE, RUNTIME_IMAGE, GOPROXY).
     "build_args": {},
+    # How Go compiles (model/gobuild.py): GOPRIVATE, GONOSUMDB, extra GOFLAGS, build tags,
+    # extra -ldflags ({{ version }}, {{ revision }}), CGO_ENABLED. Every command also gets
+    # -mod=readonly (-mod=vendor with vendor/modules.txt), -trimpath and -buildvcs=false.
+    "go": {"private": None, "nosumdb": None, "flags": [], "tags": [], "ldflags": [], "cgo": False},
     # A Go variable set to the image version with -ldflags -X (None: not set).
     "version_var": None,
     # PEM file with the CA that signed the registry's certificate.
@@ -80,7 +97,10 @@ DEFAULTS: dict[str, Any] = {
     "source_url": None,
     "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
     "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
-    "ci": {"push_branches": ["main"]},
+    # push_branches: where `inv ci` goes through push. install: what the written CI workflow
+    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks version, from PyPI; a
+    # project using an unpublished dlc-tasks names a wheel URL, a git URL or an index here).
+    "ci": {"push_branches": ["main"], "install": None},
     # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
     "dry_run": False,
     # Tag and push a tree with uncommitted changes as a release (`--allow-dirty`).
@@ -101,6 +121,15 @@ def _as_list_of_argv(value: object, what: str) -> list[list[str]]:
     return [list(step) for step in value]
 
 
+# Build arguments dlc.go sets (the cache image is built with the steps' Go settings)
+GO_BUILD_ARGS = {
+    "GOFLAGS": "dlc.go.flags, dlc.go.tags and vendor/ (-mod=vendor)",
+    "CGO_ENABLED": "dlc.go.cgo",
+    "GOPRIVATE": "dlc.go.private",
+    "GONOSUMDB": "dlc.go.nosumdb",
+}
+
+
 def _as_str_map(value: object, what: str) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{what} must be a mapping, got {value!r}")
@@ -108,6 +137,11 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise InvalidValue(f"{what}: invalid build argument name {key!r}")
+        if key in GO_BUILD_ARGS:
+            raise InvalidValue(
+                f"{what}: {key} is set by dlc-tasks from {GO_BUILD_ARGS[key]}",
+                hint="set that instead: the Go steps and the cache image's warm-up must agree",
+            )
         if _USERINFO.search(str(val)):
             raise InvalidValue(
                 f"{what}: {key} holds a URL with credentials (user:password@), which would be "
@@ -117,6 +151,31 @@ def _as_str_map(value: object, what: str) -> dict[str, str]:
             )
         out[key] = str(val)
     return out
+
+
+def ci_install(value: object) -> list[str]:
+    """``ci.install``: pip's arguments in the written workflow (quoted there, one each)."""
+    if value is None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            return ["nox", f"dlc-tasks=={version('dlc-tasks')}"]
+        except PackageNotFoundError:  # a source tree that was never installed
+            return ["nox", "dlc-tasks"]
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
+        raise ConfigError(f"ci.install must be a list of pip arguments, got {value!r}")
+    for arg in value:
+        if not arg or not arg.isprintable():
+            raise InvalidValue(f"ci.install: refusing {arg!r} (empty, or a control character)")
+        if _USERINFO.search(arg):
+            raise InvalidValue(
+                "ci.install: refusing a URL with credentials (user:password@): the workflow "
+                "file is committed",
+                hint="give pip its index through a secret (PIP_INDEX_URL), not in the file",
+            )
+    return list(value)
 
 
 def _data_dir(value: object) -> Path | None:
@@ -288,11 +347,37 @@ class Settings:
     local_registry_data_dir: Path | None
     retries: Retries = field(default_factory=Retries)
     push_branches: list[str] = field(default_factory=lambda: ["main"])
+    ci_install: list[str] = field(default_factory=lambda: ci_install(None))
     dry_run: bool = False
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
     version_tags: str = "move"
     image: ImageSettings = field(default_factory=ImageSettings)
+    go: GoBuild = field(default_factory=GoBuild)
+    images: tuple[ImageTarget, ...] = ()
+    selected_image: str | None = None
+
+    def targets(self) -> tuple[ImageTarget, ...]:
+        """The images ``prod`` and ``push`` make: the one ``--image`` names, else all."""
+        return select(self.all_images(), self.selected_image)
+
+    def all_images(self) -> tuple[ImageTarget, ...]:
+        """Every image of the module: ``dlc.images``, else the one from ``main_package``."""
+        if self.images:
+            return self.images
+        return (
+            ImageTarget(
+                name=self.repo,
+                main_package=self.main_package,
+                binary_name=self.binary_name,
+                image=self.image,
+                prod_files=list(self.prod_files),
+            ),
+        )
+
+    def main_package_of(self, target: ImageTarget) -> str:
+        """The target's main package; the module's only one for the default image."""
+        return target.main_package or self.require_main_package()
 
     def shown(self, path: Path) -> str:
         """``path`` as a user reads it: relative to project_dir, or the package's template."""
@@ -312,11 +397,23 @@ class Settings:
         return the_main_package(self.project_dir)
 
     @property
+    def vendored(self) -> bool:
+        """True when the module vendors its dependencies (``vendor/modules.txt`` exists)."""
+        return (self.project_dir / "vendor" / "modules.txt").is_file()
+
+    @property
+    def go_env(self) -> dict[str, str]:
+        """The Go variables of the steps and of the cache image's warm-up (``dlc.go``)."""
+        return self.go.env(self.vendored)
+
+    @property
     def cache_build_args(self) -> dict[str, str]:
-        """The build arguments of the cache image: ``build_args``, with the local proxy if set."""
-        if self.goproxy_dir is None:
-            return dict(self.build_args)
-        return {**self.build_args, "GOPROXY": "file:///goproxy"}
+        """The build arguments of the cache image: ``build_args``, the Go settings, the local
+        proxy if set (each is hashed when Dockerfile.build declares it)."""
+        out = {**self.build_args, **self.go_env}
+        if self.goproxy_dir is not None:
+            out["GOPROXY"] = "file:///goproxy"
+        return out
 
     @property
     def state_dir(self) -> Path:
@@ -332,9 +429,9 @@ class Settings:
         """``registry/org/repo-build-cache``."""
         return Repository(registry, self.org, f"{self.repo}-build-cache")
 
-    def prod_repository(self, registry: str) -> Repository:
-        """``registry/org/repo``."""
-        return Repository(registry, self.org, self.repo)
+    def prod_repository(self, registry: str, target: ImageTarget | None = None) -> Repository:
+        """``registry/org/NAME`` of an image (``registry/org/repo`` for the module's one)."""
+        return Repository(registry, self.org, target.name if target else self.repo)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:
@@ -367,14 +464,8 @@ class Settings:
         # the longest image name, checked now rather than halfway through a run
         Repository(registry or "localhost", org, f"{repo}-build-cache")
         main_package = merged["main_package"]
-        if main_package is not None and (
-            not isinstance(main_package, str)
-            or not main_package.startswith("./")
-            or ".." in main_package.split("/")
-        ):
-            raise InvalidValue(
-                f"main_package must be a ./relative package path, got {main_package!r}"
-            )
+        if main_package is not None:
+            check_main_package(main_package)
         latest = str(merged["latest"])
         if latest not in LATEST_POLICIES:
             raise ConfigError(f"latest must be one of {', '.join(LATEST_POLICIES)}, not {latest!r}")
@@ -382,16 +473,21 @@ class Settings:
         local = {**DEFAULTS["local_registry"], **dict(merged["local_registry"] or {})}
         retries = {**DEFAULTS["retries"], **dict(merged["retries"] or {})}
         ci = {**DEFAULTS["ci"], **dict(merged["ci"] or {})}
-        prod_files = merged["prod_files"]
-        if not isinstance(prod_files, list) or not all(
-            isinstance(f, str) and f and not f.startswith("/") and ".." not in Path(f).parts
-            for f in prod_files
-        ):
-            raise ConfigError(
-                f"prod_files must be relative paths inside project_dir: {prod_files!r}"
-            )
-        for name in prod_files:
+        prod_files = check_prod_files(merged["prod_files"])
+        from dlc_tasks.project.derive import binary_name as derived_binary  # noqa: PLC0415
+
+        images = parse_images(
+            merged.get("images"),
+            repo=repo,
+            defaults=merged.get("image") or {},
+            prod_files=prod_files,
+            binary_name=derived_binary,
+        )
+        for name in {f for t in images for f in t.prod_files} | set(prod_files):
             confined(project_dir, name, "prod_files")
+        for target in images:
+            Repository(registry or "localhost", org, target.name)  # a valid image name
+        selected = merged.get("selected_image") or None
         version_tags = str(merged["version_tags"])
         if version_tags not in VERSION_TAG_POLICIES:
             raise ConfigError(
@@ -405,7 +501,7 @@ class Settings:
                 hint="use importpath.Name, e.g. main.version",
             )
         try:
-            return cls(
+            made = cls(
                 registry=registry,
                 org=org,
                 repo=repo,
@@ -437,18 +533,29 @@ class Settings:
                     timeout=float(retries["timeout"]),
                 ),
                 push_branches=[str(b) for b in ci["push_branches"]],
+                ci_install=ci_install(ci.get("install")),
                 dry_run=_flag(merged["dry_run"]),
                 allow_dirty=_flag(merged["allow_dirty"]),
                 version_tags=version_tags,
                 goproxy_dir=_inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
                 image=ImageSettings.from_mapping(merged.get("image")),
+                go=GoBuild.from_mapping(merged.get("go")),
+                images=images,
+                selected_image=str(selected) if selected else None,
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None
+        made.targets()  # an unknown --image is refused before any step runs
+        return made
+
+
+# Flags whose configuration key has another name (`--image NAME` selects; dlc.image is the
+# production image's settings).
+FLAG_KEYS = {"image": "selected_image"}
 
 
 def settings(config: Any, **overrides: Any) -> Settings:
     """The ``dlc`` settings of an Invoke configuration, with flags (non-None) on top."""
     raw = dict(config.get("dlc", {}) or {})
-    raw.update({k: v for k, v in overrides.items() if v is not None})
+    raw.update({FLAG_KEYS.get(k, k): v for k, v in overrides.items() if v is not None})
     return Settings.from_mapping(raw)

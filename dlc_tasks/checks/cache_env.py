@@ -3,9 +3,12 @@
 Eight checks, each printed as it passes; the first failure stops the check with
 its reason: 1 dependency hash, 2 build-cache image, 3 Go inside it, 4 code
 generation, 5 build and test, 6 the binary, 7 the production Dockerfile built
-on the cache image, 8 the production container running and healthy. Checks 1,
-2, 4, 5 and 7 are the chain's own steps, run through the same runner; their
-stamps are forgotten first, so every step really runs.
+on the cache image, 8 the production container running and healthy (its health check
+passing inside it, or its first TCP port accepting connections; an image with neither
+has nothing to probe, and the check says so). With ``dlc.images`` the check uses the
+first image, or the one ``--image`` names. Checks 1, 2, 4, 5 and 7 are the chain's own
+steps, run through the same runner; their stamps are forgotten first, so every step
+really runs.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dlc_tasks._files import short
-from dlc_tasks.checks.smoke import SmokeTestFailed, probe
+from dlc_tasks.checks.smoke import check_running
 from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.cache import cache_digest
 from dlc_tasks.steps.gocontainer import binary_path, open_go_container
-from dlc_tasks.steps.prod import LABEL_CACHE
+from dlc_tasks.steps.prod import LABEL_CACHE, dockerfile_path
 from dlc_tasks.steps.runner import run_step
 
 ELF_MAGIC = b"\x7fELF"
@@ -27,6 +30,12 @@ ELF_MAGIC = b"\x7fELF"
 
 class CheckFailed(DlcError):
     """A step of the build-cache environment check failed."""
+
+
+class Skipped(str):
+    """A check's detail when it had nothing to check (printed as ``skip``, not ``ok``)."""
+
+    __slots__ = ()
 
 
 def _step(run: Run, name: str) -> Callable[[], str]:
@@ -40,7 +49,7 @@ def _go_inside(run: Run) -> str:
 
 
 def _binary(run: Run) -> str:
-    path = binary_path(run)
+    path = binary_path(run, run.settings.targets()[0])
     if not path.is_file():
         raise NotFoundError(f"{path} was not built")
     with path.open("rb") as handle:
@@ -52,8 +61,9 @@ def _binary(run: Run) -> str:
 def _prod_uses_cache(run: Run) -> str:
     run_step(run, make_step("prod"))
     pinned = run.cache_repository().pinned(cache_digest(run))
-    text = run.settings.dockerfile_prod.read_text(encoding="utf-8")
-    image = str(run.state.get("prod")["image"])
+    target = run.settings.targets()[0]
+    text = dockerfile_path(run, target).read_text(encoding="utf-8")
+    image = str(run.state.get(target.stamp("prod"))["image"])
     label = run.engine().inspect(image)["Config"]["Labels"].get(LABEL_CACHE)
     if pinned not in text or label != pinned:
         raise CheckFailed(f"the production image does not name the cache image {pinned}")
@@ -61,16 +71,21 @@ def _prod_uses_cache(run: Run) -> str:
 
 
 def _container(run: Run) -> str:
-    image = str(run.state.get("prod")["image"])
-    answer = probe(run.engine(), image)
-    if not isinstance(answer, dict) or answer.get("status") != "ok":
-        raise SmokeTestFailed(f"/healthz answered {answer!r}")
-    return f"/healthz answered status=ok version={answer.get('version')}"
+    target = run.settings.targets()[0]
+    image = str(run.state.get(target.stamp("prod"))["image"])
+    checked = check_running(run.engine(), image, target.image)
+    if checked is None:
+        what = f"dlc.images.{target.name}" if target.configured else "dlc.image"
+        return Skipped(
+            f"the image has no health check and no TCP port ({what}: healthcheck, ports)"
+        )
+    return checked
 
 
 def run_check(run: Run) -> None:
     """Run the eight checks; raise :class:`CheckFailed` naming the first that fails."""
-    for stamp in ("generate", "test", "prod"):
+    stamps = ["generate", "test", *(t.stamp("prod") for t in run.settings.targets())]
+    for stamp in stamps:
         run.state.forget(stamp)  # the check exercises every step, whatever is up to date
     checks: list[tuple[str, Callable[[], str]]] = [
         ("dependency hash", _step(run, "hash")),
@@ -78,7 +93,7 @@ def run_check(run: Run) -> None:
         ("Go inside the cache image", lambda: _go_inside(run)),
         ("code generation", _step(run, "generate")),
         ("build and test", _step(run, "test")),
-        ("service binary", lambda: _binary(run)),
+        ("the binary", lambda: _binary(run)),
         ("production Dockerfile with the cache", lambda: _prod_uses_cache(run)),
         ("production container runs", lambda: _container(run)),
     ]
@@ -87,4 +102,5 @@ def run_check(run: Run) -> None:
             detail = check()
         except DlcError as err:
             raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from None
-        run.out.line(f"[{number}/8] ok  {name}: {detail}")
+        verdict = "skip" if isinstance(detail, Skipped) else "ok  "
+        run.out.line(f"[{number}/8] {verdict} {name}: {detail}")

@@ -54,12 +54,13 @@ def _files(s: Settings) -> str:
             raise NotFoundError(f"{path} is missing")
     template = s.dockerfile_prod_template.read_text(encoding="utf-8")
     cache_image = f"r/o/x@{EXAMPLE_DIGEST}"
-    render(
-        template,
-        {"cache_image": cache_image, "deps_hash": "0" * 64, "binary": s.binary_name},
-        s.dockerfile_prod_template.name,
-        s.image.blocks(s.binary_name, list(s.prod_files), cache_image),
-    )
+    for target in s.all_images():
+        render(
+            template,
+            {"cache_image": cache_image, "deps_hash": "0" * 64, "binary": target.binary_name},
+            s.dockerfile_prod_template.name,
+            target.image.blocks(target.binary_name, list(target.prod_files), cache_image),
+        )
     return (
         f"go.mod, {s.shown(s.dockerfile_build)}, {s.shown(s.dockerfile_dev)}, "
         f"{s.shown(s.dockerfile_prod_template)} (renders)"

@@ -86,7 +86,7 @@ def pipeline(c: Any, branch: str | None = None) -> None:
     run_chain_steps(c, *steps)
 
 
-@dlc_task(command_wide=("dry_run", "registry"))
+@dlc_task(command_wide=("dry_run", "registry", "image"))
 def dev(c: Any) -> None:
     """Build the development image from docker/Dockerfile."""
     run_chain_steps(c, "dev")

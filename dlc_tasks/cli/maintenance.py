@@ -19,7 +19,7 @@ def base_images(c: Any, force: bool = False) -> None:
     ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
 
 
-@dlc_task(name="cache-env", command_wide=("registry",))
+@dlc_task(name="cache-env", command_wide=("registry", "image"))
 def cache_env(c: Any) -> None:
     """The ADR's eight-step build-cache environment check, from hash to a running container."""
     from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415

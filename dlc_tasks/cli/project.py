@@ -46,7 +46,8 @@ def init(
         raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
     out = holder_of(c).out
     project_dir = Path(str(c.config.dlc.project_dir)).expanduser().resolve()
-    planned = files(project_dir, workflow=workflow, eject=eject)
+    ci = c.config.dlc.get("ci") or {}
+    planned = files(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
     changed = {
         rel: text
         for rel, text in planned.items()

@@ -24,6 +24,7 @@ from invoke.tasks import Task, task
 from dlc_tasks.errors import DlcError, FileError
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
+IMAGE_HELP = "with dlc.images: make only the image NAME (default: every image)"
 DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
 INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 
@@ -40,6 +41,7 @@ COMMAND_WIDE: dict[str, tuple[Any, str]] = {
         False,
         "build and tag from uncommitted changes: under CI allowed, and the release tags too",
     ),
+    "image": (None, IMAGE_HELP),
 }
 CHAIN_FLAGS = tuple(COMMAND_WIDE)  # what every chain task takes
 

@@ -12,6 +12,7 @@ runner (README, "What a runner keeps and what it fetches").
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,13 @@ class _HandWritten(yaml.SafeDumper):
 
 
 def workflow(
-    provider: str, registry: str | None, push_branches: list[str], install: str = "nox"
+    provider: str, registry: str | None, push_branches: list[str], install: list[str]
 ) -> dict[str, Any]:
     """The workflow as a mapping (dumped to YAML by :func:`render_workflow`).
 
-    ``install`` is what pip installs before ``nox -s ci``: ``nox`` where the repository is
-    the library, ``nox dlc-tasks`` in a project that uses it.
+    ``install`` is pip's arguments before ``nox -s ci`` (``dlc.ci.install``): by default
+    ``nox`` and this version of dlc-tasks; ``nox`` alone where the repository is the
+    library (its noxfile installs it); each argument is shell-quoted in the step.
     """
     if provider not in PATHS:
         raise ConfigError(f"unknown provider {provider!r}", hint="use gitea or github")
@@ -50,7 +52,7 @@ def workflow(
     setup = [
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-        {"run": f"python -m pip install {install}"},
+        {"run": "python -m pip install " + " ".join(shlex.quote(a) for a in install)},
     ]
     return {
         "name": "dlc-tasks",
@@ -81,21 +83,25 @@ def render_workflow(
     provider: str,
     registry: str | None,
     push_branches: list[str],
-    install: str = "nox",
+    install: list[str],
     by: str = "inv ci.workflow --provider",
 ) -> str:
     """The workflow's YAML text, as a person would write it (no anchors, keys in order)."""
     data = workflow(provider, registry, push_branches, install)
-    header = f"# Written by `{by} {provider}` (dlc-tasks).\n"
+    header = (
+        f"# Written by `{by} {provider}` (dlc-tasks). What pip installs is dlc.ci.install;\n"
+        "# the registry is the repository variable REGISTRY, its credentials the secrets\n"
+        "# REGISTRY_USERNAME and REGISTRY_PASSWORD.\n"
+    )
     return header + yaml.dump(data, Dumper=_HandWritten, sort_keys=False, width=100)
 
 
 def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
     """Write the workflow file; return its path."""
-    text = render_workflow(provider, rt.settings.registry, rt.settings.push_branches)
+    s = rt.settings
+    text = render_workflow(provider, s.registry, s.push_branches, s.ci_install)
     # the default path is the tool's own choice, so it stays in the project (a `.github` link
     # to elsewhere is refused); an --output the user names is theirs
-    s = rt.settings
     path = Path(output) if output else confined(s.project_dir, PATHS[provider], "ci.workflow")
     atomic_write_text(path, text)
     rt.out.line(f"wrote {path}")

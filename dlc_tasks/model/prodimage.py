@@ -23,6 +23,7 @@ _PORT = re.compile(r"([0-9]{1,5})(/(tcp|udp|sctp))?")
 _IMAGE = re.compile(r"[a-z0-9][A-Za-z0-9._/:@-]*")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\"'\\$`]")
 HEALTH_TIMING = "--interval=30s --timeout=3s --start-period=5s"
+IMAGE_KEYS = ("base", "ports", "healthcheck", "args", "user")
 
 # For a scratch image: a passwd and group naming the default non-root user, and root.
 # account entries, no password: "x" points at a shadow file that does not exist
@@ -56,30 +57,31 @@ class ImageSettings:
     user: str = DEFAULT_USER
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any] | None) -> ImageSettings:
-        """Validate ``dlc.image``; unknown keys are refused (a typo would be silently ignored)."""
+    def from_mapping(cls, raw: Mapping[str, Any] | None, what: str = "dlc.image") -> ImageSettings:
+        """Validate ``dlc.image`` (or one entry of ``dlc.images``, named by ``what``);
+        unknown keys are refused (a typo would be silently ignored)."""
         raw = dict(raw or {})
-        unknown = sorted(set(raw) - {"base", "ports", "healthcheck", "args", "user"})
+        unknown = sorted(set(raw) - set(IMAGE_KEYS))
         if unknown:
-            raise ConfigError(f"dlc.image has unknown keys: {', '.join(unknown)}")
+            raise ConfigError(f"{what} has unknown keys: {', '.join(unknown)}")
         base = raw.get("base")
         if base is not None and not _IMAGE.fullmatch(str(base)):
-            raise InvalidValue(f"dlc.image.base is not an image reference: {base!r}")
+            raise InvalidValue(f"{what}.base is not an image reference: {base!r}")
         ports = [str(p) for p in raw.get("ports") or []]
         for port in ports:
             match = _PORT.fullmatch(port)
             if not match or not 0 < int(match.group(1)) < 65536:
                 raise InvalidValue(
-                    f"dlc.image.ports: invalid port {port!r}", hint="use 8080 or 53/udp"
+                    f"{what}.ports: invalid port {port!r}", hint="use 8080 or 53/udp"
                 )
         user = str(raw.get("user") or DEFAULT_USER)
         if not _USER.fullmatch(user):
-            raise InvalidValue(f"dlc.image.user: invalid user {user!r}", hint="use UID:GID")
+            raise InvalidValue(f"{what}.user: invalid user {user!r}", hint="use UID:GID")
         return cls(
             base=str(base) if base else None,
             ports=ports,
-            healthcheck=_argv(raw.get("healthcheck"), "dlc.image.healthcheck"),
-            args=_argv(raw.get("args"), "dlc.image.args"),
+            healthcheck=_argv(raw.get("healthcheck"), f"{what}.healthcheck"),
+            args=_argv(raw.get("args"), f"{what}.args"),
             user=user,
         )
 

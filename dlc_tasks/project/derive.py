@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dlc_tasks.project import gomod, layout
+from dlc_tasks.project import gomod, layout, remote
 
 _INVALID = re.compile(r"[^a-z0-9._-]+")
 
@@ -34,6 +34,23 @@ def names(mod: gomod.GoMod) -> tuple[str, str]:
     return path_component(org), repo
 
 
+def org_and_repo(project_dir: Path) -> tuple[str, str, str]:
+    """(org, repo, where from): the git remote ``origin``, else go.mod, else the directory.
+
+    The remote first: images go to a registry, and the forge hosting the code names its
+    packages after the repository's owner and name; a module path may be a vanity one.
+    """
+    url = remote.origin_url(project_dir)
+    found = remote.owner_and_name(url) if url else None
+    if found:
+        return path_component(found[0]), path_component(found[1]), "the git remote origin"
+    if (project_dir / "go.mod").is_file():
+        org, repo = names(gomod.read(project_dir))
+        return org, repo, "go.mod's module path"
+    name = path_component(project_dir.name)
+    return name, name, "the directory's name"
+
+
 def binary_name(main_package: str, repo: str) -> str:
     """The binary's name: the main package's directory (``./cmd/tool`` → ``tool``), else repo."""
     last = main_package.rstrip("/").rsplit("/", 1)[-1]
@@ -43,8 +60,8 @@ def binary_name(main_package: str, repo: str) -> str:
 def fill(project_dir: Path, merged: dict[str, Any]) -> dict[str, Any]:
     """``merged`` with org, repo, main_package and binary_name derived where unset (None).
 
-    Reads ``go.mod`` only when org or repo is unset; a directory without one (a task such
-    as ``version.bump`` needs no module) is named after the directory. A main package
+    org and repo, when unset, come from :func:`org_and_repo` (the git remote, go.mod, or the
+    directory: a task such as ``version.bump`` needs no module). A main package
     that cannot be found (none, or several) stays None here: the error is raised by the
     step that builds it (:meth:`Settings.require_main_package`), not by every task.
     A ``go.work`` at the root is refused first.
@@ -52,10 +69,7 @@ def fill(project_dir: Path, merged: dict[str, Any]) -> dict[str, Any]:
     out = dict(merged)
     layout.refuse_workspace(project_dir)
     if not out.get("org") or not out.get("repo"):
-        if (project_dir / "go.mod").is_file():
-            org, repo = names(gomod.read(project_dir))
-        else:
-            org = repo = path_component(project_dir.name)
+        org, repo, _ = org_and_repo(project_dir)
         out["org"] = out.get("org") or org
         out["repo"] = out.get("repo") or repo
     if not out.get("main_package"):

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from dlc_tasks.errors import ConfigError
+from dlc_tasks.project import gomod
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 _SKIP_LINE = re.compile(r"^\s*(//.*)?$")
@@ -16,7 +17,8 @@ class WorkspaceRefused(ConfigError):
     """The project is a ``go.work`` workspace, which the chain does not build."""
 
     hint = (
-        "set dlc.project_dir to one module of the workspace (GOWORK=off is used inside the build)"
+        "run dlc in one module of the workspace, or set dlc.project_dir to it: each module is "
+        "built alone (GOWORK=off), its dependencies from go.mod"
     )
 
 
@@ -46,8 +48,10 @@ def main_packages(project_dir: Path) -> list[str]:
 
     Go's own rules for ``./...`` are followed: ``vendor``, ``testdata`` and directories
     starting with ``.`` or ``_`` are skipped, and so are nested modules (a ``go.mod``).
-    ``_test.go`` files do not count.
+    ``_test.go`` files do not count, nor do the module's own tools (``tool`` directives in
+    ``go.mod``: a generator run by ``go tool NAME`` is not a product).
     """
+    tools = tool_packages(project_dir)
     found: list[str] = []
     for current, dirs, files in os.walk(project_dir):
         here = Path(current)
@@ -61,8 +65,24 @@ def main_packages(project_dir: Path) -> list[str]:
         sources = [f for f in sorted(files) if f.endswith(".go") and not f.endswith("_test.go")]
         if any(package_clause(here / f) == "main" for f in sources):
             rel = here.relative_to(project_dir).as_posix()
-            found.append("./" if rel == "." else f"./{rel}")
+            package = "./" if rel == "." else f"./{rel}"
+            if package not in tools:
+                found.append(package)
     return found
+
+
+def tool_packages(project_dir: Path) -> set[str]:
+    """The module's own packages that ``go.mod`` names as tools, as ``./rel`` paths."""
+    if not (project_dir / "go.mod").is_file():
+        return set()
+    mod = gomod.read(project_dir)
+    out = set()
+    for tool in mod.tools:
+        if tool == mod.module:
+            out.add("./")
+        elif tool.startswith(mod.module + "/"):
+            out.add("./" + tool[len(mod.module) + 1 :])
+    return out
 
 
 def the_main_package(project_dir: Path) -> str:

@@ -3,7 +3,8 @@
 At the end of every ``inv`` run that executed chain tasks:
 
 * ``.dlc/report.json``: deps hash, cache hit, per-task status and duration, image
-  size, pushed tags with their digest, git sha, version, success;
+  size, pushed tags with their digest, git sha, version, success (with ``dlc.images``,
+  ``images`` holds each image's, and ``image``/``pushed`` are the first one's);
 * one line appended to ``.dlc/history.jsonl`` (what ``inv report`` reads);
 * with ``GITHUB_STEP_SUMMARY`` set (GitHub and Gitea Actions), a Markdown table there;
 * with ``GITHUB_OUTPUT`` set, ``deps_hash``, ``cache_hit`` and ``image_digest`` for
@@ -59,16 +60,27 @@ def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
         report["cache_hit"] = Status.MISS not in cache_results  # `inv cache --force push` is a miss
         stamp = state.get("cache")
         report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
-    if "prod" in ran and ran["prod"].status.ok:
-        stamp = state.get("prod")
-        report["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
-    if "push" in ran and ran["push"].status.ok:
-        stamp = state.get("push")
-        report["pushed"] = {
-            "tags": stamp.get("tags"),
-            "digest": stamp.get("digest"),
-            "replaced": stamp.get("replaced") or {},
-        }
+    try:
+        targets = rt.settings.targets()
+    except DlcError:
+        targets = ()
+    images: dict[str, dict[str, Any]] = {}
+    for target in targets:  # the first image's figures are the report's own, as before
+        entry = images.setdefault(target.name, {})
+        if "prod" in ran and ran["prod"].status.ok:
+            stamp = state.get(target.stamp("prod"))
+            entry["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
+            report["image"] = report["image"] or entry["image"]
+        if "push" in ran and ran["push"].status.ok:
+            stamp = state.get(target.stamp("push"))
+            entry["pushed"] = {
+                "tags": stamp.get("tags"),
+                "digest": stamp.get("digest"),
+                "replaced": stamp.get("replaced") or {},
+            }
+            report["pushed"] = report["pushed"] or entry["pushed"]
+    if len(targets) > 1 or any(t.configured for t in targets):
+        report["images"] = images  # dlc.images: every image's, by name
     return report
 
 

@@ -9,6 +9,7 @@ nothing the hash does not cover), pushed, and its digest recorded.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,8 +78,10 @@ class CacheStep(Step):
                 )
         files, texts = build_context_files(run)
         declared = set(declared_args(s.dockerfile_build.read_text(encoding="utf-8")))
-        args = [
-            f"--build-arg {k}={v}" for k, v in sorted(s.cache_build_args.items()) if k in declared
+        args = [  # quoted as a shell would need them: GOFLAGS holds spaces
+            f"--build-arg {shlex.quote(f'{k}={v}')}"
+            for k, v in sorted(s.cache_build_args.items())
+            if k in declared
         ]
         why = (
             "--force" if self.force else f"cache miss: the registry has no {repo}:{deps.value[:16]}"

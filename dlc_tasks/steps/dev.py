@@ -26,9 +26,10 @@ class DevStep(Step):
         s = run.settings
         if not s.dockerfile_dev.is_file():
             raise NotFoundError(f"{s.dockerfile_dev} not found", hint="set dlc.dockerfile_dev")
+        target = s.targets()[0]  # with dlc.images: the first, or the one --image names
         text = render(
             s.dockerfile_dev.read_text(encoding="utf-8"),
-            {"binary": s.binary_name, "main_package": s.require_main_package()},
+            {"binary": target.binary_name, "main_package": s.main_package_of(target)},
             s.shown(s.dockerfile_dev),
         )
         return Decision(

@@ -7,8 +7,10 @@ the dependency hash, so a warm run compiles only what changed, while a new
 toolchain or new dependencies (a new hash) start from a clean cache; the first
 mount of an empty volume starts from the cache image's own ``GOCACHE`` (Docker
 copies an image's directory into an empty named volume). Modules come only
-from the cache image (``GOPROXY=off``). One ``GOFLAGS`` for every command, here
-and in ``Dockerfile.build``, so that what one command compiled another reuses.
+from the cache image or ``vendor/`` (``GOPROXY=off``), and only the mounted module is
+built (``GOWORK=off``). One ``GOFLAGS`` for every command (``dlc.go``,
+:mod:`dlc_tasks.model.gobuild`), here and in ``Dockerfile.build``'s warm-up, so that
+what one command compiled another reuses.
 The container is removed on every exit path, Ctrl-C and SIGTERM included.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -25,8 +27,10 @@ from typing import TYPE_CHECKING
 from dlc_tasks._files import short
 from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
 from dlc_tasks.errors import EngineError, GoStepFailed
+from dlc_tasks.model.gobuild import GoBuild
 
 if TYPE_CHECKING:
+    from dlc_tasks.model.targets import ImageTarget
     from dlc_tasks.run import Run
 
 WORKDIR = "/workspace"
@@ -35,10 +39,9 @@ LABEL = "dlc-tasks.role"
 GO_ENV = {
     "GOCACHE": GOCACHE,
     "HOME": "/tmp",  # noqa: S108  (inside the container: a writable HOME for any uid)
-    "GOFLAGS": "-mod=readonly",
     "GOPROXY": "off",
     "GOTOOLCHAIN": "local",
-    "CGO_ENABLED": "0",
+    "GOWORK": "off",
 }
 _FAILED_TEST = re.compile(r"^\s*--- FAIL: (\S+)")
 _FAILED_PKG = re.compile(r"^FAIL\s+(\S+)")
@@ -50,9 +53,10 @@ def cache_volume_name(repo: str, deps_hash: str) -> str:
     return f"dlc-gocache-{repo}-{deps_hash[:16]}"
 
 
-def binary_path(run: Run) -> Path:
-    """Where the binary is built: ``.dlc/bin/NAME``."""
-    return run.settings.state_dir / "bin" / run.settings.binary_name
+def binary_path(run: Run, target: ImageTarget | None = None) -> Path:
+    """Where an image's binary is built: ``.dlc/bin/NAME`` (the first image's by default)."""
+    target = target or run.settings.all_images()[0]
+    return run.settings.state_dir / "bin" / target.binary_name
 
 
 def describe_container(run: Run) -> str:
@@ -61,6 +65,11 @@ def describe_container(run: Run) -> str:
     volume = cache_volume_name(s.repo, run.deps().value)
     image = run.cache_repository().tagged(run.deps().value)
     return f"in a container of {image}, Go build cache in volume {volume}:"
+
+
+def go_environment(run: Run) -> dict[str, str]:
+    """The environment of every Go command: :data:`GO_ENV` and the ``dlc.go`` settings."""
+    return {**GO_ENV, **run.settings.go_env}
 
 
 def open_go_container(run: Run) -> GoContainer:
@@ -73,13 +82,15 @@ def open_go_container(run: Run) -> GoContainer:
         run.out.line(f"pulling {repo}@{short(digest)}")
         run.pull(str(repo), digest)
     volume = cache_volume_name(run.settings.repo, run.deps().value)
+    s = run.settings
     return GoContainer(
         engine,
         repo.pinned(digest),
         run.settings.project_dir,
         volume,
         run.out.output,
-        owned=(binary_path(run), run.settings.coverage_file),
+        owned=(*(binary_path(run, t) for t in s.all_images()), s.coverage_file),
+        environment=go_environment(run),
     )
 
 
@@ -99,8 +110,11 @@ class GoContainer:
         output: Callable[[str], None],
         *,
         owned: Sequence[Path] = (),
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        # None: GO_ENV with dlc.go's defaults (a module without settings)
+        self.environment = dict(environment or {**GO_ENV, **GoBuild().env(vendored=False)})
         self.image = image
         self.project_dir = project_dir
         self.volume = volume
@@ -123,7 +137,7 @@ class GoContainer:
             self.image,
             command=["tail", "-f", "/dev/null"],
             workdir=WORKDIR,
-            environment=GO_ENV,
+            environment=self.environment,
             binds=binds,
             labels={LABEL: "go-step"},
         )
@@ -289,9 +303,6 @@ def coverage_command(coverage_file: str) -> list[str]:
     return ["go", "tool", "cover", f"-func={coverage_file}"]
 
 
-def binary_command(main_package: str, out: str, version_var: str | None, version: str) -> list[str]:
-    """``go build`` of the service's binary, stripped, with the version stamped when asked."""
-    ldflags = "-s -w"
-    if version_var:
-        ldflags += f" -X {version_var}={version}"
+def binary_command(main_package: str, out: str, ldflags: str = "-s -w") -> list[str]:
+    """``go build`` of one binary with its ``-ldflags`` (:meth:`GoBuild.link_flags`)."""
     return ["go", "build", f"-ldflags={ldflags}", "-o", out, main_package]

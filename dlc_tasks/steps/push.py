@@ -1,4 +1,4 @@
-"""``push``: tag the production image (version, sha, then latest), push each, verify one digest."""
+"""``push``: tag each production image (version, sha, then latest), push each, verify one digest."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from dlc_tasks._files import short
 from dlc_tasks.errors import DlcError, NotFoundError, PushError
 from dlc_tasks.model.state import inputs_key
+from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.model.versionfile import image_tags
-from dlc_tasks.steps.base import Decision, Done, Status, Step
+from dlc_tasks.steps.base import Decision, Done, Step
+from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -38,20 +40,26 @@ def release_tag(run: Run) -> str | None:
 
 
 class PushStep(Step):
-    """Push the tags, unless the registry already has every one naming the last pushed digest."""
+    """Push each image's tags, unless the registry already has them naming its last digest."""
 
     name = "push"
     after = ("prod",)
 
     def decide(self, run: Run) -> Decision:
-        """Up to date when the same image went to the same tags and the registry still agrees."""
-        image = run.state.get("prod").get("image")
+        """Each image: up to date when it went to the same tags and the registry agrees."""
+        return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
+
+    def _decide(self, run: Run, target: ImageTarget) -> Decision:
+        image = run.state.get(target.stamp("prod")).get("image")
         if not image or not run.engine().image_id(str(image)):
-            raise NotFoundError("no production image", hint="run inv prod")
-        repo = run.prod_repository()
+            raise NotFoundError(
+                f"no production image{'' if not target.configured else ' ' + target.name}",
+                hint="run inv prod",
+            )
+        repo = image_repository(run, target)
         tags = release_tags(run)
         key = inputs_key(image, tags, str(repo))
-        stamp = run.state.get("push")
+        stamp = run.state.get(target.stamp("push"))
         client = run.client()
         current = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
         if stamp.get("inputs") == key and all(d == stamp.get("digest") for d in current.values()):
@@ -72,13 +80,17 @@ class PushStep(Step):
         return Decision(
             True,
             why,
-            self.describe(run),
+            self._describe(run, target),
             facts={"key": key, "tags": tags, "image": str(image), "previous": previous},
         )
 
     def describe(self, run: Run) -> tuple[str, ...]:
-        """Each tag in push order, then the digest check."""
-        repo = run.prod_repository()
+        """Each image's tags in push order, then the digest check."""
+        return describe_each(run.settings.targets(), lambda t: self._describe(run, t))
+
+    @staticmethod
+    def _describe(run: Run, target: ImageTarget) -> tuple[str, ...]:
+        repo = image_repository(run, target)
         tags = release_tags(run)
         return (
             *(f"docker tag + push {repo.tagged(tag)}" for tag in tags),
@@ -86,10 +98,13 @@ class PushStep(Step):
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:
+        """Push each image that is not up to date."""
+        return execute_each(decision, lambda target, part: self._push(run, target, part))
+
+    @staticmethod
+    def _push(run: Run, target: ImageTarget, decision: Decision) -> str:
         """Tag and push in order (immutable tags first, latest last); check one digest."""
-        if not decision.run:
-            return Done(Status.SKIPPED, decision.reason)
-        repo, engine, client = run.prod_repository(), run.engine(), run.client()
+        repo, engine, client = image_repository(run, target), run.engine(), run.client()
         tags: list[str] = list(decision.facts["tags"])
         pushed: dict[str, str] = {}
         for tag in tags:
@@ -97,7 +112,7 @@ class PushStep(Step):
             pushed[tag] = run.push(str(repo), tag)
         digests = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
         if len(set(digests.values()) | set(pushed.values())) != 1:
-            raise PushError(f"pushed tags do not name one digest: {digests}")
+            raise PushError(f"pushed tags of {repo} do not name one digest: {digests}")
         digest = str(digests[tags[0]])
         for tag in tags:
             run.out.line(f"    {repo}:{tag} -> {digest}")
@@ -107,11 +122,12 @@ class PushStep(Step):
             replaced[release] = str(previous)
             run.out.line(f"    moved {repo}:{release} from {previous} (dlc.version_tags: move)")
         run.state.record(
-            "push",
+            target.stamp("push"),
             str(decision.facts["key"]),
             digest=digest,
             tags=tags,
             image=str(decision.facts["image"]),
             replaced=replaced,
         )
-        return Done(Status.RAN, f"{len(tags)} tags -> {short(digest, 12)}")
+        prefix = f"{target.name}: " if target.configured else ""
+        return f"{prefix}{len(tags)} tags -> {short(digest, 12)}"

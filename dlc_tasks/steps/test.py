@@ -1,4 +1,8 @@
-"""``test``: go vet and go test with coverage (together), then the binary, in the cache image."""
+"""``test``: go vet and go test with coverage (together), then every binary, in the cache image.
+
+One test run serves every image of the module (``dlc.images``): it builds each image's
+binary, whatever ``--image`` selects, so its stamp does not depend on the selection.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,22 @@ def _relative(run: Run, path: Path) -> str:
     return path.relative_to(run.settings.project_dir).as_posix()
 
 
-def binary_command(run: Run) -> list[str]:
-    """The ``go build`` of the binary, with the version stamped when ``version_var`` is set."""
+def link_flags(run: Run) -> str:
+    """The binaries' ``-ldflags``: stripped, ``version_var`` and ``dlc.go.ldflags`` rendered."""
     s = run.settings
-    return go_.binary_command(
-        s.require_main_package(),
-        _relative(run, binary_path(run)),
-        s.version_var,
-        str(run.version()),
-    )
+    revision = run.revision() if s.go.needs_revision else None
+    return s.go.link_flags(s.version_var, str(run.version()), revision)
+
+
+def binary_commands(run: Run) -> list[list[str]]:
+    """The ``go build`` of every image's binary."""
+    s, ldflags = run.settings, link_flags(run)
+    return [
+        go_.binary_command(
+            s.main_package_of(target), _relative(run, binary_path(run, target)), ldflags
+        )
+        for target in s.all_images()
+    ]
 
 
 class TestStep(Step):
@@ -39,14 +50,11 @@ class TestStep(Step):
     after = ("cache", "generate")
 
     def _key(self, run: Run) -> str:
-        s = run.settings
         return inputs_key(
             run.source_digest(),
             cache_digest(run),
-            s.require_main_package(),
-            s.version_var,
-            str(run.version()),
-            go_.GO_ENV,
+            binary_commands(run),
+            go_.go_environment(run),
         )
 
     def decide(self, run: Run) -> Decision:
@@ -54,11 +62,12 @@ class TestStep(Step):
         s = run.settings
         key = self._key(run)
         stamp = run.state.get("test")
-        if stamp.get("inputs") == key and binary_path(run).is_file() and s.coverage_file.is_file():
+        built = all(binary_path(run, t).is_file() for t in s.all_images())
+        if stamp.get("inputs") == key and built and s.coverage_file.is_file():
             return Decision(False, f"sources unchanged; coverage {stamp.get('coverage')}")
         why = "sources changed" if stamp else "never tested here"
         if stamp.get("inputs") == key:
-            why = "the binary or the coverage profile is missing"
+            why = "a binary or the coverage profile is missing"
         return Decision(True, why, self.describe(run), facts={"key": key})
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -69,11 +78,11 @@ class TestStep(Step):
             go_.describe_container(run),
             f"  {checks}  (together)",
             f"  {' '.join(go_.coverage_command(coverage))}",
-            f"  {' '.join(binary_command(run))}",
+            *(f"  {' '.join(argv)}" for argv in binary_commands(run)),
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:
-        """vet ∥ test, the coverage total, then the binary; stamp the binary's digest."""
+        """vet ∥ test, the coverage total, then each binary; stamp the binaries' digests."""
         if not decision.run:
             return Done(Status.SKIPPED, decision.reason)
         s = run.settings
@@ -83,12 +92,13 @@ class TestStep(Step):
             go.run_together(go_.check_commands(coverage_file))
             cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)
             coverage = go_.total_coverage(cover.lines)
-            go.run(binary_command(run), what="the binary's go build")
+            for argv in binary_commands(run):
+                go.run(argv, what=f"the go build of {argv[-1]}")
         run.out.line(f"total coverage: {coverage}; profile in {s.coverage_file}")
         run.state.record(
             "test",
             str(decision.facts["key"]),
             coverage=coverage,
-            binary=file_sha256(binary_path(run)),
+            binaries={t.binary_name: file_sha256(binary_path(run, t)) for t in s.all_images()},
         )
         return Done(Status.RAN, f"coverage {coverage}")

@@ -9,16 +9,24 @@ applies; base images come from the user's ``~/.invoke.yaml`` as on any machine. 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import docker
 
-from tests.integration.conftest import INV, Registry, _inv_env, git_sha, ok
-
-BIN = Path(INV).parent
+from tests.integration.adoption import (
+    BIN,
+    IGNORED,
+    assert_every_step_skipped,
+    commit,
+    inv_here,
+    push_twice,
+    skopeo_config,
+    skopeo_inspect,
+    write_files,
+)
+from tests.integration.conftest import Registry, _inv_env, git_sha, ok
 
 TOOL = """// Command greeter prints who it runs as and how many CA certificates it trusts.
 package main
@@ -54,62 +62,17 @@ WORDS_TEST = (
 
 def make_tool(root: Path) -> Path:
     """A fresh module with cmd/greeter, an internal package with a test, VERSION."""
-    files = {
-        "go.mod": "module example.com/acme/greeter\n\ngo 1.22\n",
-        "cmd/greeter/main.go": TOOL,
-        "internal/words/words.go": WORDS,
-        "internal/words/words_test.go": WORDS_TEST,
-        "VERSION": "MAJOR=0\nMINOR=2\nPATCH=0\n",
-        ".gitignore": ".dlc/\ndeps_hash.env\ncoverage.out\n",
-    }
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def commit(root: Path) -> None:
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    if not (root / ".git").exists():
-        subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "tool"], cwd=root, check=True)
-
-
-def inv_here(
-    *args: str,
-    module: Path,
-    registry: Registry,
-    env: dict[str, str] | None = None,
-    tool: str = "inv",
-) -> subprocess.CompletedProcess[str]:
-    """``inv`` (or ``dlc``, ``nox``) from the module (no --search-root into this repository)."""
-    return subprocess.run(
-        [str(BIN / tool), *args],
-        cwd=module,
-        env=_inv_env(module, registry.address, env),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    return write_files(
+        root,
+        {
+            "go.mod": "module example.com/acme/greeter\n\ngo 1.22\n",
+            "cmd/greeter/main.go": TOOL,
+            "internal/words/words.go": WORDS,
+            "internal/words/words_test.go": WORDS_TEST,
+            "VERSION": "MAJOR=0\nMINOR=2\nPATCH=0\n",
+            ".gitignore": IGNORED,
+        },
     )
-
-
-def skopeo_config(registry: Registry, reference: str) -> dict[str, object]:
-    out = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--config",
-            "--tls-verify=false",
-            f"docker://{registry.address}/{reference}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(out)["config"])
 
 
 def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
@@ -117,8 +80,9 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
 ) -> None:
     module = make_tool(tmp_path / "greeter")
     ok(inv_here("init", module=module, registry=registry, tool="dlc"))
-    commit(module)
-    out = ok(inv_here("push", module=module, registry=registry, tool="dlc"))
+    out = push_twice(
+        module, registry, "cmd/NAME CLI", "dlc init; git commit; dlc push; dlc push; nox -s ci"
+    )
     sha = git_sha(module)
     # names from go.mod's module path; the binary from cmd/greeter
     assert registry.tags("acme/greeter") == sorted(["0.2.0", "latest", sha])
@@ -132,9 +96,9 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
     assert ran.decode().strip().endswith("certs=1")  # the runtime base (alpine-like) has its own
 
     # the second run, through the written noxfile's ci session, skips every step
-    again = ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
-    for step in ("cache", "generate", "test", "prod"):
-        assert f"{step}: ran" not in again, again
+    assert_every_step_skipped(
+        ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
+    )
 
     # a static binary on scratch: CA certificates and a passwd entry are put in
     scratch = ok(
@@ -144,18 +108,10 @@ def test_a_cli_module_without_docker_files_is_pushed_with_derived_names(
     assert "test: ran" not in scratch  # only the production image changed
     ran = engine.containers.run(f"{registry.address}/acme/greeter:0.2.0", remove=True)
     assert ran.decode().strip() == "hello nonroot certs=1"
-    layers = subprocess.run(
-        [
-            "skopeo",
-            "inspect",
-            "--tls-verify=false",
-            f"docker://{registry.address}/acme/greeter:{sha}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert len(json.loads(layers)["Layers"]) <= 6  # certs, passwd, group, binary: nothing else
+    layers = skopeo_inspect(registry, f"acme/greeter:{sha}")["Layers"]
+    assert (
+        isinstance(layers, list) and len(layers) <= 6
+    )  # certs, passwd, group, binary: nothing else
 
 
 def test_a_wheel_in_a_fresh_virtualenv_is_all_a_module_needs(

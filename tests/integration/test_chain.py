@@ -108,7 +108,7 @@ def test_a_changed_source_file_is_rebuilt_and_tagged_honestly(
     assert "test: ran" in out
     assert "prod: ran" in out
     dirty = state(service)
-    assert dirty["test"]["binary"] != before["test"]["binary"]
+    assert dirty["test"]["binaries"] != before["test"]["binaries"]
     assert dirty["push"]["digest"] != before["push"]["digest"]
     assert warm_registry.digest(PROD, f"{sha}-dirty") == dirty["push"]["digest"]
     assert warm_registry.digest(PROD, "latest") == before["push"]["digest"]

@@ -47,7 +47,10 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
     cache = f"{registry.address}/arcodange/dance-lessons-coach-build-cache"
     assert f"would run: cache miss: the registry has no {cache}:" in out
     packaged = "dlc_tasks/templates/Dockerfile.build (packaged)"  # the service uses the library's
-    assert f"docker build -f {packaged} --build-arg GOPROXY=off" in out
+    assert (
+        f"docker build -f {packaged} --build-arg CGO_ENABLED=0"
+        " --build-arg 'GOFLAGS=-mod=readonly -trimpath -buildvcs=false' --build-arg GOPROXY=off"
+    ) in out
     assert "go vet ./... & go test -covermode=atomic -coverprofile=coverage.out ./..." in out
     pushes = [line for line in out.splitlines() if "docker tag + push" in line]
     assert [p.rsplit(":", 1)[1] for p in pushes] == ["1.0.0", sha, "latest"]

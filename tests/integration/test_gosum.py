@@ -88,7 +88,9 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     [tag] = registry.tags(repo)
     image = f"{registry.address}/{repo}"
     pinned = f"{image}@{registry.digest(repo, tag)}"
-    engine.images.remove(f"{image}:{tag}", force=True)  # the engine of a fresh runner
+    # the engine of a fresh runner; noprune: the parent layers stay in the build cache, where
+    # every other module on this engine finds the shared std layer of Dockerfile.build
+    engine.images.remove(f"{image}:{tag}", force=True, noprune=True)
     engine.images.pull(pinned)
     volume = f"dlc-test-fresh-{registry.address.rsplit(':', 1)[1]}"
     lines: list[str] = []
@@ -96,10 +98,10 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
         with GoContainer(Engine(engine.api), pinned, module, volume, lines.append) as go:
             for what, argv in check_commands("coverage.out"):
                 go.run(with_x(argv), what=what)
-            go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server", None, "0.1.0")))
+            go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server")))
     finally:
         engine.volumes.get(volume).remove(force=True)
-        engine.images.remove(pinned, force=True)
+        engine.images.remove(pinned, force=True, noprune=True)
         gc.collect()  # those sockets, while this test ignores their warning
     compiled = [m.group(1) for line in lines if (m := COMPILED.search(line))]
     # cmd/server under test (with coverage), its test main, the binary: nothing from std or dep

@@ -30,27 +30,34 @@ def hash1(files: dict[str, bytes]) -> str:
     return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
 
 
-def write_module(root: Path) -> Path:
-    """Write the module (go.mod, go.sum, cmd/server, VERSION, config) and goproxy/; return root."""
-    prefix = f"{DEP}@{VERSION}/"
-    members = {prefix + "go.mod": DEP_GO_MOD.encode(), prefix + "dep.go": DEP_SOURCE.encode()}
+def publish(proxy: Path, module: str, version: str, files: dict[str, str]) -> str:
+    """Serve ``module@version`` (``files``: path in the module → text, go.mod among them)
+    from the file proxy ``proxy``; return its two go.sum lines."""
+    prefix = f"{module}@{version}/"
+    members = {prefix + name: text.encode() for name, text in files.items()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    versions = root / "goproxy" / DEP / "@v"
+    versions = proxy / module / "@v"
     versions.mkdir(parents=True)
-    (versions / "list").write_text(f"{VERSION}\n")
-    (versions / f"{VERSION}.info").write_text(f'{{"Version":"{VERSION}"}}\n')
-    (versions / f"{VERSION}.mod").write_text(DEP_GO_MOD)
-    (versions / f"{VERSION}.zip").write_bytes(buffer.getvalue())
+    (versions / "list").write_text(f"{version}\n")
+    (versions / f"{version}.info").write_text(f'{{"Version":"{version}"}}\n')
+    (versions / f"{version}.mod").write_text(files["go.mod"])
+    (versions / f"{version}.zip").write_bytes(buffer.getvalue())
+    return (
+        f"{module} {version} {hash1(members)}\n"
+        f"{module} {version}/go.mod {hash1({'go.mod': files['go.mod'].encode()})}\n"
+    )
+
+
+def write_module(root: Path) -> Path:
+    """Write the module (go.mod, go.sum, cmd/server, VERSION, config) and goproxy/; return root."""
+    go_sum = publish(root / "goproxy", DEP, VERSION, {"go.mod": DEP_GO_MOD, "dep.go": DEP_SOURCE})
     (root / "go.mod").write_text(
         f"module example.com/withdep\n\ngo 1.22\n\nrequire {DEP} {VERSION}\n"
     )
-    (root / "go.sum").write_text(
-        f"{DEP} {VERSION} {hash1(members)}\n"
-        f"{DEP} {VERSION}/go.mod {hash1({'go.mod': DEP_GO_MOD.encode()})}\n"
-    )
+    (root / "go.sum").write_text(go_sum)
     server = root / "cmd" / "server"
     server.mkdir(parents=True)
     (server / "main.go").write_text(

@@ -70,7 +70,7 @@ def test_a_prod_files_entry_that_is_a_symlink_sends_its_file(tmp_path: Path) -> 
     (world.project / "conf" / "real.yaml").write_text("a: 1\n")
     os.symlink("conf/real.yaml", world.project / "config.yaml")
     run = world.run(prod_files=["config.yaml"])
-    sent = context_files(run)["config.yaml"]
+    sent = context_files(run, run.settings.targets()[0])["config.yaml"]
     assert not sent.is_symlink()
     assert sent == (world.project / "conf" / "real.yaml").resolve()
 
@@ -86,7 +86,7 @@ def test_a_prod_files_link_retargeted_outside_after_configuration_is_refused(
     (world.project / "config.yaml").unlink()
     (world.project / "config.yaml").symlink_to(secret)
     with pytest.raises(InvalidValue, match="prod_files"):
-        context_files(run)
+        context_files(run, run.settings.targets()[0])
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,8 @@ def test_total_coverage() -> None:
     assert total_coverage(GO_TEST_FAILURES) is None
 
 
-def test_binary_command_stamps_the_version_only_when_asked() -> None:
-    assert binary_command("./cmd/hello", ".dlc/hello", None, "1.2.3") == [
+def test_binary_command_passes_the_link_flags() -> None:
+    assert binary_command("./cmd/hello", ".dlc/hello") == [
         "go",
         "build",
         "-ldflags=-s -w",
@@ -71,7 +71,7 @@ def test_binary_command_stamps_the_version_only_when_asked() -> None:
         ".dlc/hello",
         "./cmd/hello",
     ]
-    assert binary_command("./cmd/hello", "out", "main.version", "1.2.3-rc.1")[2] == (
+    assert binary_command("./cmd/hello", "out", "-s -w -X main.version=1.2.3-rc.1")[2] == (
         "-ldflags=-s -w -X main.version=1.2.3-rc.1"
     )
 

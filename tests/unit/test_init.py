@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,16 +79,54 @@ def test_init_ejects_templates_and_writes_the_workflow(tmp_path: Path) -> None:
     )
 
 
-def test_init_with_several_main_packages_leaves_the_choice_in_a_comment(tmp_path: Path) -> None:
-    root = module(tmp_path, ("cmd/a", "cmd/b"))
+def test_init_with_several_main_packages_writes_one_image_each(tmp_path: Path) -> None:
+    root = module(tmp_path, ("cmd/a", "cmd/b", "internal/gen"))
+    (root / "go.mod").write_text(
+        "module example.com/acme/greeter\n\ngo 1.24\n\ntool example.com/acme/greeter/internal/gen\n"
+    )
+    init(root)
+    config = yaml.safe_load((root / "invoke.yaml").read_text())["dlc"]
+    assert "main_package" not in config
+    assert config["images"] == {"a": {"main_package": "./cmd/a"}, "b": {"main_package": "./cmd/b"}}
+    s = Settings.from_mapping({**config, "project_dir": str(root)})
+    assert [t.name for t in s.all_images()] == ["a", "b"]
+
+
+def test_init_leaves_the_choice_in_a_comment_when_names_clash(tmp_path: Path) -> None:
+    root = module(tmp_path, ("cmd/a", "tools/a"))
     init(root)
     text = (root / "invoke.yaml").read_text()
-    assert "# main_package: one of ./cmd/a, ./cmd/b" in text
+    assert "# main_package: one of ./cmd/a, ./tools/a (or images: one per main package)" in text
     assert "main_package" not in yaml.safe_load(text)["dlc"]
 
 
+def test_org_and_repo_come_from_the_git_remote_before_go_mod(tmp_path: Path) -> None:
+    (tmp_path / "checkout").mkdir()
+    root = module(tmp_path / "checkout")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(
+        [
+            "git",
+            "remote",
+            "add",
+            "origin",
+            "https://bot:s3cret@gitea.example.com/Team/Greeter-CLI.git",
+        ],
+        cwd=root,
+        check=True,
+    )
+    init(root)
+    text = (root / "invoke.yaml").read_text()
+    assert "org and repo from the git remote origin" in text
+    assert yaml.safe_load(text)["dlc"]["org"] == "team"
+    assert yaml.safe_load(text)["dlc"]["repo"] == "greeter-cli"
+    assert "s3cret" not in text and "bot" not in text
+    s = Settings.from_mapping({"project_dir": str(root / "cmd")})  # from a subdirectory too
+    assert (s.org, s.repo) == ("team", "greeter-cli")
+
+
 def test_workflows_read_as_written_by_hand() -> None:
-    text = render_workflow("github", None, ["main"])
+    text = render_workflow("github", None, ["main"], ["nox"])
     assert "&id" not in text
     assert "*id" not in text
     data = yaml.safe_load(text)

@@ -8,15 +8,10 @@ import pytest
 
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import ConfigError, NotFoundError
-from dlc_tasks.project import derive, gomod, layout
+from dlc_tasks.project import derive, gomod, layout, remote
+from tests.support.files import write_files
 
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+write = write_files
 
 
 MAIN = "package main\n\nfunc main() {}\n"
@@ -76,6 +71,20 @@ def test_main_packages_follow_go_rules(tmp_path: Path) -> None:
     assert layout.the_main_package(tmp_path) == "./cmd/a"
 
 
+def test_the_modules_own_tools_are_not_main_packages(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "go.mod": "module example.com/m\n\ngo 1.24\n\ntool (\n\texample.com/m/internal/gen\n"
+            "\tgolang.org/x/tools/cmd/stringer\n)\n",
+            "cmd/app/main.go": MAIN,
+            "internal/gen/main.go": MAIN,
+        },
+    )
+    assert layout.tool_packages(tmp_path) == {"./internal/gen"}
+    assert layout.main_packages(tmp_path) == ["./cmd/app"]
+
+
 def test_several_or_no_main_packages_are_one_line_naming_the_candidates(tmp_path: Path) -> None:
     write(tmp_path, {"go.mod": "module example.com/m\n", "lib/l.go": "package lib\n"})
     with pytest.raises(layout.MainPackageAmbiguous, match="no package main"):
@@ -128,3 +137,35 @@ def test_vendor_detection_and_a_missing_go_mod(tmp_path: Path) -> None:
     assert layout.vendored(tmp_path)
     with pytest.raises(NotFoundError, match=r"go\.mod not found"):
         gomod.read(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/Acme/Tool.git", ("Acme", "Tool")),
+        ("https://bot:token@gitea.example.com:3000/team/tool", ("team", "tool")),
+        ("git@gitea.example.com:team/tool.git", ("team", "tool")),
+        ("ssh://git@gitlab.example.com:2222/group/sub/tool.git", ("sub", "tool")),
+        ("gitea.example.com:tool.git", None),
+        ("/srv/git/team/tool.git", None),
+        ("file:///srv/git/team/tool.git", None),
+    ],
+)
+def test_the_remotes_owner_and_name(url: str, expected: tuple[str, str] | None) -> None:
+    assert remote.owner_and_name(url) == expected
+
+
+def test_a_worktrees_remote_is_read_from_the_common_config(tmp_path: Path) -> None:
+    main = tmp_path / "main"
+    (main / ".git" / "worktrees" / "wt").mkdir(parents=True)
+    (main / ".git" / "config").write_text(
+        '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@forge.example.com:owner/name.git\n'
+    )
+    (main / ".git" / "worktrees" / "wt" / "commondir").write_text("../..\n")
+    wt = tmp_path / "wt"
+    wt.mkdir()
+    (wt / ".git").write_text(f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n")
+    (wt / "go.mod").write_text("module example.com/other/thing\n")
+    assert derive.org_and_repo(wt) == ("owner", "name", "the git remote origin")
+    (main / ".git" / "config").write_text("[core]\n\tbare = false\n")
+    assert derive.org_and_repo(wt) == ("other", "thing", "go.mod's module path")
