@@ -1,17 +1,20 @@
 """dlc-tasks: ADR 0020's two-stage Docker build for a Go module, as Invoke tasks.
 
-The package reads as its architecture, each layer importing only the ones below it:
+The package reads as its architecture, each layer importing only the ones below it
+(``tests/unit/test_layers.py`` holds the order):
 
 * ``cli``: the Invoke surface (tasks, their collection, the executor that gives an
-  invocation one run and one configuration object);
+  invocation one run and one configuration object, the ``dlc`` program);
+* ``checks``: tasks around the chain that use its steps (doctor, cache-env, explain);
 * ``steps``: the chain as :class:`~dlc_tasks.steps.base.Step` objects and the runner
-  that the chain, ``--dry-run``, ``inv ci`` and ``check.cache-env`` share;
-* ``checks``, ``housekeeping``: tasks around the chain (doctor, cache-env, explain;
-  base images, prune, workflows);
+  that the chain, ``--dry-run``, ``inv ci`` and ``check.cache-env`` share; beside it,
+  ``housekeeping`` (base images, prune, workflows, init's files);
 * ``run``: one invocation's settings, console, clients and outcomes;
-* ``clients``: the engine, registries, credentials, trust, git, the local registry;
-* ``model`` and ``config``: values (hash, source tree, references, VERSION, rendering,
-  stamps) and the validated ``dlc`` settings; ``reporting``: what a run leaves behind.
+* ``clients`` (the engine, registries, credentials, trust, git, the local registry) and
+  ``reporting`` (console, report.json and history, ``inv report``);
+* ``config``: the ``dlc`` defaults and the validated settings;
+* ``model`` (values: hash, source tree, references, VERSION, rendering, stamps, images)
+  and ``project`` (what a Go module says about itself); ``_files`` and ``errors``.
 
 What another project's ``tasks.py`` needs is named in ``__all__`` and imported lazily,
 so ``inv --list`` and tab completion stay as fast as a bare ``tasks.py``.

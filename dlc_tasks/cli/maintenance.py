@@ -63,7 +63,8 @@ def report(c: Any, chart: str | None = None) -> None:
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
     from dlc_tasks.reporting.metrics import run_report  # noqa: PLC0415
 
-    run_report(run_of(c), chart)
+    run = run_of(c)
+    run_report(run.settings.state_dir, run.out, chart)
 
 
 @dlc_task(

@@ -12,12 +12,10 @@ import math
 import statistics
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dlc_tasks.errors import NotFoundError, ToolError
-
-if TYPE_CHECKING:
-    from dlc_tasks.run import Run
+from dlc_tasks.reporting.console import Console
 
 
 def _number(value: object) -> bool:
@@ -162,9 +160,9 @@ def draw_chart(runs: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def run_report(rt: Run, chart: str | None) -> dict[str, Any]:
-    """Print the metrics table and the recent trend; write the chart."""
-    runs, skipped = load_counted(rt.settings.state_dir / "history.jsonl")
+def run_report(state_dir: Path, out: Console, chart: str | None) -> dict[str, Any]:
+    """Print the metrics over ``state_dir``'s history and the recent trend; write the chart."""
+    runs, skipped = load_counted(state_dir / "history.jsonl")
     m = metrics(runs)
     m["skipped_records"] = skipped
     rows = [
@@ -183,15 +181,15 @@ def run_report(rt: Run, chart: str | None) -> dict[str, Any]:
     if skipped:
         rows.append(("skipped history lines", f"{skipped} (unreadable or incomplete)"))
     for name, value in rows:
-        rt.out.line(f"{name:<34} {value}")
-    rt.out.line("recent runs:")
+        out.line(f"{name:<34} {value}")
+    out.line("recent runs:")
     for r in runs[-10:]:
         hit = {True: "hit", False: "miss", None: "-"}[r.get("cache_hit")]
         state = "ok" if r.get("ok") else "FAILED"
-        rt.out.line(
+        out.line(
             f"  {r.get('finished', '?')}  {state:<6} cache {hit:<4} {r['total_seconds']:7.1f} s"
         )
-    out = Path(chart) if chart else rt.settings.state_dir / "report.png"
-    draw_chart(runs, out)
-    rt.out.line(f"chart: {out}")
+    path = Path(chart) if chart else state_dir / "report.png"
+    draw_chart(runs, path)
+    out.line(f"chart: {path}")
     return m

@@ -17,17 +17,41 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dlc_tasks._files import append_line, atomic_write_text, locked, remove_temporaries
+from dlc_tasks.config import Settings
 from dlc_tasks.errors import DlcError
+from dlc_tasks.model.depshash import DepsHash
+from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
+from dlc_tasks.model.versionfile import Version
 from dlc_tasks.reporting.console import Outcome
+
+
+class RunFacts(Protocol):
+    """What the report reads of a run (:class:`dlc_tasks.run.Run` is one): reporting sits
+    below the run, so it names what it needs instead of importing it."""
+
+    settings: Settings
+
+    @property
+    def state(self) -> State:
+        """The stamps."""
+
+    def deps(self) -> DepsHash:
+        """The dependency hash."""
+
+    def revision(self) -> str:
+        """The revision images are tagged with."""
+
+    def version(self) -> Version:
+        """The parsed VERSION."""
 
 SCHEMA = 1
 
 
-def build_report(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+def build_report(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     """The run's report, from its outcomes and the stamps the tasks left."""
     ran = {o.task: o for o in outcomes}
     report: dict[str, Any] = {
@@ -134,7 +158,7 @@ def _append_ci_file(variable: str, text: str) -> CIFileFailed | None:
     return None
 
 
-def write(rt: Any, outcomes: list[Outcome]) -> dict[str, Any]:
+def write(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     """Write the report, the history line and the CI files; return the report.
 
     Each is written even when one before it failed; the first failure is raised afterwards,

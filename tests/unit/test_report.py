@@ -230,7 +230,7 @@ def test_inv_report_reads_a_history_holding_records_of_every_wrong_shape(tmp_pat
     lines = [json.dumps({**GOOD, **bad}) for bad in WRONG_SHAPES]
     lines.append(json.dumps({**GOOD, "cache_hit": True, "image": {"size": 5_000_000}}))
     (rt.settings.state_dir / "history.jsonl").write_text("\n".join(lines) + "\n")
-    found = history.run_report(rt, str(tmp_path / "chart.png"))  # type: ignore[arg-type]
+    found = history.run_report(rt.settings.state_dir, rt.out, str(tmp_path / "chart.png"))
     assert (found["runs"], found["skipped_records"]) == (1, len(WRONG_SHAPES))
     assert found["last_image_size"] == 5_000_000
     assert found["cache_hit_rate"] == 1.0

@@ -73,12 +73,9 @@ def test_report_skips_and_counts_incomplete_records(tmp_path: Path) -> None:
     lines = [record(good), record({"tasks": [], "ok": True}), "{not json", record(good)]
     (settings.state_dir / "history.jsonl").write_text("\n".join(lines) + "\n")
     stream = io.StringIO()
-
-    class Rt:
-        out = Console(stream=stream)
-
-    Rt.settings = settings  # type: ignore[attr-defined]
-    found = metrics.run_report(Rt(), str(tmp_path / "chart.png"))  # type: ignore[arg-type]
+    found = metrics.run_report(
+        settings.state_dir, Console(stream=stream), str(tmp_path / "chart.png")
+    )
     assert found["runs"] == 2
     assert found["skipped_records"] == 2
     assert "skipped history lines" in stream.getvalue()
