@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from dlc_tasks._files import short
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model.render import render
@@ -37,7 +38,7 @@ def _config(s: Settings) -> str:
 def _git(s: Settings) -> str:
     from dlc_tasks.clients.git import head  # noqa: PLC0415
 
-    return f"HEAD {head(s.project_dir)[:12]}" if not s.revision else f"dlc.revision {s.revision}"
+    return f"HEAD {short(head(s.project_dir))}" if not s.revision else f"dlc.revision {s.revision}"
 
 
 def _version(s: Settings) -> str:

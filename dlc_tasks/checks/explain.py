@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dlc_tasks._files import short
 from dlc_tasks.errors import RegistryError
 from dlc_tasks.run import Run
 from dlc_tasks.steps.cache import LABEL_INPUTS
@@ -34,7 +35,7 @@ def recorded_inputs(tag: str, labels: dict[str, Any]) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise RegistryError(
-            f"the cache image {tag[:16]} has an invalid {LABEL_INPUTS} label "
+            f"the cache image {short(tag, 16)} has an invalid {LABEL_INPUTS} label "
             "(not a JSON object of input name to digest)",
             hint="rebuild it with inv cache --force",
         )
@@ -51,7 +52,7 @@ def compare(current: dict[str, str], previous: dict[str, str]) -> list[tuple[str
             status = "removed"
         else:
             status = "same" if current[name] == previous[name] else "changed"
-        rows.append((name, (current.get(name) or previous[name])[:16], status))
+        rows.append((name, short(current.get(name) or previous[name], 16), status))
     return rows
 
 
@@ -61,7 +62,7 @@ def explain_hash(rt: Run) -> None:
     rt.out.line(f"DEPS_HASH={deps.value}")
     if rt.settings.dry_run:
         for name, digest in sorted(deps.inputs.items()):
-            rt.out.line(f"  {name:<24} {digest[:16]}")
+            rt.out.line(f"  {name:<24} {short(digest, 16)}")
         return
     newest = newest_cache_image(rt)
     if newest is None:
@@ -72,6 +73,6 @@ def explain_hash(rt: Run) -> None:
         labels = (config.get("config") or {}).get("Labels") or {}
         previous = recorded_inputs(tag, labels)
         same = "the current hash" if tag == deps.value else "a different hash"
-        rt.out.line(f"newest cache image in the registry: {tag[:16]} ({same})")
+        rt.out.line(f"newest cache image in the registry: {short(tag, 16)} ({same})")
     for name, digest, status in compare(deps.inputs, previous):
         rt.out.line(f"  {name:<24} {digest}  {status}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from dlc_tasks._files import short
 from dlc_tasks.errors import ConfigError
 from dlc_tasks.run import Run
 
@@ -43,7 +44,7 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
         if digests[tag] is None:
             gone.append(tag)  # listed, then not found: deleted by someone else meanwhile
         elif holder is not None:
-            reasons[tag] = f"same digest as kept tag {holder[:16]}"
+            reasons[tag] = f"same digest as kept tag {short(holder, 16)}"
         else:
             doomed.append(tag)
     verb = "would delete" if dry_run else "deleted"
@@ -51,12 +52,13 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
         digest = digests[tag]
         if digest and not dry_run:
             client.delete_manifest(repo.path, digest)
-        rt.out.line(f"{verb} {repo}:{tag[:16]}… ({created[tag]})")
+        rt.out.line(f"{verb} {repo}:{short(tag, 16)}… ({created[tag]})")
     for tag in gone:
-        rt.out.line(f"{repo}:{tag[:16]}… already gone (listed, then not found): nothing to delete")
+        gone_line = "already gone (listed, then not found): nothing to delete"
+        rt.out.line(f"{repo}:{short(tag, 16)}… {gone_line}")
     for tag in sorted(reasons):
         if reasons[tag] not in ("current", f"{keep} newest"):
-            rt.out.line(f"kept {repo}:{tag[:16]} ({reasons[tag]})")
+            rt.out.line(f"kept {repo}:{short(tag, 16)} ({reasons[tag]})")
     kept = len(tags) - len(doomed) - len(gone)
-    rt.out.line(f"{verb} {len(doomed)} cache tag(s), kept {kept} (current: {current[:16]}…)")
+    rt.out.line(f"{verb} {len(doomed)} cache tag(s), kept {kept} (current: {short(current, 16)}…)")
     return doomed

@@ -45,7 +45,7 @@ def check_registry(value: object) -> str:
 
 def check_path_component(value: object, what: str) -> str:
     """One lowercase component of a repository path (an org or a repo name)."""
-    return _check(_PATH_COMPONENT, value, what, "dance-lessons-coach")
+    return _check(_PATH_COMPONENT, value, what, "my-service")
 
 
 def check_hash(value: object) -> str:

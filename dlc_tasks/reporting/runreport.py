@@ -48,6 +48,7 @@ class RunFacts(Protocol):
     def version(self) -> Version:
         """The parsed VERSION."""
 
+
 SCHEMA = 1
 
 

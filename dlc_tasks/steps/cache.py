@@ -83,9 +83,8 @@ class CacheStep(Step):
             for k, v in sorted(s.cache_build_args.items())
             if k in declared
         ]
-        why = (
-            "--force" if self.force else f"cache miss: the registry has no {repo}:{deps.value[:16]}"
-        )
+        missing = f"cache miss: the registry has no {repo}:{short(deps.value, 16)}"
+        why = "--force" if self.force else missing
         return Decision(
             True,
             why,

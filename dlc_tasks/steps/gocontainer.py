@@ -50,7 +50,7 @@ _TOTAL = re.compile(r"^total:\s+\(statements\)\s+([0-9.]+%)")
 
 def cache_volume_name(repo: str, deps_hash: str) -> str:
     """``dlc-gocache-REPO-HASH16``: one Go build cache per dependency hash."""
-    return f"dlc-gocache-{repo}-{deps_hash[:16]}"
+    return f"dlc-gocache-{repo}-{short(deps_hash, 16)}"
 
 
 def binary_path(run: Run, target: ImageTarget | None = None) -> Path:
@@ -195,7 +195,7 @@ class GoContainer:
         except EngineError as err:
             if not failing:
                 raise
-            self.output(f"could not remove container {container_id[:12]}: {err.one_line()}")
+            self.output(f"could not remove container {short(container_id)}: {err.one_line()}")
 
     def _exec(
         self, argv: Sequence[str], *, user: str | None = None, quiet: bool = False
