@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dlc_tasks._files import short
 from dlc_tasks.checks.smoke import check_running
 from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.model.stamps import ProdStamp
+from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.cache import cache_digest
@@ -63,16 +65,23 @@ def _prod_uses_cache(run: Run) -> str:
     pinned = run.cache_repository().pinned(cache_digest(run))
     target = run.settings.targets()[0]
     text = dockerfile_path(run, target).read_text(encoding="utf-8")
-    image = str(run.state.get(target.stamp("prod"))["image"])
+    image = _prod_image(run, target)
     label = run.engine().inspect(image)["Config"]["Labels"].get(LABEL_CACHE)
     if pinned not in text or label != pinned:
         raise CheckFailed(f"the production image does not name the cache image {pinned}")
     return f"{short(image)} built on {short(pinned.rsplit('@', 1)[1])}"
 
 
+def _prod_image(run: Run, target: ImageTarget) -> str:
+    stamp = run.state.load(target.stamp("prod"), ProdStamp)
+    if stamp is None:
+        raise NotFoundError("no production image was built", hint="run inv prod")
+    return stamp.image
+
+
 def _container(run: Run) -> str:
     target = run.settings.targets()[0]
-    image = str(run.state.get(target.stamp("prod"))["image"])
+    image = _prod_image(run, target)
     checked = check_running(run.engine(), image, target.image)
     if checked is None:
         what = f"dlc.images.{target.name}" if target.configured else "dlc.image"

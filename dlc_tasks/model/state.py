@@ -3,7 +3,10 @@
 A task records the digest of its inputs when it succeeds; when the inputs are
 the same next time (and its output still exists), it is skipped and says so.
 A stamp is only ever a reason to skip work, never a source of truth about an
-image: the engine and registry are asked before a stamp is trusted.
+image: the engine and registry are asked before a stamp is trusted. The steps read
+and write typed stamps (:mod:`dlc_tasks.model.stamps`) through :meth:`State.load` and
+:meth:`State.save`; :meth:`State.get` and :meth:`State.record` are the untyped storage
+underneath.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from dlc_tasks._files import atomic_write_text, locked, remove_temporaries
 from dlc_tasks.errors import FileError
+from dlc_tasks.model.stamps import S, Stamp
 
 
 def inputs_key(*parts: object) -> str:
@@ -47,6 +51,15 @@ class State:
         """The stamp a task left, or an empty dict."""
         stamp = self._load().get(task)
         return stamp if isinstance(stamp, dict) else {}
+
+    def load(self, task: str, kind: type[S]) -> S | None:
+        """The typed stamp a task left, or ``None`` (none, or not one of ``kind``)."""
+        return kind.from_json(self._load().get(task))
+
+    def save(self, task: str, stamp: Stamp) -> None:
+        """Record a typed stamp."""
+        values = stamp.to_json()
+        self.record(task, values.pop("inputs"), **values)
 
     def is_fresh(self, task: str, key: str) -> bool:
         """True when the task's last success had these inputs."""

@@ -23,6 +23,7 @@ from dlc_tasks._files import append_line, atomic_write_text, locked, remove_temp
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model.depshash import DepsHash
+from dlc_tasks.model.stamps import CacheStamp, ProdStamp, PushStamp
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version
@@ -83,8 +84,8 @@ def build_report(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     cache_results = [o.status for o in outcomes if o.task == "cache"]
     if {Status.HIT, Status.MISS} & set(cache_results):
         report["cache_hit"] = Status.MISS not in cache_results  # `inv cache --force push` is a miss
-        stamp = state.get("cache")
-        report["cache_image"] = f"{stamp.get('ref')}@{stamp.get('digest')}"
+        cached = state.load("cache", CacheStamp)
+        report["cache_image"] = f"{cached.ref}@{cached.digest}" if cached else None
     try:
         targets = rt.settings.targets()
     except DlcError:
@@ -92,16 +93,16 @@ def build_report(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     images: dict[str, dict[str, Any]] = {}
     for target in targets:  # the first image's figures are the report's own, as before
         entry = images.setdefault(target.name, {})
-        if "prod" in ran and ran["prod"].status.ok:
-            stamp = state.get(target.stamp("prod"))
-            entry["image"] = {"id": stamp.get("image"), "size": stamp.get("size")}
+        built = state.load(target.stamp("prod"), ProdStamp)
+        if "prod" in ran and ran["prod"].status.ok and built:
+            entry["image"] = {"id": built.image, "size": built.size}
             report["image"] = report["image"] or entry["image"]
-        if "push" in ran and ran["push"].status.ok:
-            stamp = state.get(target.stamp("push"))
+        pushed = state.load(target.stamp("push"), PushStamp)
+        if "push" in ran and ran["push"].status.ok and pushed:
             entry["pushed"] = {
-                "tags": stamp.get("tags"),
-                "digest": stamp.get("digest"),
-                "replaced": stamp.get("replaced") or {},
+                "tags": pushed.tags,
+                "digest": pushed.digest,
+                "replaced": pushed.replaced,
             }
             report["pushed"] = report["pushed"] or entry["pushed"]
     if len(targets) > 1 or any(t.configured for t in targets):

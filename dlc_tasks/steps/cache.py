@@ -18,6 +18,7 @@ from dlc_tasks.errors import BuildError, NotFoundError
 from dlc_tasks.model import sourcetree
 from dlc_tasks.model.depshash import declared_args
 from dlc_tasks.model.render import label_instruction
+from dlc_tasks.model.stamps import CacheStamp
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 
 if TYPE_CHECKING:
@@ -48,10 +49,10 @@ def cache_digest(run: Run) -> str:
     known = run.outputs.get("cache", {}).get("digest")
     if known:
         return str(known)
-    stamp = run.state.get("cache")
-    if stamp.get("inputs") != run.deps().value or not stamp.get("digest"):
+    stamp = run.state.load("cache", CacheStamp)
+    if stamp is None or stamp.inputs != run.deps().value:
         raise NotFoundError("no build-cache image for the current hash", hint="run inv cache")
-    return str(stamp["digest"])
+    return stamp.digest
 
 
 class CacheStep(Step):
@@ -142,4 +143,4 @@ class CacheStep(Step):
     @staticmethod
     def _record(run: Run, ref: str, digest: str) -> None:
         run.outputs["cache"] = {"digest": digest, "ref": ref}
-        run.state.record("cache", run.deps().value, ref=ref, digest=digest)
+        run.state.save("cache", CacheStamp(run.deps().value, ref=ref, digest=digest))

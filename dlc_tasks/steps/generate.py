@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
@@ -33,7 +34,8 @@ class GenerateStep(Step):
         key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
         if run.state.is_fresh("generate", key):
             return Decision(False, "sources unchanged since the last generate")
-        why = "sources changed" if run.state.get("generate") else "never generated here"
+        done = run.state.load("generate", GenerateStamp)
+        why = "sources changed" if done else "never generated here"
         return Decision(True, why, self.describe(run))
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -50,5 +52,5 @@ class GenerateStep(Step):
             for step in steps:
                 go.run(step)
         key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
-        run.state.record("generate", key)
+        run.state.save("generate", GenerateStamp(key))
         return Done(Status.RAN, f"{len(steps)} generator(s)")

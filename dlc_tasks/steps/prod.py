@@ -10,6 +10,7 @@ from dlc_tasks._files import file_sha256, short
 from dlc_tasks.config import confined
 from dlc_tasks.errors import NotFoundError
 from dlc_tasks.model.render import label_instruction, render_text, write_rendered
+from dlc_tasks.model.stamps import ProdStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.steps.base import Decision, Done, Step
@@ -96,13 +97,13 @@ class ProdStep(Step):
             s.build_args,
             labels,
         )
-        stamp = run.state.get(target.stamp("prod"))
-        image = stamp.get("image")
-        if stamp.get("inputs") == key and image and run.engine().image_id(str(image)):
-            return Decision(False, f"image {short(str(image))} is up to date")
-        why = "inputs changed since the last build" if stamp else "never built here"
-        if stamp.get("inputs") == key:
-            why = f"image {short(str(image))} is gone from the engine"
+        stamp = run.state.load(target.stamp("prod"), ProdStamp)
+        if stamp is not None and stamp.inputs == key:
+            if run.engine().image_id(stamp.image):
+                return Decision(False, f"image {short(stamp.image)} is up to date")
+            why = f"image {short(stamp.image)} is gone from the engine"
+        else:
+            why = "inputs changed since the last build" if stamp else "never built here"
         tag = image_repository(run, target).tagged(run.revision())
         return Decision(
             True,
@@ -152,5 +153,5 @@ class ProdStep(Step):
                 dockerfile_text=build_text,
             )
         size = int(engine.inspect(image)["Size"])
-        run.state.record(target.stamp("prod"), str(decision.facts["key"]), image=image, size=size)
+        run.state.save(target.stamp("prod"), ProdStamp(str(decision.facts["key"]), image, size))
         return f"{tag} ({size / 1e6:.1f} MB)"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import DlcError, NotFoundError, PushError
+from dlc_tasks.model.stamps import ProdStamp, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.model.versionfile import image_tags
@@ -50,8 +51,9 @@ class PushStep(Step):
         return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
 
     def _decide(self, run: Run, target: ImageTarget) -> Decision:
-        image = run.state.get(target.stamp("prod")).get("image")
-        if not image or not run.engine().image_id(str(image)):
+        built = run.state.load(target.stamp("prod"), ProdStamp)
+        image = built.image if built else None
+        if not image or not run.engine().image_id(image):
             raise NotFoundError(
                 f"no production image{'' if not target.configured else ' ' + target.name}",
                 hint="run inv prod",
@@ -59,22 +61,20 @@ class PushStep(Step):
         repo = image_repository(run, target)
         tags = release_tags(run)
         key = inputs_key(image, tags, str(repo))
-        stamp = run.state.get(target.stamp("push"))
+        stamp = run.state.load(target.stamp("push"), PushStamp)
         client = run.client()
         current = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
-        if stamp.get("inputs") == key and all(d == stamp.get("digest") for d in current.values()):
-            return Decision(
-                False, f"{', '.join(tags)} already name {short(str(stamp['digest']), 12)}"
-            )
+        if stamp and stamp.inputs == key and all(d == stamp.digest for d in current.values()):
+            return Decision(False, f"{', '.join(tags)} already name {short(stamp.digest, 12)}")
         release = release_tag(run)
         previous = current.get(release) if release else None
-        ours = stamp.get("digest") if stamp.get("image") == image else None
+        ours = stamp.digest if stamp and stamp.image == image else None
         if previous and previous != ours and run.settings.version_tags == "immutable":
             raise VersionTagTaken(
                 f"{repo}:{release} already names {short(previous, 12)}, another image "
                 "(dlc.version_tags is immutable)"
             )
-        why = "new image or tags" if stamp.get("inputs") != key else "the registry disagrees"
+        why = "the registry disagrees" if stamp and stamp.inputs == key else "new image or tags"
         if run.dirty and not run.settings.allow_dirty:
             why += f"; uncommitted changes: only {tags[0]}, no release tags (--allow-dirty)"
         return Decision(
@@ -121,13 +121,7 @@ class PushStep(Step):
         if previous and release and previous != digest:
             replaced[release] = str(previous)
             run.out.line(f"    moved {repo}:{release} from {previous} (dlc.version_tags: move)")
-        run.state.record(
-            target.stamp("push"),
-            str(decision.facts["key"]),
-            digest=digest,
-            tags=tags,
-            image=str(decision.facts["image"]),
-            replaced=replaced,
-        )
+        key, image = str(decision.facts["key"]), str(decision.facts["image"])
+        run.state.save(target.stamp("push"), PushStamp(key, digest, tags, image, replaced))
         prefix = f"{target.name}: " if target.configured else ""
         return f"{prefix}{len(tags)} tags -> {short(digest, 12)}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256
+from dlc_tasks.model.stamps import TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps import gocontainer as go_
 from dlc_tasks.steps.base import Decision, Done, Status, Step
@@ -61,12 +62,13 @@ class TestStep(Step):
         """Up to date when the tree, the cache image and the binary's settings are unchanged."""
         s = run.settings
         key = self._key(run)
-        stamp = run.state.get("test")
+        stamp = run.state.load("test", TestStamp)
         built = all(binary_path(run, t).is_file() for t in s.all_images())
-        if stamp.get("inputs") == key and built and s.coverage_file.is_file():
-            return Decision(False, f"sources unchanged; coverage {stamp.get('coverage')}")
+        fresh = stamp is not None and stamp.inputs == key
+        if stamp is not None and fresh and built and s.coverage_file.is_file():
+            return Decision(False, f"sources unchanged; coverage {stamp.coverage}")
         why = "sources changed" if stamp else "never tested here"
-        if stamp.get("inputs") == key:
+        if fresh:
             why = "a binary or the coverage profile is missing"
         return Decision(True, why, self.describe(run), facts={"key": key})
 
@@ -95,10 +97,6 @@ class TestStep(Step):
             for argv in binary_commands(run):
                 go.run(argv, what=f"the go build of {argv[-1]}")
         run.out.line(f"total coverage: {coverage}; profile in {s.coverage_file}")
-        run.state.record(
-            "test",
-            str(decision.facts["key"]),
-            coverage=coverage,
-            binaries={t.binary_name: file_sha256(binary_path(run, t)) for t in s.all_images()},
-        )
+        binaries = {t.binary_name: file_sha256(binary_path(run, t)) for t in s.all_images()}
+        run.state.save("test", TestStamp(str(decision.facts["key"]), coverage, binaries))
         return Done(Status.RAN, f"coverage {coverage}")

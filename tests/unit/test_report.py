@@ -45,7 +45,9 @@ def rt(tmp_path: Path) -> FakeRuntime:
     runtime = FakeRuntime(tmp_path)
     runtime.state.record("cache", "a" * 64, ref="r/o/x-build-cache:" + "a" * 64, digest=DIGEST)
     runtime.state.record("prod", "k", image="sha256:" + "1" * 64, size=9_500_000)
-    runtime.state.record("push", "k", digest=DIGEST, tags=["1.2.3-rc.1", "c" * 40, "latest"])
+    runtime.state.record(
+        "push", "k", digest=DIGEST, tags=["1.2.3-rc.1", "c" * 40, "latest"], image="sha256:1"
+    )
     return runtime
 
 

@@ -163,3 +163,21 @@ def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(
     assert [p.exists() for p in left] == [False, False]
     assert other.exists()
     assert state.get("hash") == {"inputs": "k0"}
+
+
+def test_a_stamp_of_the_wrong_shape_loads_as_none_and_the_step_runs_again(tmp_path: Path) -> None:
+    # An older version's stamp, or a hand edit: typed loading refuses it instead of a
+    # KeyError (or a str() of garbage) in the step that reads it.
+    from dlc_tasks.model.stamps import CacheStamp, ProdStamp, PushStamp, TestStamp  # noqa: PLC0415
+
+    state = State(tmp_path)
+    state.record("cache", "h", ref="r/o/x-build-cache:h")  # no digest
+    state.record("prod", "k", image="sha256:1", size="12MB")  # size not a number
+    state.record("push", "k", digest="sha256:2", tags="latest", image="sha256:1")  # not a list
+    state.record("test", "k", coverage=None, binaries={"app": 3})
+    for name, kind in (("cache", CacheStamp), ("prod", ProdStamp), ("push", PushStamp)):
+        assert state.load(name, kind) is None, name
+    assert state.load("test", TestStamp) is None
+    state.save("prod", ProdStamp("k", image="sha256:1", size=12))
+    assert state.load("prod", ProdStamp) == ProdStamp("k", image="sha256:1", size=12)
+    assert state.get("prod") == {"inputs": "k", "image": "sha256:1", "size": 12}
