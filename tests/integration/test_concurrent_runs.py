@@ -70,7 +70,8 @@ def test_concurrent_inv_processes_in_one_checkout_keep_every_stamp_and_record(
     deps = (service / "deps_hash.env").read_text().split("=", 1)[1].strip()
     assert state["cache"]["digest"] == registry.digest(CACHE_REPO, deps)
     binary = service / ".dlc" / "bin" / "dance-lessons-coach"
-    assert state["test"]["binary"] == hashlib.sha256(binary.read_bytes()).hexdigest()
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert state["test"]["binaries"]["dance-lessons-coach"] == digest
     assert re.fullmatch(r"[0-9.]+%", state["test"]["coverage"])
     assert state["generate"]["inputs"]
     json.loads((service / ".dlc" / "report.json").read_text())

@@ -105,7 +105,8 @@ def test_push_through_a_remote_engine_over_tls(
     assert "copied back from the engine" in out
     assert binary.read_bytes() != first
     state = json.loads((service / ".dlc" / "state.json").read_text())
-    assert state["test"]["binary"] == hashlib.sha256(binary.read_bytes()).hexdigest()
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert state["test"]["binaries"]["dance-lessons-coach"] == digest
     assert not list((service / ".dlc").glob("copy-back-*"))
 
 
