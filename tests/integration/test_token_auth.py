@@ -44,13 +44,29 @@ def tokens(tmp_path: Path) -> Iterator[TokenServer]:
     server.stop()
 
 
-def token_registry(tmp: Path, tokens: TokenServer, realm: str | None = None) -> Registry:
-    return start_registry(tmp / "registry", tokens.registry_config(SERVICE, realm))
+def token_registry(
+    tmp: Path, tokens: TokenServer, realm: str | None = None, seed: Path | None = None
+) -> Registry:
+    return start_registry(tmp / "registry", tokens.registry_config(SERVICE, realm), seed=seed)
 
 
 @pytest.fixture
 def registry_t(tmp_path: Path, tokens: TokenServer) -> Iterator[Registry]:
+    """An empty registry in token mode."""
     reg = token_registry(tmp_path, tokens)
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
+@pytest.fixture
+def warm_registry_t(
+    tmp_path: Path, tokens: TokenServer, service_cache_seed: Path
+) -> Iterator[Registry]:
+    """A registry in token mode that already holds the service's cache image: for the tests
+    about logging in, whose pushes (the production image's, by the engine) and manifest
+    checks (the tool's) go through the token flow whether the cache step hits or not."""
+    reg = token_registry(tmp_path, tokens, seed=service_cache_seed)
     yield reg
     reg.process.terminate()
     reg.process.wait(10)
@@ -256,25 +272,25 @@ def helper_env(tmp_path: Path, config: dict[str, object]) -> dict[str, str]:
 
 @pytest.mark.parametrize("kind", ["credHelpers", "credsStore"])
 def test_a_credential_helper_on_path_logs_in_pushes_and_doctor_names_it(
-    service: Path, registry_t: Registry, tokens: TokenServer, tmp_path: Path, kind: str
+    service: Path, warm_registry_t: Registry, tokens: TokenServer, tmp_path: Path, kind: str
 ) -> None:
     """The registry refuses anonymous tokens: the push (the engine's and the tool's requests)
     works only with the helper's credentials."""
-    calls = fake_helper(tmp_path / "bin", "dlctest", {registry_t.address: ("ci", PASSWORD)})
+    calls = fake_helper(tmp_path / "bin", "dlctest", {warm_registry_t.address: ("ci", PASSWORD)})
     config: dict[str, object] = (
-        {"credHelpers": {registry_t.address: "dlctest"}}
+        {"credHelpers": {warm_registry_t.address: "dlctest"}}
         if kind == "credHelpers"
-        else {"credsStore": "dlctest", "auths": {registry_t.address: {}}}
+        else {"credsStore": "dlctest", "auths": {warm_registry_t.address: {}}}
     )
     env = helper_env(tmp_path, config)
-    doctor = ok(inv("doctor", project=service, registry=registry_t.address, env=env))
+    doctor = ok(inv("doctor", project=service, registry=warm_registry_t.address, env=env))
     line = next(x for x in doctor.splitlines() if "answers /v2/" in x)
     assert f"credential helper dlctest ({kind} in" in line
     assert f"cache {CACHE}: pull,push" in line
-    assert f"get {registry_t.address}" in calls.read_text()
+    assert f"get {warm_registry_t.address}" in calls.read_text()
 
     since = len(tokens.log)
-    out = ok(inv("push", project=service, registry=registry_t.address, env=env))
+    out = ok(inv("push", project=service, registry=warm_registry_t.address, env=env))
     assert "push: ran" in out
     assert PASSWORD not in out + doctor
     pushed = tokens.log[since:]
@@ -285,7 +301,7 @@ def test_a_credential_helper_on_path_logs_in_pushes_and_doctor_names_it(
 
 @pytest.mark.parametrize("where", ["helper", "config"])
 def test_an_identitytoken_pushes_through_the_refresh_token_grant(
-    service: Path, registry_t: Registry, tokens: TokenServer, tmp_path: Path, where: str
+    service: Path, warm_registry_t: Registry, tokens: TokenServer, tmp_path: Path, where: str
 ) -> None:
     """An OAuth2 refresh token (docker login's identitytoken), from a credential helper
     (Username "<token>") or from auths: both the tool and the engine trade it for tokens
@@ -293,12 +309,12 @@ def test_an_identitytoken_pushes_through_the_refresh_token_grant(
     refresh = "rt-" + PASSWORD
     tokens.refresh_tokens[refresh] = "ci"
     if where == "helper":
-        fake_helper(tmp_path / "bin", "dlcid", {registry_t.address: ("<token>", refresh)})
-        config: dict[str, object] = {"credHelpers": {registry_t.address: "dlcid"}}
+        fake_helper(tmp_path / "bin", "dlcid", {warm_registry_t.address: ("<token>", refresh)})
+        config: dict[str, object] = {"credHelpers": {warm_registry_t.address: "dlcid"}}
     else:
-        config = {"auths": {registry_t.address: {"identitytoken": refresh}}}
+        config = {"auths": {warm_registry_t.address: {"identitytoken": refresh}}}
     env = helper_env(tmp_path, config)
-    out = ok(inv("push", project=service, registry=registry_t.address, env=env))
+    out = ok(inv("push", project=service, registry=warm_registry_t.address, env=env))
     assert "push: ran" in out and refresh not in out
     assert {r.agent.split("/")[0] for r in tokens.log} == {"python-requests", "docker"}
     assert all(r.status == 200 for r in tokens.log), tokens.log
@@ -306,17 +322,17 @@ def test_an_identitytoken_pushes_through_the_refresh_token_grant(
     assert {(r.method, r.grant, r.who) for r in mine} == {("POST", "refresh_token", "refresh:ci")}
     engines = {(r.method, r.who) for r in tokens.log if r.agent.startswith("docker")}
     assert engines == {("POST", "refresh:ci")}, engines
-    doctor = ok(inv("doctor", project=service, registry=registry_t.address, env=env))
+    doctor = ok(inv("doctor", project=service, registry=warm_registry_t.address, env=env))
     assert f"cache {CACHE}: pull,push" in doctor and refresh not in doctor
 
 
 def test_a_token_lifetime_shorter_than_the_run_is_refreshed(
-    service: Path, registry_t: Registry, tokens: TokenServer
+    service: Path, warm_registry_t: Registry, tokens: TokenServer
 ) -> None:
     # Every token arrives already spent (issued an hour ago, for 300 s; the JWT itself is valid):
     # a client that counts the lifetime from issued_at asks again for each request.
     tokens.issued_ago = 3600
-    out = ok(inv("push", project=service, registry=registry_t.address, env=ENV))
+    out = ok(inv("push", project=service, registry=warm_registry_t.address, env=ENV))
     assert "push: ran" in out
     mine = tool_requests(tokens)
     assert len(mine) > len(set(mine)), mine  # a scope asked for again once its token expired
@@ -324,13 +340,13 @@ def test_a_token_lifetime_shorter_than_the_run_is_refreshed(
 
 
 def test_a_token_the_registry_finds_expired_is_fetched_again_on_its_401(
-    service: Path, registry_t: Registry, tokens: TokenServer
+    service: Path, warm_registry_t: Registry, tokens: TokenServer
 ) -> None:
     """The first token for each of the tool's scopes is a JWT whose exp is an hour past
     (while expires_in says 300 s): the real registry refuses it (401, invalid_token), and
     the tool fetches a new one for that scope and goes on. No clock is waited for."""
     tokens.expired_first = {f"repository:{CACHE}:pull", f"repository:{PROD}:pull"}
-    out = ok(inv("push", project=service, registry=registry_t.address, env=ENV))
+    out = ok(inv("push", project=service, registry=warm_registry_t.address, env=ENV))
     assert "push: ran" in out
     mine = [r for r in tokens.log if r.agent.startswith("python-requests")]
     for scope in sorted(tokens.expired_first):
@@ -340,11 +356,13 @@ def test_a_token_the_registry_finds_expired_is_fetched_again_on_its_401(
     print_log("inv push whose first token per tool scope is expired", tokens.log)
 
 
-def test_inv_push_with_an_https_realm_and_a_private_ca(service: Path, tmp_path: Path) -> None:
+def test_inv_push_with_an_https_realm_and_a_private_ca(
+    service: Path, tmp_path: Path, service_cache_seed: Path
+) -> None:
     ca = make_ca(tmp_path, "dlc token test CA")
     cert = make_cert(tmp_path / "tls", ca, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\n")
     secure = TokenServer(tmp_path / "secure", users={"ci": PASSWORD}, tls=cert).start()
-    reg = token_registry(tmp_path, secure)
+    reg = token_registry(tmp_path, secure, seed=service_cache_seed)
     try:
         env = {**ENV, "INVOKE_DLC_CA_FILE": str(ca[0])}
         out = ok(inv("push", project=service, registry=reg.address, env=env))
