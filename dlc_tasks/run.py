@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
 
+from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model import depshash, sourcetree
 from dlc_tasks.model.refs import check_tag
+from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version, read_version
@@ -214,6 +216,13 @@ class Run:
             s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
         )
 
+    def source_fingerprints(self) -> dict[str, tuple[str, int]]:
+        """Each source file's (sha256, mtime), as :meth:`source_digest` covers them."""
+        s = self.settings
+        return sourcetree.fingerprints(
+            s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
+        )
+
     def cache_repository(self) -> Repository:
         """``registry/org/repo-build-cache``."""
         return self.settings.cache_repository(self.registry())
@@ -242,9 +251,13 @@ class Run:
                 from dlc_tasks.clients import git  # noqa: PLC0415
 
                 sha = git.head(s.project_dir)
-                changed = git.uncommitted(s.project_dir, sourcetree.iter_files(
-                    s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
-                ))  # fmt: skip
+                changed = git.uncommitted(
+                    s.project_dir,
+                    sourcetree.iter_files(
+                        s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
+                    ),
+                    generated=self._generated_outputs(),
+                )
                 under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
                 if changed and under_ci and not s.allow_dirty:
                     raise DirtyTree(
@@ -253,6 +266,18 @@ class Run:
                     )
                 self._revision = f"{sha}-dirty" if changed else sha
         return self._revision
+
+    def _generated_outputs(self) -> set[str]:
+        """The files the last generate wrote that are still as it wrote them."""
+        stamp = self.state.load("generate", GenerateStamp)
+        if stamp is None:
+            return set()
+        root = self.settings.project_dir
+        return {
+            rel
+            for rel, sha in stamp.outputs.items()
+            if (root / rel).is_file() and file_sha256(root / rel) == sha
+        }
 
     @property
     def dirty(self) -> bool:

@@ -7,7 +7,7 @@ misread.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from dlc_tasks.errors import ToolError
@@ -38,16 +38,20 @@ def head(cwd: Path) -> str:
     return check_tag(_git(cwd, "rev-parse", "HEAD").strip())
 
 
-def uncommitted(cwd: Path, covered: Iterable[Path]) -> list[str]:
+def uncommitted(
+    cwd: Path, covered: Iterable[Path], generated: Collection[str] = frozenset()
+) -> list[str]:
     """Paths (relative to ``cwd``) whose content differs from HEAD and that the build reads.
 
     A change counts when git reports it (modified, added, untracked, deleted, renamed) and
     the path is one of ``covered`` (the files the source digest covers), or was deleted:
     a new untracked README in a dot-folder does not make the tree dirty, an untracked
     ``.go`` file does. A covered file that git ignores counts too: Go does not read
-    ``.gitignore``, so the binary may hold it (``go:embed``) and no commit does. Commit
-    generated files (the Go convention), or keep local files out of the module or in a
-    folder whose name starts with ``.`` or ``_``.
+    ``.gitignore``, so the binary may hold it (``go:embed``) and no commit does, unless it
+    is one of ``generated`` (relative paths): what ``generate`` wrote from this tree, which
+    the commit and the generators make again. Commit other generated files (the Go
+    convention), or keep local files out of the module or in a folder whose name starts
+    with ``.`` or ``_``.
     """
     top = Path(_git(cwd, "rev-parse", "--show-toplevel").strip())
     status = _git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".")
@@ -70,7 +74,8 @@ def uncommitted(cwd: Path, covered: Iterable[Path]) -> list[str]:
                 found.append(path.relative_to(cwd.resolve()).as_posix())
             except ValueError:
                 found.append(name)
-    return sorted({*found, *_ignored(cwd, covered)})
+    ignored = {name for name in _ignored(cwd, covered) if name not in generated}
+    return sorted({*found, *ignored})
 
 
 def _ignored(cwd: Path, covered: list[Path]) -> list[str]:

@@ -18,6 +18,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from dlc_tasks._files import file_sha256
+
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
@@ -42,6 +44,18 @@ def iter_files(root: Path, exclude: Iterable[Path] = (), *, all_names: bool = Fa
             if path.resolve() not in skip:
                 found.append(path)
     return sorted(found)
+
+
+def fingerprints(root: Path, exclude: Iterable[Path] = ()) -> dict[str, tuple[str, int]]:
+    """Each file's (sha256, mtime in ns), by its path relative to ``root``: what ``generate``
+    compares before and after its generators ran, to know which files they wrote."""
+    found: dict[str, tuple[str, int]] = {}
+    for path in iter_files(root, exclude):
+        try:
+            found[path.relative_to(root).as_posix()] = (file_sha256(path), path.stat().st_mtime_ns)
+        except OSError:
+            continue  # a dangling link or a file removed while we walked
+    return found
 
 
 def digest(root: Path, exclude: Iterable[Path] = ()) -> str:

@@ -69,7 +69,11 @@ def _is(value: object, kind: Any) -> bool:
 
 @dataclass(frozen=True)
 class GenerateStamp(Stamp):
-    """``generate``: the inputs were the source tree and the cache image."""
+    """``generate``: the inputs were the source tree and the cache image; ``outputs`` are
+    the files the generators wrote (relative path to sha256), so that an output git ignores
+    does not make the tree dirty: the commit and the generators make it again."""
+
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

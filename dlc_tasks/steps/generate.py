@@ -48,9 +48,20 @@ class GenerateStep(Step):
         steps = run.settings.generate
         if not decision.run:
             return Done(Status.SKIPPED, decision.reason)
+        before = run.source_fingerprints()
         with open_go_container(run) as go:
             for step in steps:
                 go.run(step)
+        after = run.source_fingerprints()
+        # What the generators wrote: new or changed content, or rewritten (a new mtime) with
+        # the same content; and what an earlier generate wrote that is still as it left it.
+        previous = run.state.load("generate", GenerateStamp)
+        kept = previous.outputs if previous else {}
+        outputs = {
+            rel: sha
+            for rel, (sha, mtime) in after.items()
+            if before.get(rel) != (sha, mtime) or kept.get(rel) == sha
+        }
         key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
-        run.state.save("generate", GenerateStamp(key))
+        run.state.save("generate", GenerateStamp(key, outputs))
         return Done(Status.RAN, f"{len(steps)} generator(s)")

@@ -74,6 +74,27 @@ def test_an_ignored_file_the_build_reads_makes_the_tree_dirty(world: World) -> N
     assert world.registry.tags(PROD) == [f"{head(world)}-dirty"]  # ... so the tags say so
 
 
+def test_an_ignored_file_generate_wrote_keeps_the_tree_clean(world: World) -> None:
+    """A generator's output that git ignores (not committed, made again by every generate)
+    is the commit's, not a local change: release tags as for any clean tree. An ignored file
+    that generate did not write still makes it dirty (the test above)."""
+    (world.project / ".gitignore").write_text(
+        ".dlc/\ndeps_hash.env\ncoverage.out\ngenerated.txt\n"
+    )
+    subprocess.run(["git", "rm", "-q", "--cached", "generated.txt"], cwd=world.project, check=True)
+    commit_all(world.project)
+    (world.project / "generated.txt").unlink()  # a fresh clone: generate writes it
+    push(world)
+    assert world.registry.tags(PROD) == sorted(["1.2.3", head(world), "latest"])
+    (world.project / "local.txt").write_text("mine\n")  # ignored too, but no generator's
+    (world.project / ".gitignore").write_text(
+        ".dlc/\ndeps_hash.env\ncoverage.out\ngenerated.txt\nlocal.txt\n"
+    )
+    commit_all(world.project)
+    push(world)
+    assert f"{head(world)}-dirty" in world.registry.tags(PROD)
+
+
 def test_ignored_files_the_chain_writes_itself_keep_the_tree_clean(world: World) -> None:
     (world.project / "deps_hash.env").write_text("DEPS_HASH=x\n")
     (world.project / "coverage.out").write_text("mode: atomic\n")
