@@ -18,6 +18,7 @@ from dlc_tasks.clients.engine import Engine
 from dlc_tasks.steps.gocontainer import GoContainer, binary_command, check_commands
 from tests.integration.conftest import REPO, Registry, inv, ok
 from tests.support.goproxy import DEP, VERSION, write_module
+from tests.support.plans import decisions, matches
 
 pytestmark = pytest.mark.integration
 ENV = {"INVOKE_DLC_GOPROXY_DIR": "goproxy", "INVOKE_DLC_REPO": "withdep"}
@@ -39,7 +40,17 @@ def module(tmp_path: Path) -> Path:
 def test_a_module_with_a_dependency_builds_from_the_local_proxy(
     module: Path, registry: Registry
 ) -> None:
+    # The plan first (with dlc.goproxy_dir set), then the run: the same decisions step by
+    # step, the build argument and the proxy's files included.
+    planned = decisions(
+        ok(inv("test", "--dry-run", project=module, registry=registry.address, env=ENV))
+    )
     out = ok(inv("test", project=module, registry=registry.address, env=ENV))
+    done = decisions(out)
+    assert list(planned) == list(done) == ["hash", "cache", "generate", "test"]
+    for step in planned:
+        assert matches(planned[step], done[step]), (step, planned[step], done[step])
+    assert "--build-arg GOPROXY=file:///goproxy" in "\n".join(planned["cache"])
     assert "all modules verified" in out
     assert "test: ran" in out
 
