@@ -583,3 +583,22 @@ def test_a_registry_refusing_every_token_is_asked_twice_then_one_line(
         client(fake).tags("o/r")
     assert "401" in caught.value.one_line()
     assert len(tokens.log) == 2
+
+
+def test_a_loopback_registry_is_asked_directly_whatever_the_proxy_variables_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A developer behind a corporate proxy (http_proxy set, no no_proxy) with the local
+    registry: a proxy cannot reach this machine's 127.0.0.1, so the lookups go direct;
+    a registry elsewhere still goes through the proxy, as docker's own requests do."""
+    from dlc_tasks.clients.registry.session import RegistrySession  # noqa: PLC0415
+
+    monkeypatch.setenv("http_proxy", "http://proxy.corp.example:3128")
+    monkeypatch.setenv("https_proxy", "http://proxy.corp.example:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    session = RegistrySession()
+    for url in ("http://127.0.0.1:5000/v2/", "http://localhost:5000/v2/", "http://[::1]:5000/v2/"):
+        assert session.merge_environment_settings(url, {}, None, None, None)["proxies"] == {}, url
+    remote = session.merge_environment_settings("https://r.example.com/v2/", {}, None, None, None)
+    assert remote["proxies"].get("https") == "http://proxy.corp.example:3128"
