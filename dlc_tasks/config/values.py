@@ -75,6 +75,26 @@ def ci_install(value: object) -> list[str]:
     return list(value)
 
 
+def check_source_url(value: object) -> str | None:
+    """``dlc.source_url``: an http(s) URL without user information or control characters.
+
+    It becomes the ``org.opencontainers.image.source`` label of every production image, so a
+    token in it (``https://user:TOKEN@gitea…``) would be published with the image."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidValue(f"source_url holds a control character: {text[:60]!r}")
+    if _USERINFO.search(text):
+        raise InvalidValue(
+            "source_url holds credentials (user:password@); it is published in the image's labels",
+            hint="give the repository's web address without them",
+        )
+    if not text.startswith(("https://", "http://")):
+        raise InvalidValue(f"source_url must be an http(s) URL, got {text[:60]!r}")
+    return text
+
+
 def data_dir(value: object) -> Path | None:
     """``local_registry.data_dir`` (outside the project by design); it goes into a YAML file."""
     if not value:

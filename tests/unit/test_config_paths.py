@@ -195,3 +195,26 @@ def test_a_real_state_folder_is_accepted(tmp_path: Path) -> None:
     (tmp_path / ".dlc" / "bin").mkdir(parents=True)
     (tmp_path / ".dlc" / "state.json").write_text("{}")
     assert settings(tmp_path).state_dir == tmp_path / ".dlc"
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("https://ci:s3cret@gitea.example.com/acme/app", "credentials"),
+        ("https://gitea.example.com/acme/app\nRUN id", "control character"),
+        ("git@gitea.example.com:acme/app.git", "http"),
+    ],
+)
+def test_a_source_url_that_would_publish_a_secret_or_break_the_label_is_refused_up_front(
+    tmp_path: Path, value: str, match: str
+) -> None:
+    # It becomes the org.opencontainers.image.source label of every image: refused before any
+    # step runs (a control character used to stop the run at prod, after build and test).
+    with pytest.raises(InvalidValue, match=match) as caught:
+        settings(tmp_path, source_url=value)
+    assert "s3cret" not in caught.value.one_line()
+
+
+def test_a_plain_source_url_is_kept(tmp_path: Path) -> None:
+    url = "https://gitea.example.com/acme/app"
+    assert settings(tmp_path, source_url=url).source_url == url
