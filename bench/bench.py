@@ -24,6 +24,14 @@ floor: the same edit's ``go vet``, ``go test`` and ``go build`` with nothing aro
 A module with dependencies served by a local module proxy passes
 ``--goproxy-dir DIR`` (both pipelines then build against ``file:///goproxy``).
 
+The two pipelines run on the benchmark's own Docker engine (a second dockerd with its
+own data root, started and ended by the script; ``--shared-engine`` uses the default
+one instead), because cold and fresh need an engine that holds nothing of either
+pipeline: on a shared engine, other images keep the warm standard-library layer and
+its blobs, and a cold build or a fresh pull would look cheaper than on a new runner.
+Cold keeps only the two base images (``GO_IMAGE``, ``RUNTIME_IMAGE``); fresh keeps only
+the runtime base (2 MB, the same for both), so each pipeline pulls its whole cache image.
+
 The baseline is the ADR's workflow, faithfully: a `docker pull` of the cache image
 as the hit check, `docker build` of the ADR's Dockerfile.build (``ADR_BUILD``: the Go
 image, `go mod download && go mod verify`; its apk and `go install swag` lines need
@@ -145,12 +153,18 @@ class Registry:
             self.process.wait(10)
 
 
-def remove_images(prefix: str, *, prune: bool) -> None:
+def remove_images(prefix: str, *, prune: bool, keep: tuple[str, ...] | None = None) -> None:
+    """Remove this pipeline's images (``prefix``), or, on the bench's own engine (``keep``
+    given), every image but the ``keep`` references."""
     listed = run("docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").splitlines()
+    kept_ids = {
+        image_id for ref, image_id in (line.split() for line in listed) if ref in (keep or ())
+    }
     doomed = [
         image_id if ref.endswith(":<none>") else ref  # a re-tagged image keeps only its ID
         for ref, image_id in (line.split() for line in listed)
-        if ref.startswith(prefix) or ref.startswith("benchadr-prod")
+        if (keep is not None and image_id not in kept_ids)
+        or (keep is None and (ref.startswith(prefix) or ref.startswith("benchadr-prod")))
     ]
     if doomed:
         run("docker", "rmi", "-f", *doomed)
@@ -211,7 +225,8 @@ class Pipeline:
 
     def reset_cold(self) -> None:
         self.registry.stop()
-        remove_images(self.registry.address, prune=True)
+        base = (ENGINE.go_image, ENGINE.runtime_image) if ENGINE.own else None
+        remove_images(self.registry.address, prune=True, keep=base)
         self.registry.start()
 
     def clean_up(self) -> None:
@@ -220,7 +235,8 @@ class Pipeline:
 
     def reset_fresh(self) -> None:
         """A fresh runner: the registry keeps its images; the engine and the clone start empty."""
-        remove_images(self.registry.address, prune=False)
+        base = (ENGINE.runtime_image,) if ENGINE.own else None
+        remove_images(self.registry.address, prune=True, keep=base)
         self.clone()
 
     def edit(self, n: int) -> None:
@@ -449,6 +465,43 @@ class NativeGo:
         run("docker", "rm", "-f", self.container)
 
 
+class BenchEngine:
+    """The engine the pipelines run on: the bench's own dockerd, or the default one."""
+
+    own = False
+    go_image = ""
+    runtime_image = ""
+    second: object | None = None
+
+    def start(self, work: Path, shared: bool) -> None:
+        args = build_args()
+        self.go_image = args.get("GO_IMAGE", "golang:1.26.1-alpine")
+        self.runtime_image = args.get("RUNTIME_IMAGE", "alpine:3.18")
+        if shared:
+            return
+        from tests.support.dockerd import SecondEngine  # noqa: PLC0415  (the suite's helper)
+
+        octet = os.getpid() % 200 + 20
+        engine = SecondEngine(
+            work / "engine", bridge=f"dlcbench{octet}", cidr=f"10.214.{octet}.1/24"
+        )
+        engine.start()
+        self.second, self.own = engine, True
+        saved = subprocess.run(
+            ["docker", "save", self.go_image, self.runtime_image], capture_output=True, check=True
+        ).stdout
+        os.environ.update(engine.client_env())  # every docker and inv command from here on
+        subprocess.run(["docker", "load", "-q"], input=saved, capture_output=True, check=True)
+
+    def stop(self) -> None:
+        if self.second is not None:
+            os.environ.pop("DOCKER_HOST", None)
+            self.second.stop()  # type: ignore[attr-defined]
+
+
+ENGINE = BenchEngine()
+
+
 def median_table(results: dict[str, list[dict[str, float]]]) -> list[tuple[str, float, float]]:
     rows = []
     for name in ("adr", "dlc"):
@@ -487,13 +540,23 @@ def main() -> None:
     parser.add_argument("--main-package", default="./cmd/server")
     parser.add_argument("--scenarios", default="cold,fresh,edit,noop")
     parser.add_argument("--goproxy-dir", help="the module's local module proxy (dlc.goproxy_dir)")
+    parser.add_argument(
+        "--shared-engine",
+        action="store_true",
+        help="run on the default engine (enough for edit and noop; cold and fresh flatter both)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dlc-bench-"))
+    ENGINE.start(work, args.shared_engine)
     adr = AdrPipeline(args.module.resolve(), work, args.main_package, args.goproxy_dir)
     dlc = DlcPipeline(args.module.resolve(), work, args.main_package, args.goproxy_dir)
     pipelines: list[Pipeline] = [adr, dlc]
     native: NativeGo | None = None
-    print(f"module {args.module.resolve()}, {args.runs} runs per scenario, {os.cpu_count()} cores")
+    where = "the default engine" if args.shared_engine else "the bench's own engine"
+    print(
+        f"module {args.module.resolve()}, {args.runs} runs per scenario, {os.cpu_count()} cores,"
+        f" {where}"
+    )
     summary = []
     try:
         for p in pipelines:
@@ -528,6 +591,7 @@ def main() -> None:
         for p in pipelines:
             p.registry.stop()
             p.clean_up()
+        ENGINE.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -35,6 +35,7 @@ def test_the_benchmark_runs_one_edit_and_prints_medians_ratios_and_the_floor(
         [
             sys.executable, str(REPO / "bench" / "bench.py"), str(module),
             "--main-package", "./cmd/tiny", "--runs", "1", "--scenarios", "edit",
+            "--shared-engine",  # an edit needs no empty engine; the bench's own would build std
         ],
         capture_output=True,
         text=True,
