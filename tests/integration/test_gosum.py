@@ -93,6 +93,12 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     """Cache image pulled from the registry into an engine without it, a new Go cache volume:
     vet, test with coverage and the binary compile (and vet) nothing but cmd/server."""
     (module / "cmd" / "server" / "main_test.go").write_text(MAIN_TEST)
+    # a package without tests: go test -cover reports it through `go tool covdata`, a tool the
+    # toolchain does not ship and the go command builds on first use unless the image has it
+    (module / "untested").mkdir()
+    (module / "untested" / "untested.go").write_text(
+        "package untested\n\nfunc N() int { return 1 }\n"
+    )
     ok(inv("cache", project=module, registry=registry.address, env=ENV))
     with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as answer:
         [repo] = json.loads(answer.read())["repositories"]
@@ -107,16 +113,24 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     lines: list[str] = []
     try:
         with GoContainer(Engine(engine.api), pinned, module, volume, lines.append) as go:
+            tools = ["find", "/cache/go-build", "-type", "f", "-name", "covdata"]
+            shipped = go.run(tools, quiet=True).lines
             for what, argv in check_commands("coverage.out"):
                 go.run(with_x(argv), what=what)
             go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server")))
+            used = go.run(tools, quiet=True).lines
     finally:
         engine.volumes.get(volume).remove(force=True)
         engine.images.remove(pinned, force=True, noprune=True)
         gc.collect()  # those sockets, while this test ignores their warning
     compiled = [m.group(1) for line in lines if (m := COMPILED.search(line))]
-    # cmd/server under test (with coverage), its test main, the binary: nothing from std or dep
-    assert sorted(compiled) == ["example.com/withdep/cmd/server", "main", "main"], compiled
+    # cmd/server under test (with coverage), its test main, the binary, the untested package
+    # (for its 0%): nothing from std or dep
+    assert sorted(compiled) == [
+        "example.com/withdep/cmd/server", "example.com/withdep/untested", "main", "main"
+    ], compiled
+    # covdata came built in the image's cache, and the one go test ran was that one
+    assert len(shipped) == 1 and used == shipped, (shipped, used)
     vetted = [line for line in lines if "/vet " in line and "vet.cfg" in line]
-    assert len(vetted) == 2, vetted  # cmd/server by go vet and by go test; no fact for a dep
+    assert len(vetted) == 4, vetted  # the two packages, each by go vet and by go test
     assert any(line.startswith("ok ") and "cmd/server" in line for line in lines)
