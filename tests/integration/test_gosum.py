@@ -115,6 +115,11 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
         with GoContainer(Engine(engine.api), pinned, module, volume, lines.append) as go:
             tools = ["find", "/cache/go-build", "-type", "f", "-name", "covdata"]
             shipped = go.run(tools, quiet=True).lines
+            # every warm entry is dated in 2100, so Go never rewrites its mtime (a rewrite
+            # copies the file into the module's layer when the shared std layer is old)
+            go.run(["touch", "-d", "2099-12-31 00:00:00", "/tmp/2099"])
+            undated = ["find", "/cache/go-build", "-type", "f", "!", "-name", "trim.txt"]
+            dated_before = go.run([*undated, "!", "-newer", "/tmp/2099"], quiet=True).lines
             for what, argv in check_commands("coverage.out"):
                 go.run(with_x(argv), what=what)
             go.run(with_x(binary_command("./cmd/server", ".dlc/bin/server")))
@@ -131,6 +136,7 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     ], compiled
     # covdata came built in the image's cache, and the one go test ran was that one
     assert len(shipped) == 1 and used == shipped, (shipped, used)
+    assert dated_before == [], dated_before[:5]
     vetted = [line for line in lines if "/vet " in line and "vet.cfg" in line]
     assert len(vetted) == 4, vetted  # the two packages, each by go vet and by go test
     assert any(line.startswith("ok ") and "cmd/server" in line for line in lines)
