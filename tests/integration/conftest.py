@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -182,6 +183,32 @@ def warm_registry(tmp_path: Path, service_cache_seed: Path) -> Iterator[Registry
 @pytest.fixture(scope="session", autouse=True)
 def _warm_engine(service_cache_seed: Path) -> None:
     """Every integration test starts after the seed: one std warm-cache layer, built once."""
+
+
+LOCAL_REGISTRY_ENV = ("INVOKE_DLC_LOCAL_REGISTRY_PORT", "INVOKE_DLC_LOCAL_REGISTRY_DATA_DIR")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A test's ``inv`` with no registry configured starts the local registry of this worker
+    (its own port and data folder, stopped at the end), never the developer's: the suite left
+    one on 127.0.0.1:5000 serving ~/.cache/dlc-tasks, which a later run then refused once that
+    folder was gone. (A ``-f`` config file still overrides these variables.)"""
+    data = tmp_path_factory.mktemp("local-registry")
+    saved = {name: os.environ.get(name) for name in LOCAL_REGISTRY_ENV}
+    os.environ.update(zip(LOCAL_REGISTRY_ENV, (str(free_port()), str(data)), strict=True))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    pid_file = data / "registry.pid"
+    if pid_file.is_file():
+        try:
+            os.kill(int(pid_file.read_text(encoding="utf-8")), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Path:
