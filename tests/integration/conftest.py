@@ -15,6 +15,7 @@ is an empty one, for tests about a cache miss, a push or what a registry holds.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -205,10 +206,8 @@ def _own_local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
             os.environ[name] = value
     pid_file = data / "registry.pid"
     if pid_file.is_file():
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.kill(int(pid_file.read_text(encoding="utf-8")), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def copy_module(source: Path, dest: Path, names: list[str] | None = None) -> Path:
