@@ -32,6 +32,8 @@ from dlc_tasks.model.versionfile import Version, read_version
 from dlc_tasks.reporting.console import Console, Outcome
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dlc_tasks.clients.credentials import Credentials
     from dlc_tasks.clients.engine import Engine
     from dlc_tasks.clients.registry import RegistryClient
@@ -211,17 +213,16 @@ class Run:
 
         Not memoised: ``generate`` changes the tree between two reads.
         """
-        s = self.settings
-        return sourcetree.digest(
-            s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
-        )
+        return sourcetree.digest(self.settings.project_dir, exclude=self._not_source())
 
     def source_fingerprints(self) -> dict[str, tuple[str, int]]:
         """Each source file's (sha256, mtime), as :meth:`source_digest` covers them."""
+        return sourcetree.fingerprints(self.settings.project_dir, exclude=self._not_source())
+
+    def _not_source(self) -> list[Path]:
+        """The tool's own outputs in the tree, which no source digest covers."""
         s = self.settings
-        return sourcetree.fingerprints(
-            s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
-        )
+        return [s.hash_file, s.coverage_file, s.dockerfile_prod]
 
     def cache_repository(self) -> Repository:
         """``registry/org/repo-build-cache``."""
@@ -253,9 +254,7 @@ class Run:
                 sha = git.head(s.project_dir)
                 changed = git.uncommitted(
                     s.project_dir,
-                    sourcetree.iter_files(
-                        s.project_dir, exclude=[s.hash_file, s.coverage_file, s.dockerfile_prod]
-                    ),
+                    sourcetree.iter_files(s.project_dir, exclude=self._not_source()),
                     generated=self._generated_outputs(),
                 )
                 under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -186,9 +186,6 @@ def _warm_engine(service_cache_seed: Path) -> None:
     """Every integration test starts after the seed: one std warm-cache layer, built once."""
 
 
-LOCAL_REGISTRY_ENV = ("INVOKE_DLC_LOCAL_REGISTRY_PORT", "INVOKE_DLC_LOCAL_REGISTRY_DATA_DIR")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _own_local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A test's ``inv`` with no registry configured starts the local registry of this worker
@@ -196,14 +193,10 @@ def _own_local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     one on 127.0.0.1:5000 serving ~/.cache/dlc-tasks, which a later run then refused once that
     folder was gone. (A ``-f`` config file still overrides these variables.)"""
     data = tmp_path_factory.mktemp("local-registry")
-    saved = {name: os.environ.get(name) for name in LOCAL_REGISTRY_ENV}
-    os.environ.update(zip(LOCAL_REGISTRY_ENV, (str(free_port()), str(data)), strict=True))
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INVOKE_DLC_LOCAL_REGISTRY_PORT", str(free_port()))
+        env.setenv("INVOKE_DLC_LOCAL_REGISTRY_DATA_DIR", str(data))
+        yield
     pid_file = data / "registry.pid"
     if pid_file.is_file():
         with contextlib.suppress(ProcessLookupError):  # already gone
