@@ -109,6 +109,12 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     # every other module on this engine finds the shared std layer of Dockerfile.build
     engine.images.remove(f"{image}:{tag}", force=True, noprune=True)
     engine.images.pull(pinned)
+    # the module's warm-up layer holds its own entries, not a second copy of the shared std
+    # layer's (touching a shared entry's date, or Go re-dating an old one, copies it whole)
+    sizes = {step["CreatedBy"]: step["Size"] for step in engine.api.history(pinned)}
+    [std_layer] = [size for by, size in sizes.items() if "go build std" in by]
+    [module_layer] = [size for by, size in sizes.items() if 'mods=""' in by]
+    assert module_layer < std_layer / 4, (module_layer, std_layer)
     volume = f"dlc-test-fresh-{registry.address.rsplit(':', 1)[1]}"
     lines: list[str] = []
     try:
