@@ -5,7 +5,8 @@
 test can assert that a skipped step touched nothing. The Go commands are simulated
 from what they would leave in the bind-mounted tree: ``go test`` writes the coverage
 profile, ``go build -o`` writes a "binary" whose content is a digest of the ``.go``
-sources (so an edit changes it and a rerun does not), ``go tool cover`` prints a total.
+sources and the command but not its output path (so an edit changes it and a rerun does
+not), ``go tool cover`` prints a total.
 """
 
 from __future__ import annotations
@@ -230,10 +231,12 @@ def simulate_go(argv: list[str], workspace: Path) -> list[str]:
     if argv[:3] == ["go", "tool", "cover"]:
         return ["total:\t\t(statements)\t\t75.0%"]
     if argv[:2] == ["go", "build"] and "-o" in argv:
-        out = workspace / argv[argv.index("-o") + 1]
+        at = argv.index("-o") + 1
+        out = workspace / argv[at]
         sources = sorted(workspace.rglob("*.go"))
         content = "".join(f"{p.relative_to(workspace)}\n{p.read_text()}" for p in sources)
-        out.write_text(_sha(content + " ".join(argv)))
+        # as Go's, the bytes do not depend on where they are written
+        out.write_text(_sha(content + " ".join(argv[:at] + argv[at + 1 :])))
         return []
     if argv[:2] == ["go", "generate"]:
         (workspace / "generated.txt").write_text("generated\n")
