@@ -29,9 +29,10 @@ def release_tags(run: Run) -> list[str]:
     A tree with uncommitted changes gets only ``SHA-dirty``: never the version tag nor
     ``latest``, unless ``--allow-dirty``.
     """
-    if run.dirty and not run.settings.allow_dirty:
-        return [run.revision()]
-    return image_tags(run.version(), run.revision(), run.settings.latest)
+    tree = run.tree()
+    if not tree.release_tags:
+        return [tree.revision]
+    return image_tags(run.version(), tree.revision, run.settings.latest)
 
 
 def release_tag(run: Run) -> str | None:
@@ -75,7 +76,7 @@ class PushStep(Step):
                 "(dlc.version_tags is immutable)"
             )
         why = "the registry disagrees" if stamp and stamp.inputs == key else "new image or tags"
-        if run.dirty and not run.settings.allow_dirty:
+        if not run.tree().release_tags:
             why += f"; uncommitted changes: only {tags[0]}, no release tags (--allow-dirty)"
         return Decision(
             True,
