@@ -93,6 +93,8 @@ class FakeEngine:
     calls: list[tuple[str, str]] = field(default_factory=list)
     # Called before each simulated Go command: may return a result (e.g. a failure) or raise.
     go_hook: GoHook | None = None
+    # A tag whose push raises this (once): a registry refusing, a Ctrl-C between two tags.
+    push_faults: dict[str, BaseException] = field(default_factory=dict)
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -143,11 +145,14 @@ class FakeEngine:
 
     def push(self, repository: str, tag: str, **_: Any) -> str:
         self.calls.append(("push", f"{repository}:{tag}"))
+        if tag in self.push_faults:
+            raise self.push_faults.pop(tag)
         image = self.refs[f"{repository}:{tag}"]
         digest = _sha(f"manifest-of-{image}")
         self.registry.manifests[(_path(repository), tag)] = digest
         self.registry.configs[digest] = {"config": self.images[image]["Config"]}
         self.repo_digests.add(f"{repository}@{digest}")
+        self.refs[f"{repository}@{digest}"] = image  # the engine's RepoDigests
         return digest
 
     def pull(self, repository: str, reference: str, **_: Any) -> None:
