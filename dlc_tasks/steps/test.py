@@ -122,12 +122,12 @@ class TestStep(Step):
     def execute(self, run: Run, decision: Decision) -> Done:
         """vet ∥ test, the coverage total, then each binary to a temporary name; rename the
         binaries into place and stamp their digests once everything succeeded."""
+        s = run.settings
+        remove_dead_folders(s.state_dir, BUILDING)  # what killed runs left
         if not decision.run:
             return Done(Status.SKIPPED, decision.reason)
-        s = run.settings
         coverage_file = _relative(run, s.coverage_file)
         binary_path(run).parent.mkdir(parents=True, exist_ok=True)
-        remove_dead_folders(s.state_dir, BUILDING)  # what killed runs left
         with live_folder(s.state_dir, BUILDING) as building:
             with go_.open_go_container(run) as go:
                 go.run_together(go_.check_commands(coverage_file))
