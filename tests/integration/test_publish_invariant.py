@@ -199,7 +199,7 @@ def module(service: Path, warm_registry: Registry, tmp_path: Path) -> Iterator[M
     subprocess.run([*git, "add", "-A"], cwd=service, check=True)
     subprocess.run([*git, "commit", "-qm", "a second image"], cwd=service, check=True)
     config = tmp_path / "two-images.yaml"
-    config.write_text(yaml.safe_dump(IMAGES))
+    config.write_text(yaml.safe_dump(IMAGES, sort_keys=False))  # server built first, cli second
     proxy = FaultProxy(upstream=warm_registry.address).start()
     yield Module(service, config, proxy)
     proxy.stop()
@@ -248,14 +248,17 @@ def test_every_published_binary_is_the_fresh_clones_after_each_fault(
         linked = module.inv("test")
         assert linked.returncode == 1
         assert "the go build of ./cmd/cli failed" in linked.stderr
+        builds = [line for line in linked.stdout.splitlines() if "$ go build" in line]
+        assert [b.rsplit(" ", 1)[-1] for b in builds] == ["./cmd/server", "./cmd/cli"]
         module.revert()
         ok(module.inv("push"))
         invariant.check("failed link of the second image")
 
         # 3. SIGKILL during test, as the second binary's build starts
         module.experiment()
-        killed = module.inv("test", signal_at="KILL:2:$ go build")
+        killed = module.inv("test", signal_at="KILL:2:$ go build")  # server's built, then
         assert killed.returncode == -9, killed.stdout + killed.stderr
+        assert killed.stdout.rstrip().endswith("./cmd/cli")  # killed as cli's build starts
         remove_killed_runs_container(engine, module.path)
         module.revert()
         ok(module.inv("push"))
