@@ -11,6 +11,7 @@ import fcntl
 import glob
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,58 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+LIVE = ".live"  # in a live folder: flock-ed by the run that owns it
+
+
+def _is_live(folder: Path) -> bool:
+    """True when the run that made ``folder`` (:func:`live_folder`) still holds its lock."""
+    try:
+        fd = os.open(folder / LIVE, os.O_RDWR)
+    except OSError:
+        return False  # made under the parent's lock with its .live file: none means dead
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def remove_dead_folders(parent: Path, prefix: str) -> None:
+    """Remove the ``PREFIX*`` folders of ``parent`` that killed runs left (their lock is free);
+    another live run's folder is kept."""
+    if not parent.is_dir():
+        return
+    with locked(parent / prefix.rstrip("-")):
+        for leftover in parent.glob(f"{glob.escape(prefix)}*"):
+            if leftover.is_dir() and not _is_live(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def live_folder(parent: Path, prefix: str) -> Iterator[Path]:
+    """A new folder ``parent/PREFIX*``, locked as live for the block, removed afterwards.
+
+    A run killed inside the block (SIGKILL) leaves it behind, unlocked: the next
+    :func:`remove_dead_folders` removes it. It is made and locked under the lock that
+    function takes, so a cleaner never sees it between the two.
+    """
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with locked(parent / prefix.rstrip("-")):
+            folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+            fd = os.open(folder / LIVE, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as err:
+        raise FileError.of(err, "make a folder in", parent) from None
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
 
 
 def append_line(path: Path, line: str) -> None:

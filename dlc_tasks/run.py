@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
@@ -24,6 +25,7 @@ from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model import depshash, sourcetree
+from dlc_tasks.model.dirtytree import DirtyTree, TreeState, judge
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import State
@@ -32,8 +34,6 @@ from dlc_tasks.model.versionfile import Version, read_version
 from dlc_tasks.reporting.console import Console, Outcome
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from dlc_tasks.clients.credentials import Credentials
     from dlc_tasks.clients.engine import Engine
     from dlc_tasks.clients.registry import RegistryClient
@@ -52,10 +52,14 @@ def _registry_client(registry: str, **kwargs: Any) -> RegistryClient:
     return RegistryClient(registry, **kwargs)
 
 
-class DirtyTree(DlcError):
-    """A CI run found changes in its own checkout."""
+__all__ = ["DirtyTree", "EmptyRegistry", "NoRepository", "Run", "RunHolder"]
 
-    hint = "commit them (generated files out of date?), or pass --allow-dirty"
+
+class NoRepository(DlcError):
+    """The project is in no git repository and ``dlc.revision`` is not set."""
+
+    exit_code = 2
+    hint = "set dlc.revision to the revision to tag (outside git no dirty check is possible)"
 
 
 class ReportWriteFailed(DlcError):
@@ -85,7 +89,7 @@ class Run:
     _client: RegistryClient | None = None
     _credentials: tuple[Credentials | None] | None = None
     _deps: depshash.DepsHash | None = None
-    _revision: str | None = None
+    _tree: TreeState | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -237,34 +241,44 @@ class Run:
         return read_version(self.settings.version_file)
 
     def revision(self) -> str:
-        """The revision the images are tagged and labelled with: ``dlc.revision`` when set,
-        else git's commit, with ``-dirty`` when the tree holds changes that commit lacks.
+        """The revision the images are tagged and labelled with (see :meth:`tree`)."""
+        return self.tree().revision
 
-        (A sha must name the source it labels, as Skaffold's git tagger does.) Under CI
-        (``CI`` set) a dirty tree is an error unless ``--allow-dirty``: a pipeline that
-        changes its own checkout (generated files out of date) should say so.
+    def tree(self) -> TreeState:
+        """The revision and the uncommitted changes the build sees, judged once per run by
+        the dirty-tree rule (:mod:`dlc_tasks.model.dirtytree`).
+
+        The revision is ``dlc.revision`` when set, else git's commit; the git check runs
+        wherever there is a git repository, whatever names the revision. Outside one,
+        ``dlc.revision`` is required and no dirty check is possible.
         """
-        if self._revision is None:
-            s = self.settings
-            if s.revision:
-                self._revision = check_tag(s.revision)
-            else:
-                from dlc_tasks.clients import git  # noqa: PLC0415
+        if self._tree is None:
+            from dlc_tasks.clients import git  # noqa: PLC0415
 
-                sha = git.head(s.project_dir)
+            s = self.settings
+            if git.toplevel(s.project_dir) is None:
+                if not s.revision:
+                    raise NoRepository(f"{s.project_dir} is not in a git repository")
+                revision, changed = check_tag(s.revision), []
+            else:
+                revision = check_tag(s.revision) if s.revision else git.head(s.project_dir)
                 changed = git.uncommitted(
-                    s.project_dir,
-                    sourcetree.iter_files(s.project_dir, exclude=self._not_source()),
-                    generated=self._generated_outputs(),
+                    s.project_dir, self.build_inputs(), generated=self._generated_outputs()
                 )
-                under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-                if changed and under_ci and not s.allow_dirty:
-                    raise DirtyTree(
-                        f"the tree has uncommitted changes under CI: {', '.join(changed[:3])}"
-                        + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-                    )
-                self._revision = f"{sha}-dirty" if changed else sha
-        return self._revision
+            under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            self._tree = judge(revision, changed, under_ci=under_ci, allow_dirty=s.allow_dirty)
+        return self._tree
+
+    def build_inputs(self) -> list[Path]:
+        """Every file the build reads: the source digest's files and the configured inputs
+        inside the project (``prod_files``, VERSION, the Dockerfiles), unresolved, so that the
+        dirty check judges a link and what it leads to."""
+        s = self.settings
+        configured = [s.version_file, s.dockerfile_build, s.dockerfile_prod_template]
+        configured += [s.project_dir / name for t in s.all_images() for name in t.prod_files]
+        inside = [p for p in configured if p.is_relative_to(s.project_dir) and p.is_file()]
+        found = sourcetree.iter_files(s.project_dir, exclude=self._not_source())
+        return list(dict.fromkeys([*found, *inside]))
 
     def _generated_outputs(self) -> set[str]:
         """The files the last generate wrote that are still as it wrote them."""
@@ -281,7 +295,7 @@ class Run:
     @property
     def dirty(self) -> bool:
         """True when the images would be built from source that no commit holds."""
-        return self.revision().endswith("-dirty")
+        return self.tree().dirty
 
     # -- the end -----------------------------------------------------------------------------
 

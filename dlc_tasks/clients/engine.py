@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import os
 import re
@@ -57,11 +58,15 @@ def classify_stream_error(message: str) -> str:
 
 
 def context_tar(
-    files: Mapping[str, Path], dockerfile_text: str, texts: Mapping[str, str] | None = None
+    files: Mapping[str, Path],
+    dockerfile_text: str,
+    texts: Mapping[str, str] | None = None,
+    sent: dict[str, str] | None = None,
 ) -> Any:
     """A build context of exactly ``files`` (archive name → path), ``texts`` and the Dockerfile.
 
-    Spooled to disk past 16 MB, so a large binary does not sit in memory.
+    Spooled to disk past 16 MB, so a large binary does not sit in memory. ``sent``, when
+    given, receives the sha256 of each file's bytes as they went into the archive.
     """
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     with tarfile.open(fileobj=spool, mode="w") as tar:
@@ -77,9 +82,25 @@ def context_tar(
             entry.uname = entry.gname = ""
             entry.mtime = 0  # the layer cache keys on content, not on when the file was written
             with path.open("rb") as handle:
-                tar.addfile(entry, handle)
+                reader = _HashingReader(handle)
+                tar.addfile(entry, reader)
+            if sent is not None:
+                sent[name] = reader.digest.hexdigest()
     spool.seek(0)
     return spool
+
+
+class _HashingReader:
+    """A binary file's ``read``, hashing what was read."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.handle.read(size)
+        self.digest.update(data)
+        return data
 
 
 F = TypeVar("F", bound=Callable[..., Any])

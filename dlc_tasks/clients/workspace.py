@@ -29,7 +29,6 @@ succeeded. The copy-back loses nothing and writes nowhere else:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -39,13 +38,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from dlc_tasks._files import file_sha256, locked
+from dlc_tasks._files import file_sha256, live_folder, remove_dead_folders
 from dlc_tasks.errors import DlcError
 from dlc_tasks.model import sourcetree
 
 SPOOL = 16 * 1024 * 1024
 STAGING_PREFIX = "copy-back-"
-LIVE = ".live"  # in a staging folder: flock-ed by the run that owns it
 
 
 class CopyBackRefused(DlcError):
@@ -92,55 +90,16 @@ def _digest(path: Path) -> str | None:
     return file_sha256(path)
 
 
-def _is_live(staging: Path) -> bool:
-    """True when the run that made ``staging`` still holds its lock."""
-    try:
-        fd = os.open(staging / LIVE, os.O_RDWR)
-    except OSError:
-        return False  # made under the folder lock with its .live file: none means dead
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def clean_leftovers(project_dir: Path) -> None:
     """Remove staging folders (and old ``.*.dlc-tmp`` files) killed copy-backs left behind.
 
     A staging folder another run in this checkout is using (its lock is held) is kept.
     """
-    state_dir = project_dir / ".dlc"
-    if state_dir.is_dir():
-        with locked(state_dir / "copy-back"):
-            for leftover in state_dir.glob(f"{STAGING_PREFIX}*"):
-                if not _is_live(leftover):
-                    shutil.rmtree(leftover, ignore_errors=True)
+    remove_dead_folders(project_dir / ".dlc", STAGING_PREFIX)
     for path in sourcetree.iter_files(project_dir, all_names=True):
         if path.name.startswith(".") and path.name.endswith(".dlc-tmp"):
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-@contextlib.contextmanager
-def _staging_folder(state_dir: Path) -> Iterator[Path]:
-    """A new ``copy-back-*`` folder, locked as live for the block, removed afterwards.
-
-    It is made and locked under the folder lock :func:`clean_leftovers` takes, so a
-    cleaner never sees it between the two.
-    """
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with locked(state_dir / "copy-back"):
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=state_dir))
-        fd = os.open(staging / LIVE, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        os.close(fd)
 
 
 def _refusal(project_dir: Path, rel: PurePosixPath) -> str | None:
@@ -259,7 +218,7 @@ def bring_back(chunks: Iterator[bytes], project_dir: Path, sent: dict[str, str])
     is written unless every change can be: see the module docstring.
     """
     clean_leftovers(project_dir)
-    with _staging_folder(project_dir / ".dlc") as staging:
+    with live_folder(project_dir / ".dlc", STAGING_PREFIX) as staging:
         staged = _receive(chunks, staging, project_dir, sent)
         _install(project_dir, staged, staging)
     return [rel.as_posix() for _, rel in staged]

@@ -5,20 +5,50 @@ Keeps the current hash's image, the N newest other cache tags (by the image's
 ``latest``…); deletes the rest by manifest digest. A registry deletes a
 *manifest*, with every tag naming it, so a tag whose digest a kept tag also
 names is never deleted: that would delete the kept one too. Each kept tag is
-said with its reason. The registry must allow deletes (``storage.delete.enabled:
-true``, as the local registry does), and only its garbage collection frees the
-blobs: see the README.
+said with its reason. The tag list is read to its last page, and read again just
+before deleting: a tag that appeared meanwhile naming a digest about to be deleted
+(another ``inv cache`` pushing, a human tagging) stops the prune before anything is
+deleted. The registry must allow deletes (``storage.delete.enabled: true``, as the
+local registry does), and only its garbage collection frees the blobs: see the README.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.errors import ConfigError
+from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.run import Run
 
+if TYPE_CHECKING:
+    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.model.refs import Repository
+
 CACHE_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+class PruneRefused(DlcError):
+    """A tag the prune keeps now names a digest it was about to delete."""
+
+    hint = "nothing was deleted; run inv cache.prune again"
+
+
+def check_still_doomed(
+    client: RegistryClient, repo: Repository, doomed: dict[str, str | None]
+) -> None:
+    """Read the tag list again; refuse when a tag not being deleted names a doomed digest
+    (a registry deletes a manifest with every tag naming it)."""
+    digests = {d for d in doomed.values() if d}
+    for tag in client.tags(repo.path):
+        if tag in doomed:
+            continue
+        digest = client.manifest_digest(repo.path, tag)
+        if digest in digests:
+            raise PruneRefused(
+                f"{repo}:{short(tag, 16)} now names {short(digest or '', 16)}, which this prune "
+                "was about to delete"
+            )
 
 
 def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
@@ -48,6 +78,8 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
         else:
             doomed.append(tag)
     verb = "would delete" if dry_run else "deleted"
+    if doomed and not dry_run:
+        check_still_doomed(client, repo, {tag: digests[tag] for tag in doomed})
     for tag in doomed:
         digest = digests[tag]
         if digest and not dry_run:

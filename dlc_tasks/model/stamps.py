@@ -112,4 +112,14 @@ class PushStamp(Stamp):
     replaced: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PushedTags(Stamp):
+    """``pushed`` (``pushed:NAME``): a push's progress, saved as each tag lands. ``inputs``
+    is the image and repository pushed; ``tags`` are those already naming ``digest`` there.
+    A push stopped between two tags leaves it, so the next run knows those tags are its own."""
+
+    digest: str
+    tags: list[str]
+
+
 S = TypeVar("S", bound=Stamp)

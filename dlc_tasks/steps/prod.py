@@ -1,4 +1,9 @@
-"""``prod``: render ``Dockerfile.prod`` and build the slim production image from the binary."""
+"""``prod``: render ``Dockerfile.prod`` and build the slim production image from the binary.
+
+The binary must be the one ``test`` built and stamped: its sha256 is checked against the
+test stamp when deciding and again on the bytes put in the build context, so no image is
+built from a binary that no successful ``test`` of these sources produced.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256, short
 from dlc_tasks.config import confined
-from dlc_tasks.errors import NotFoundError
+from dlc_tasks.errors import DlcError, NotFoundError
 from dlc_tasks.model.render import label_instruction, render_text, write_rendered
-from dlc_tasks.model.stamps import ProdStamp
+from dlc_tasks.model.stamps import ProdStamp, TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.steps.base import Decision, Done, Step
@@ -22,6 +27,25 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
 LABEL_CACHE = "io.dlc-tasks.build-cache"
+
+
+class BinaryNotTested(DlcError):
+    """The binary is not the one the last successful ``test`` built (its sha256 differs)."""
+
+    hint = "run inv test (it rebuilds the binary from the current sources)"
+
+
+def check_tested(run: Run, target: ImageTarget, sha256: str) -> None:
+    """Refuse ``target``'s binary unless ``sha256`` is the digest ``test`` stamped for it."""
+    stamp = run.state.load("test", TestStamp)
+    if stamp is None or stamp.binaries.get(target.binary_name) != sha256:
+        raise BinaryNotTested(
+            f"{run.settings.shown(binary_path(run, target))} is not the binary test built "
+            f"(sha256 {short(sha256, 12)}, the test stamp says "
+            f"{short(stamp.binaries.get(target.binary_name, 'none') if stamp else 'none', 12)})"
+        )
+
+
 CREATED = "org.opencontainers.image.created"
 
 
@@ -90,9 +114,11 @@ class ProdStep(Step):
         if not files[target.binary_name].is_file():
             raise NotFoundError(f"{files[target.binary_name]} was not built", hint="run inv test")
         labels = oci_labels(run, target)
+        digests = {name: file_sha256(p) for name, p in files.items()}
+        check_tested(run, target, digests[target.binary_name])
         key = inputs_key(
             text,
-            {name: file_sha256(p) for name, p in files.items()},
+            digests,
             target.image.context_texts(),
             s.build_args,
             labels,
@@ -144,7 +170,9 @@ class ProdStep(Step):
         engine = run.engine()
         build_text = text + label_instruction(labels)  # one LABEL step, not one per label
         files = context_files(run, target)
-        with context_tar(files, build_text, target.image.context_texts()) as context:
+        sent: dict[str, str] = {}
+        with context_tar(files, build_text, target.image.context_texts(), sent) as context:
+            check_tested(run, target, sent[target.binary_name])  # the bytes the image gets
             image = engine.build(
                 context,
                 tag=tag,

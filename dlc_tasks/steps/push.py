@@ -1,4 +1,11 @@
-"""``push``: tag each production image (version, sha, then latest), push each, verify one digest."""
+"""``push``: tag each production image (version, sha, then latest), push each, verify one digest.
+
+Releases are resumable under every ``dlc.version_tags`` policy: a push stopped between two
+tags (a registry refusing one, Ctrl-C, a killed run) is finished by the next run. A tag that
+already names the digest this image has in the repository is done, not "another image"
+(:func:`own_digests`: the progress stamp written as each tag lands, the last push's stamp,
+or the engine's repo digest of the image), and it is not pushed again.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import DlcError, NotFoundError, PushError
-from dlc_tasks.model.stamps import ProdStamp, PushStamp
+from dlc_tasks.model.stamps import ProdStamp, PushedTags, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.model.versionfile import image_tags
@@ -29,15 +36,37 @@ def release_tags(run: Run) -> list[str]:
     A tree with uncommitted changes gets only ``SHA-dirty``: never the version tag nor
     ``latest``, unless ``--allow-dirty``.
     """
-    if run.dirty and not run.settings.allow_dirty:
-        return [run.revision()]
-    return image_tags(run.version(), run.revision(), run.settings.latest)
+    tree = run.tree()
+    if not tree.release_tags:
+        return [tree.revision]
+    return image_tags(run.version(), tree.revision, run.settings.latest)
 
 
 def release_tag(run: Run) -> str | None:
     """``MAJOR.MINOR.PATCH`` when VERSION has no PRERELEASE: the tag that should not move."""
     version = run.version()
     return None if version.prerelease else str(version)
+
+
+def own_digests(
+    run: Run, target: ImageTarget, image: str, current: dict[str, str | None]
+) -> set[str]:
+    """The digests among ``current`` (tag → digest in the registry) that are ``image``'s own in
+    its repository: what a stamp of an earlier push of it recorded, or what the engine holds
+    as the image's repo digest (a run killed before it could record anything)."""
+    repo = image_repository(run, target)
+    ours: set[str] = set()
+    progress = run.state.load(target.stamp("pushed"), PushedTags)
+    if progress is not None and progress.inputs == inputs_key(image, str(repo)):
+        ours.add(progress.digest)
+    stamp = run.state.load(target.stamp("push"), PushStamp)
+    if stamp is not None and stamp.image == image:
+        ours.add(stamp.digest)
+    engine = run.engine()
+    for digest in {d for d in current.values() if d and d not in ours}:
+        if engine.image_id(f"{repo}@{digest}") == image:
+            ours.add(digest)
+    return ours
 
 
 class PushStep(Step):
@@ -68,20 +97,27 @@ class PushStep(Step):
             return Decision(False, f"{', '.join(tags)} already name {short(stamp.digest, 12)}")
         release = release_tag(run)
         previous = current.get(release) if release else None
-        ours = stamp.digest if stamp and stamp.image == image else None
-        if previous and previous != ours and run.settings.version_tags == "immutable":
+        ours = own_digests(run, target, image, current)
+        if previous and previous not in ours and run.settings.version_tags == "immutable":
             raise VersionTagTaken(
                 f"{repo}:{release} already names {short(previous, 12)}, another image "
                 "(dlc.version_tags is immutable)"
             )
         why = "the registry disagrees" if stamp and stamp.inputs == key else "new image or tags"
-        if run.dirty and not run.settings.allow_dirty:
+        if not run.tree().release_tags:
             why += f"; uncommitted changes: only {tags[0]}, no release tags (--allow-dirty)"
+        done = [tag for tag, digest in current.items() if digest in ours]
         return Decision(
             True,
             why,
             self._describe(run, target),
-            facts={"key": key, "tags": tags, "image": str(image), "previous": previous},
+            facts={
+                "key": key,
+                "tags": tags,
+                "image": str(image),
+                "previous": previous if previous not in ours else None,
+                "done": {tag: current[tag] for tag in done},
+            },
         )
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -103,13 +139,21 @@ class PushStep(Step):
 
     @staticmethod
     def _push(run: Run, target: ImageTarget, decision: Decision) -> str:
-        """Tag and push in order (immutable tags first, latest last); check one digest."""
+        """Tag and push in order (immutable tags first, latest last), recording each tag as it
+        lands; a tag already naming this image's digest is done. Check one digest."""
         repo, engine, client = image_repository(run, target), run.engine(), run.client()
         tags: list[str] = list(decision.facts["tags"])
-        pushed: dict[str, str] = {}
+        image = str(decision.facts["image"])
+        pushed: dict[str, str] = dict(decision.facts["done"])
         for tag in tags:
-            engine.tag(str(decision.facts["image"]), str(repo), tag)
+            if tag in pushed:
+                run.out.line(f"    {repo}:{tag} already names {short(pushed[tag], 12)}: done")
+                continue
+            engine.tag(image, str(repo), tag)
             pushed[tag] = run.push(str(repo), tag)
+            if len(set(pushed.values())) == 1:  # else the check below says so
+                progress = PushedTags(inputs_key(image, str(repo)), pushed[tag], list(pushed))
+                run.state.save(target.stamp("pushed"), progress)
         digests = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
         if len(set(digests.values()) | set(pushed.values())) != 1:
             raise PushError(f"pushed tags of {repo} do not name one digest: {digests}")
@@ -121,7 +165,7 @@ class PushStep(Step):
         if previous and release and previous != digest:
             replaced[release] = str(previous)
             run.out.line(f"    moved {repo}:{release} from {previous} (dlc.version_tags: move)")
-        key, image = str(decision.facts["key"]), str(decision.facts["image"])
+        key = str(decision.facts["key"])
         run.state.save(target.stamp("push"), PushStamp(key, digest, tags, image, replaced))
         prefix = f"{target.name}: " if target.configured else ""
         return f"{prefix}{len(tags)} tags -> {short(digest, 12)}"

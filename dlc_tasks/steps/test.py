@@ -2,14 +2,21 @@
 
 One test run serves every image of the module (``dlc.images``): it builds each image's
 binary, whatever ``--image`` selects, so its stamp does not depend on the selection.
+
+The binaries are what ``prod`` publishes, so their stamp is exact: each is built to a
+temporary name (in a ``.dlc/build-*`` folder of this run) and renamed into place only
+when every Go command succeeded, under the same lock as the stamp that records its sha256.
+A failed, interrupted or killed ``test`` leaves the binaries its stamp names; ``test`` is
+up to date only when every binary's sha256 is its stamp's (:func:`stamped_binaries`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlc_tasks._files import file_sha256
+from dlc_tasks._files import file_sha256, live_folder, locked, remove_dead_folders
 from dlc_tasks.model.stamps import TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps import gocontainer as go_
@@ -32,15 +39,42 @@ def link_flags(run: Run) -> str:
     return s.go.link_flags(s.version_var, str(run.version()), revision)
 
 
-def binary_commands(run: Run) -> list[list[str]]:
-    """The ``go build`` of every image's binary."""
+BUILDING = "build-"  # a run's folder of binaries being built, in .dlc
+
+
+def binary_commands(run: Run, into: Path | None = None) -> list[list[str]]:
+    """The ``go build`` of every image's binary, to its place (or to ``into``/NAME)."""
     s, ldflags = run.settings, link_flags(run)
     return [
         go_.binary_command(
-            s.main_package_of(target), _relative(run, binary_path(run, target)), ldflags
+            s.main_package_of(target),
+            _relative(run, into / target.binary_name if into else binary_path(run, target)),
+            ldflags,
         )
         for target in s.all_images()
     ]
+
+
+def unstamped_binary(run: Run, stamp: TestStamp) -> str | None:
+    """Why a binary is not the one ``stamp`` records (missing, or another sha256), or None."""
+    for target in run.settings.all_images():
+        path = binary_path(run, target)
+        if not path.is_file():
+            return f"{run.settings.shown(path)} is missing"
+        if file_sha256(path) != stamp.binaries.get(target.binary_name):
+            return f"{run.settings.shown(path)} is not the binary test built"
+    return None
+
+
+def install_binaries(run: Run, built: Path, key: str, coverage: str | None) -> None:
+    """Rename each binary of ``built`` into place and stamp their digests, under one lock
+    (so two runs in one checkout never pair one's binaries with the other's stamp)."""
+    s = run.settings
+    with locked(s.state_dir / "binaries"):
+        binaries = {t.binary_name: file_sha256(built / t.binary_name) for t in s.all_images()}
+        for target in s.all_images():
+            os.replace(built / target.binary_name, binary_path(run, target))
+        run.state.save("test", TestStamp(key, coverage, binaries))
 
 
 class TestStep(Step):
@@ -63,13 +97,15 @@ class TestStep(Step):
         s = run.settings
         key = self._key(run)
         stamp = run.state.load("test", TestStamp)
-        built = all(binary_path(run, t).is_file() for t in s.all_images())
-        fresh = stamp is not None and stamp.inputs == key
-        if stamp is not None and fresh and built and s.coverage_file.is_file():
+        if stamp is None:
+            return Decision(True, "never tested here", self.describe(run), facts={"key": key})
+        if stamp.inputs != key:
+            return Decision(True, "sources changed", self.describe(run), facts={"key": key})
+        why = unstamped_binary(run, stamp)
+        if why is None and not s.coverage_file.is_file():
+            why = f"the coverage profile {s.shown(s.coverage_file)} is missing"
+        if why is None:
             return Decision(False, f"sources unchanged; coverage {stamp.coverage}")
-        why = "sources changed" if stamp else "never tested here"
-        if fresh:
-            why = "a binary or the coverage profile is missing"
         return Decision(True, why, self.describe(run), facts={"key": key})
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -84,19 +120,22 @@ class TestStep(Step):
         )
 
     def execute(self, run: Run, decision: Decision) -> Done:
-        """vet ∥ test, the coverage total, then each binary; stamp the binaries' digests."""
+        """vet ∥ test, the coverage total, then each binary to a temporary name; rename the
+        binaries into place and stamp their digests once everything succeeded."""
+        s = run.settings
+        remove_dead_folders(s.state_dir, BUILDING)  # what killed runs left
         if not decision.run:
             return Done(Status.SKIPPED, decision.reason)
-        s = run.settings
         coverage_file = _relative(run, s.coverage_file)
         binary_path(run).parent.mkdir(parents=True, exist_ok=True)
-        with go_.open_go_container(run) as go:
-            go.run_together(go_.check_commands(coverage_file))
-            cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)
-            coverage = go_.total_coverage(cover.lines)
-            for argv in binary_commands(run):
-                go.run(argv, what=f"the go build of {argv[-1]}")
+        with live_folder(s.state_dir, BUILDING) as building:
+            with go_.open_go_container(run) as go:
+                go.run_together(go_.check_commands(coverage_file))
+                cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)
+                coverage = go_.total_coverage(cover.lines)
+                for argv in binary_commands(run, building):
+                    go.run(argv, what=f"the go build of {argv[-1]}")
+            # after the container's exit: a remote engine's results are copied back by then
+            install_binaries(run, building, str(decision.facts["key"]), coverage)
         run.out.line(f"total coverage: {coverage}; profile in {s.coverage_file}")
-        binaries = {t.binary_name: file_sha256(binary_path(run, t)) for t in s.all_images()}
-        run.state.save("test", TestStamp(str(decision.facts["key"]), coverage, binaries))
         return Done(Status.RAN, f"coverage {coverage}")

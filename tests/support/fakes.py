@@ -5,7 +5,8 @@
 test can assert that a skipped step touched nothing. The Go commands are simulated
 from what they would leave in the bind-mounted tree: ``go test`` writes the coverage
 profile, ``go build -o`` writes a "binary" whose content is a digest of the ``.go``
-sources (so an edit changes it and a rerun does not), ``go tool cover`` prints a total.
+sources and the command but not its output path (so an edit changes it and a rerun does
+not), ``go tool cover`` prints a total.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class FakeEngine:
     calls: list[tuple[str, str]] = field(default_factory=list)
     # Called before each simulated Go command: may return a result (e.g. a failure) or raise.
     go_hook: GoHook | None = None
+    # A tag whose push raises this (once): a registry refusing, a Ctrl-C between two tags.
+    push_faults: dict[str, BaseException] = field(default_factory=dict)
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -142,11 +145,14 @@ class FakeEngine:
 
     def push(self, repository: str, tag: str, **_: Any) -> str:
         self.calls.append(("push", f"{repository}:{tag}"))
+        if tag in self.push_faults:
+            raise self.push_faults.pop(tag)
         image = self.refs[f"{repository}:{tag}"]
         digest = _sha(f"manifest-of-{image}")
         self.registry.manifests[(_path(repository), tag)] = digest
         self.registry.configs[digest] = {"config": self.images[image]["Config"]}
         self.repo_digests.add(f"{repository}@{digest}")
+        self.refs[f"{repository}@{digest}"] = image  # the engine's RepoDigests
         return digest
 
     def pull(self, repository: str, reference: str, **_: Any) -> None:
@@ -230,10 +236,12 @@ def simulate_go(argv: list[str], workspace: Path) -> list[str]:
     if argv[:3] == ["go", "tool", "cover"]:
         return ["total:\t\t(statements)\t\t75.0%"]
     if argv[:2] == ["go", "build"] and "-o" in argv:
-        out = workspace / argv[argv.index("-o") + 1]
+        at = argv.index("-o") + 1
+        out = workspace / argv[at]
         sources = sorted(workspace.rglob("*.go"))
         content = "".join(f"{p.relative_to(workspace)}\n{p.read_text()}" for p in sources)
-        out.write_text(_sha(content + " ".join(argv)))
+        # as Go's, the bytes do not depend on where they are written
+        out.write_text(_sha(content + " ".join(argv[:at] + argv[at + 1 :])))
         return []
     if argv[:2] == ["go", "generate"]:
         (workspace / "generated.txt").write_text("generated\n")

@@ -96,7 +96,12 @@ def test_one_cache_image_one_test_run_every_image_pushed_with_three_tags(world: 
     execs = [c[1] for c in world.engine.calls if c[0] == "exec"]
     assert sum(1 for e in execs if e.startswith("go test")) == 1
     builds = [e.split()[-3:] for e in execs if e.startswith("go build")]
-    assert builds == [["-o", ".dlc/bin/api", "./cmd/api"], ["-o", ".dlc/bin/work", "./cmd/worker"]]
+    assert [(o, Path(out).name, main) for o, out, main in builds] == [
+        ("-o", "api", "./cmd/api"),
+        ("-o", "work", "./cmd/worker"),
+    ]
+    assert all(Path(out).parent.name.startswith("build-") for _, out, _ in builds)
+    assert sorted(p.name for p in (world.project / ".dlc" / "bin").iterdir()) == ["api", "work"]
     assert len([t for r, t in world.registry.manifests if r == "acme/fake-build-cache"]) == 1
     for repo in ("acme/api", "acme/worker"):
         tags = world.registry.tags(repo)

@@ -144,7 +144,7 @@ def test_vet_and_test_run_together_and_the_binary_after_them(world: World) -> No
         "go vet ./...",
     ]
     assert go_commands[2].startswith("go tool cover")
-    assert go_commands[3].startswith("go build -ldflags=-s -w -o .dlc/bin/fake")
+    assert go_commands[3].startswith("go build -ldflags=-s -w -o .dlc/build-")  # then renamed
     assert not any(c == "go build ./..." for c in commands)  # nothing compiled twice
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dlc_tasks.errors import PushError
+from dlc_tasks.model.state import State
 from dlc_tasks.run import DirtyTree, Run
 from dlc_tasks.steps import CHAIN, make_step
 from dlc_tasks.steps.push import VersionTagTaken
@@ -160,3 +162,67 @@ def test_a_prerelease_tag_moves_freely_even_when_immutable(world: World) -> None
     commit_all(world.project)
     push(world, version_tags="immutable")
     assert "1.2.3-rc.1" in world.registry.tags(PROD)
+
+
+# -- resumable releases (issue 16, item 4) ---------------------------------------------------
+
+
+def a_new_release(world: World) -> None:
+    """A committed change and a new VERSION: a push that moves nothing."""
+    (world.project / "main.go").write_text("package main\n\nfunc main() { println(4) }\n")
+    (world.project / "VERSION").write_text("MAJOR=1\nMINOR=2\nPATCH=4\n")
+    commit_all(world.project)
+
+
+@pytest.mark.parametrize("policy", ["immutable", "move"])
+@pytest.mark.parametrize("fault", [PushError("push of the sha tag refused"), KeyboardInterrupt()])
+def test_a_push_stopped_between_two_tags_is_finished_by_the_next_run(
+    world: World, policy: str, fault: BaseException
+) -> None:
+    """The version tag went, the sha tag's push failed (a 403) or was interrupted: the rerun
+    finds the version tag naming this image's digest, which is done, not "another image"."""
+    push(world, version_tags=policy)
+    a_new_release(world)
+    world.engine.push_faults[head(world)] = fault
+    with pytest.raises(type(fault)):
+        push(world, version_tags=policy)
+    half = world.registry.manifests[(PROD, "1.2.4")]
+    assert (PROD, head(world)) not in world.registry.manifests
+
+    run = push(world, version_tags=policy)
+    tags = ["1.2.4", head(world), "latest"]
+    assert {world.registry.manifests[(PROD, tag)] for tag in tags} == {half}
+    assert "moved" not in printed(run)
+    assert run.state.get("push")["replaced"] == {}
+    assert "1.2.4 already names" in printed(run)  # done, and said so: not pushed again
+    assert world.engine.calls.count(("push", f"registry.test:5000/{PROD}:1.2.4")) == 1
+
+
+def test_a_release_is_finished_when_the_progress_stamp_was_lost_too(world: World) -> None:
+    """Killed after the registry took the version tag but before anything was recorded: the
+    engine's repo digest of the image says the tag names it."""
+    push(world, version_tags="immutable")
+    a_new_release(world)
+    world.engine.push_faults[head(world)] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        push(world, version_tags="immutable")
+    state = State(world.project / ".dlc")
+    for name in ("pushed", "push"):
+        state.forget(name)
+    push(world, version_tags="immutable")
+    tags = ["1.2.4", head(world), "latest"]
+    assert len({world.registry.manifests[(PROD, tag)] for tag in tags}) == 1
+
+
+def test_another_image_under_the_release_tag_is_still_refused_after_a_stopped_push(
+    world: World,
+) -> None:
+    push(world, version_tags="immutable")
+    a_new_release(world)
+    world.engine.push_faults[head(world)] = PushError("refused")
+    with pytest.raises(PushError):
+        push(world, version_tags="immutable")
+    (world.project / "main.go").write_text("package main\n\nfunc main() { println(5) }\n")
+    commit_all(world.project)  # another image, same VERSION
+    with pytest.raises(VersionTagTaken, match=r"1\.2\.4 already names"):
+        push(world, version_tags="immutable")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlc_tasks.clients.registry import taglist
 from dlc_tasks.clients.registry.transport import Transport
 from dlc_tasks.errors import RegistryAuthError, RegistryError
 
@@ -145,13 +146,27 @@ class RegistryClient:
         return dict(blob.json())
 
     def tags(self, repository: str) -> list[str]:
-        """Every tag of a repository (empty when the repository does not exist)."""
-        response = self.request("GET", f"/v2/{repository}/tags/list", scope=pull_scope(repository))
-        if response.status_code == 404:
-            return []
-        if response.status_code != 200:
-            self._refuse(response, f"GET {repository} tags")
-        return sorted(response.json().get("tags") or [])
+        """Every tag of a repository, every page followed (empty when it does not exist).
+
+        A paginating registry ends each page with a ``Link`` to the next
+        (:mod:`.taglist`); the list is read until a page has none.
+        """
+        path: str | None = f"/v2/{repository}/tags/list"
+        found: list[str] = []
+        seen: set[str] = set()
+        while path is not None:
+            what = f"GET {self.base_url}{path}"
+            if path in seen or len(seen) >= taglist.MAX_PAGES:
+                raise RegistryError(f"{what}: the registry's tag list pages do not end")
+            seen.add(path)
+            response = self.request("GET", path, scope=pull_scope(repository))
+            if response.status_code == 404 and len(seen) == 1:
+                return []
+            if response.status_code != 200:
+                self._refuse(response, what)
+            found += taglist.page_tags(response.content, what)
+            path = taglist.next_page(response.headers.get("Link"), self.base_url + path, what)
+        return sorted(set(found))
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest (the registry must allow deletes)."""
