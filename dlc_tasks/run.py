@@ -103,6 +103,7 @@ class Run:
         """The Docker engine, connected on first use (and told to trust ``ca_file``)."""
         if self._engine is None:
             self._engine = self.make_engine()
+            self._engine.set_inactivity(self.settings.timeouts.inactivity)
             if self.settings.ca_file and not self.dry_run:
                 from dlc_tasks.clients.trust import install_ca  # noqa: PLC0415
 
@@ -146,7 +147,8 @@ class Run:
         if self._credentials is None:
             from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
 
-            self._credentials = (lookup(self.registry()),)
+            deadline = self.settings.timeouts.helper
+            self._credentials = (lookup(self.registry(), helper_deadline=deadline),)
         return self._credentials[0]
 
     def client(self) -> RegistryClient:
@@ -251,11 +253,12 @@ class Run:
             else:
                 from dlc_tasks.clients import git  # noqa: PLC0415
 
-                sha = git.head(s.project_dir)
+                sha = git.head(s.project_dir, deadline=s.timeouts.git)
                 changed = git.uncommitted(
                     s.project_dir,
                     sourcetree.iter_files(s.project_dir, exclude=self._not_source()),
                     generated=self._generated_outputs(),
+                    deadline=s.timeouts.git,
                 )
                 under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
                 if changed and under_ci and not s.allow_dirty:

@@ -6,6 +6,13 @@ and errors come back as :mod:`dlc_tasks.errors` types. The
 SDK's ``push`` reports registry errors inside its progress stream rather than
 raising (docker-py #3161, #3277); :meth:`Engine.push` reads every message and
 raises on ``error``/``errorDetail``, so a failed push can never look green.
+
+Streams may rightly run for minutes (``go test``, a build, a push), so they have an
+inactivity deadline rather than a hard one (``dlc.timeouts.inactivity``): every read from
+the engine must return within it. A Go command's output is read from the exec's own socket
+with that timeout (docker-py's stream reader polls with none, so a silent test would
+wait forever); builds, pushes and pulls read with it as the client's timeout. An expiry
+is :class:`~dlc_tasks.errors.Inactive`, one line naming what went silent.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import functools
 import io
 import os
 import re
+import struct
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,13 +33,14 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries
-from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthError
+from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
 
 if TYPE_CHECKING:
     from docker.api.client import APIClient
 
 T = TypeVar("T")
 PING_TIMEOUT = 10
+INACTIVITY = 600.0  # dlc.timeouts.inactivity's default
 # Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
 _AUTH = re.compile(r"denied|unauthorized|authentication required|forbidden|\b40[13]\b", re.I)
 _TRANSIENT = re.compile(
@@ -113,6 +122,18 @@ def _engine_failed(what: str, err: BaseException) -> EngineError:
     return EngineError(f"the Docker engine failed during {what}: {_first_line(err)}")
 
 
+def _timed_out(err: BaseException) -> bool:
+    """True when ``err`` is a read that waited longer than the client's timeout."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # noqa: PLC0415
+    from requests.exceptions import Timeout  # noqa: PLC0415
+    from urllib3.exceptions import ReadTimeoutError  # noqa: PLC0415
+
+    if isinstance(err, TimeoutError | ReadTimeoutError | Timeout):
+        return True
+    cause = err.args[0] if err.args else None
+    return isinstance(err, RequestsConnectionError) and isinstance(cause, ReadTimeoutError)
+
+
 def _engine_call(method: F) -> F:
     """Turn the engine vanishing (connection refused or reset, a 500 outside a stream, a
     stream broken mid-way) into one :class:`EngineError` line naming the operation, instead
@@ -120,10 +141,13 @@ def _engine_call(method: F) -> F:
 
     @functools.wraps(method)
     def call(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        what = method.__name__.strip("_").replace("_", " ")
         try:
             return method(self, *args, **kwargs)
         except _engine_faults() as err:
-            raise _engine_failed(method.__name__.strip("_").replace("_", " "), err) from None
+            if _timed_out(err):
+                raise Inactive(f"the Docker engine's {what}", self.inactivity) from err
+            raise _engine_failed(what, err) from None
 
     return call  # type: ignore[return-value]
 
@@ -148,8 +172,14 @@ class ExecResult:
 class Engine:
     """A connected Docker engine: images, registries (push, pull), containers, volumes."""
 
-    def __init__(self, api: APIClient) -> None:
+    def __init__(self, api: APIClient, inactivity: float = INACTIVITY) -> None:
         self._api = api
+        self.inactivity = inactivity
+
+    def set_inactivity(self, seconds: float) -> None:
+        """How long any read from the engine may wait (``dlc.timeouts.inactivity``)."""
+        self.inactivity = seconds
+        self._api.timeout = seconds  # type: ignore[assignment]
 
     @classmethod
     def connect(cls) -> Engine:
@@ -176,7 +206,7 @@ class Engine:
             api.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
-        api.timeout = 600
+        api.timeout = INACTIVITY  # type: ignore[assignment]
         return cls(api)
 
     @_engine_call
@@ -446,14 +476,17 @@ class Engine:
         try:
             exec_id = self._api.exec_create(container_id, list(argv), workdir=workdir, user=user)
             lines = []
-            stream = self._api.exec_start(exec_id["Id"], stream=True)
+            sock = self._api.exec_start(exec_id["Id"], socket=True)
             try:
-                for line in stream_lines(stream):
+                for line in stream_lines(exec_frames(sock, self.inactivity)):
                     lines.append(line)
                     if output is not None:
                         output(line)
+            except TimeoutError as err:
+                what = " ".join(argv)
+                raise Inactive(f"{what[:120]} in the container", self.inactivity) from err
             finally:
-                stream.close()  # the hijacked socket: otherwise one leaks per command
+                _close_socket(sock)  # the hijacked socket: otherwise one leaks per command
             code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
         except APIError as err:
             what = " ".join(argv[:2])
@@ -515,6 +548,47 @@ def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str],
         return with_retries(attempt, retries, on_retry=say)
     except Transient as fault:
         raise PushError(f"{fault} (after {retries.attempts} tries)") from None
+
+
+def exec_frames(sock: Any, inactivity: float | None) -> Iterator[bytes]:
+    """The payloads of an exec's multiplexed stream (each frame: a stream byte, three zero
+    bytes, a big-endian length, then that many bytes), every read waiting at most
+    ``inactivity`` seconds (TimeoutError past it)."""
+    target = getattr(sock, "_sock", sock)  # a SocketIO (unix socket) wraps the socket
+    if inactivity is not None and hasattr(target, "settimeout"):
+        target.settimeout(inactivity)
+    while True:
+        header = _read_exactly(sock, 8)
+        if len(header) < 8:
+            return
+        _, size = struct.unpack(">BxxxL", header)
+        payload = _read_exactly(sock, size)
+        if payload:
+            yield payload
+        if len(payload) < size:
+            return
+
+
+def _read_exactly(sock: Any, size: int) -> bytes:
+    """Up to ``size`` bytes: fewer only at the end of the stream."""
+    data = b""
+    while len(data) < size:
+        wanted = min(size - len(data), 64 * 1024)
+        chunk = sock.recv(wanted) if hasattr(sock, "recv") else sock.read(wanted)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _close_socket(sock: Any) -> None:
+    """Close an exec's socket and the HTTP response docker-py keeps beside it."""
+    response = getattr(sock, "_response", None)
+    with contextlib.suppress(Exception):
+        sock.close()
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:

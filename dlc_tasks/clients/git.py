@@ -1,45 +1,62 @@
 """git, as the tool asks it: the commit checked out, and whether the tree has changes it lacks.
 
-Argument lists through plumbum, never a shell; ``-z`` output, so no file name can be
-misread.
+Argument lists, never a shell; ``-z`` output, so no file name can be misread. File names
+go to git and come back as bytes (``os.fsencode``/``os.fsdecode``): a name that is not
+UTF-8 is a name like any other. Every call has a hard deadline (``dlc.timeouts.git``): a
+git waiting on a lock, a hook or a network file system ends in one line.
 """
 
 from __future__ import annotations
 
-import subprocess
+import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from dlc_tasks.clients.bounded import run
 from dlc_tasks.errors import ToolError
 from dlc_tasks.model.refs import check_tag
 
+GIT_DEADLINE = 60.0
 
-def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
-    from plumbum import local  # noqa: PLC0415
-    from plumbum.commands.processes import ProcessExecutionError  # noqa: PLC0415
 
+def _git(cwd: Path, *args: str, stdin: bytes | None = None, deadline: float = GIT_DEADLINE) -> str:
+    """git's output (file names decoded with ``os.fsdecode``: undecodable bytes kept as
+    surrogates, which ``os.fsencode`` turns back into the same bytes)."""
     try:
-        with local.cwd(str(cwd)):
-            if stdin is None:
-                return str(local["git"](*args))
-            # git check-ignore exits 1 when no path is ignored
-            _, out, _ = (local["git"][args] << stdin).run(retcode=(0, 1))
-            return str(out)
-    except (ProcessExecutionError, subprocess.SubprocessError, OSError) as err:
-        last = (str(err).strip().splitlines() or ["git failed"])[-1]
+        done = run(
+            ["git", *args],
+            what=f"git {args[0]} in {cwd}",
+            deadline=deadline,
+            setting="git",
+            stdin=stdin or b"",
+            cwd=cwd,
+        )
+    except OSError as err:
         raise ToolError(
-            f"cannot read the git state of {cwd}: {last}",
+            f"cannot run git in {cwd}: {err.strerror or err}",
+            hint="install git (./dev does), or set dlc.revision",
+        ) from err
+    # git check-ignore exits 1 when no path is ignored
+    if done.code != 0 and not (stdin is not None and done.code == 1):
+        text = done.err.decode("utf-8", "replace").strip() or f"git exited {done.code}"
+        raise ToolError(
+            f"cannot read the git state of {cwd}: {text.splitlines()[-1]}",
             hint="run inside a git repository with a commit, or set dlc.revision",
-        ) from None
+        )
+    return os.fsdecode(done.out)
 
 
-def head(cwd: Path) -> str:
+def head(cwd: Path, *, deadline: float = GIT_DEADLINE) -> str:
     """The commit checked out in ``cwd``."""
-    return check_tag(_git(cwd, "rev-parse", "HEAD").strip())
+    return check_tag(_git(cwd, "rev-parse", "HEAD", deadline=deadline).strip())
 
 
 def uncommitted(
-    cwd: Path, covered: Iterable[Path], generated: Collection[str] = frozenset()
+    cwd: Path,
+    covered: Iterable[Path],
+    generated: Collection[str] = frozenset(),
+    *,
+    deadline: float = GIT_DEADLINE,
 ) -> list[str]:
     """Paths (relative to ``cwd``) whose content differs from HEAD and that the build reads.
 
@@ -53,8 +70,17 @@ def uncommitted(
     convention), or keep local files out of the module or in a folder whose name starts
     with ``.`` or ``_``.
     """
-    top = Path(_git(cwd, "rev-parse", "--show-toplevel").strip())
-    status = _git(cwd, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", ".")
+    top = Path(_git(cwd, "rev-parse", "--show-toplevel", deadline=deadline).strip())
+    status = _git(
+        cwd,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+        ".",
+        deadline=deadline,
+    )
     covered = list(covered)
     wanted = {path.resolve() for path in covered}
     entries = status.split("\0")
@@ -74,16 +100,17 @@ def uncommitted(
                 found.append(path.relative_to(cwd.resolve()).as_posix())
             except ValueError:
                 found.append(name)
-    ignored = {name for name in _ignored(cwd, covered) if name not in generated}
+    ignored = {name for name in _ignored(cwd, covered, deadline) if name not in generated}
     return sorted({*found, *ignored})
 
 
-def _ignored(cwd: Path, covered: list[Path]) -> list[str]:
+def _ignored(cwd: Path, covered: list[Path], deadline: float) -> list[str]:
     """The ``covered`` paths git ignores (never a tracked file), relative to ``cwd``."""
     if not covered:
         return []
     names = [
         (path.relative_to(cwd) if path.is_relative_to(cwd) else path).as_posix() for path in covered
     ]
-    out = _git(cwd, "check-ignore", "-z", "--stdin", stdin="\0".join(names) + "\0")
+    listing = b"".join(os.fsencode(name) + b"\0" for name in names)
+    out = _git(cwd, "check-ignore", "-z", "--stdin", stdin=listing, deadline=deadline)
     return [name for name in out.split("\0") if name]

@@ -92,6 +92,7 @@ class FakeEngine:
     calls: list[tuple[str, str]] = field(default_factory=list)
     # Called before each simulated Go command: may return a result (e.g. a failure) or raise.
     go_hook: GoHook | None = None
+    inactivity: float = 600.0
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -102,6 +103,9 @@ class FakeEngine:
 
     def version(self) -> dict[str, Any]:
         return {"Version": "fake", "ApiVersion": "1.41"}
+
+    def set_inactivity(self, seconds: float) -> None:
+        self.inactivity = seconds  # nothing streams here: only recorded
 
     def build(
         self,

@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,14 +189,20 @@ def test_an_engine_answering_500_during_a_go_step_is_one_line() -> None:
 
 
 class ExecStream:
-    """docker-py's CancellableStream over a hijacked socket: chunks, then close()."""
+    """The hijacked socket of an exec (``exec_start(socket=True)``): the chunks as the
+    engine's multiplexed frames (stdout), read with ``recv``, then close()."""
 
     def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = iter(chunks)
+        data = b"".join(struct.pack(">BxxxL", 1, len(c)) + c for c in chunks)
+        self.data = io.BytesIO(data)
         self.closed = False
+        self.timeout: float | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self.chunks
+    def settimeout(self, seconds: float | None) -> None:
+        self.timeout = seconds
+
+    def recv(self, size: int) -> bytes:
+        return self.data.read(size)
 
     def close(self) -> None:
         self.closed = True
@@ -210,7 +217,7 @@ class ExecAPI:
     def exec_create(self, container: str, argv: list[str], **_: Any) -> dict[str, str]:
         return {"Id": "e1"}
 
-    def exec_start(self, exec_id: str, stream: bool) -> ExecStream:
+    def exec_start(self, exec_id: str, socket: bool) -> ExecStream:
         return self.stream
 
     def exec_inspect(self, exec_id: str) -> dict[str, int]:
@@ -253,9 +260,11 @@ class BreakingStream(ExecStream):
         super().__init__([b"ok  \texample.com/x\n"])
         self.fault = fault
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-        raise self.fault
+    def recv(self, size: int) -> bytes:
+        data = self.data.read(size)
+        if not data:
+            raise self.fault
+        return data
 
 
 MID_STREAM_FAULTS = [
