@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlc_tasks.clients import credhelper
-from dlc_tasks.clients.credentials import lookup
+from dlc_tasks.clients.credentials import Credentials, lookup
 from dlc_tasks.clients.git import uncommitted
 from dlc_tasks.clients.registry import RegistryClient
 from dlc_tasks.clients.registry.challenge import parse_challenge, parse_challenges
@@ -33,6 +33,8 @@ from dlc_tasks.errors import CredentialHelperError, DlcError, RegistryAnswerErro
 from dlc_tasks.model import sourcetree
 from dlc_tasks.model.versionfile import parse_version
 from tests.support.fakes import commit_all
+from tests.support.tokenserver import TokenServer
+from tests.unit.test_registry_auth import FakeRegistry
 
 # Any JSON document: what a hostile server or a broken helper may print.
 JSON = st.recursive(
@@ -339,3 +341,23 @@ def test_a_utf8_name_digests_as_before(tmp_path: Path) -> None:
     inner = hashlib.sha256(b"package m\n").digest()
     outer = hashlib.sha256("é.go\x000\x0010\x00".encode() + inner).hexdigest()
     assert sourcetree.digest(tmp_path) == outer
+
+
+# -- credentials of any characters -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["basic", "token"])
+def test_a_password_outside_latin1_logs_in(tmp_path: Path, mode: str) -> None:
+    """requests encodes basic auth as Latin-1: a password holding 雪 was a UnicodeEncodeError
+    with a traceback; the docker CLI sends UTF-8, and so does the tool now."""
+    password = 'p"ä\\雪-secret'
+    tokens = TokenServer(tmp_path / "t", users={"ci": password}, sign=False).start()
+    fake = FakeRegistry(tokens, basic={"ci": password} if mode == "basic" else None).start()
+    try:
+        creds = Credentials("ci", password, source="test")
+        assert RegistryClient(fake.address, credentials=creds).tags("o/r") == ["a", "b"]
+    finally:
+        tokens.stop()
+        assert fake.server is not None
+        fake.server.shutdown()
+        fake.server.server_close()

@@ -116,6 +116,15 @@ def realm_refusal(realm: str, registry: str, with_credentials: bool) -> str | No
     return None
 
 
+def utf8_pair(auth: tuple[str, str] | None) -> tuple[bytes, bytes] | None:
+    """Basic auth's user and password as UTF-8 bytes, as the docker CLI sends them (requests
+    encodes text as Latin-1 and fails on any other character)."""
+    if auth is None:
+        return None
+    user, password = auth
+    return user.encode("utf-8", "surrogateescape"), password.encode("utf-8", "surrogateescape")
+
+
 def _same_host(a: str, b: str) -> bool:
     """True when two URLs name the same host and port (userinfo ignored)."""
     try:
@@ -194,7 +203,7 @@ class TokenFetcher:
         auth = self._basic()
         if auth is not None and auth[0] != TOKEN_USERNAME:
             params.append(("account", auth[0]))
-        return self._send("GET", realm, scope, params=params, auth=auth)
+        return self._send("GET", realm, scope, params=params, auth=utf8_pair(auth))
 
     def _post(self, realm: str, service: str, scope: str, grant: str) -> requests.Response:
         creds = self.credentials

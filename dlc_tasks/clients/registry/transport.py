@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
-from dlc_tasks.clients.registry.tokens import Token, TokenFetcher
+from dlc_tasks.clients.registry.tokens import Token, TokenFetcher, utf8_pair
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries, is_loopback
 from dlc_tasks.errors import RegistryError, RegistryTLSError
@@ -213,7 +213,7 @@ class Transport:
         if token is not None:
             headers = {**headers, "Authorization": f"Bearer {token.value}"}
         elif self._basic and self.credentials is not None:
-            auth = (self.credentials.username, self.credentials.password)
+            auth = utf8_pair((self.credentials.username, self.credentials.password))
         try:
             # requests drops Authorization when a redirect leaves the host (blob storage).
             response = self.session.request(
