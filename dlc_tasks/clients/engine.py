@@ -32,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.retry import Transient, with_retries
-from dlc_tasks.config import Retries
+from dlc_tasks.config import Retries, Timeouts
 from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
 
 if TYPE_CHECKING:
@@ -175,11 +175,26 @@ class Engine:
     def __init__(self, api: APIClient, inactivity: float = INACTIVITY) -> None:
         self._api = api
         self.inactivity = inactivity
+        self.helper_deadline = Timeouts().helper
 
-    def set_inactivity(self, seconds: float) -> None:
-        """How long any read from the engine may wait (``dlc.timeouts.inactivity``)."""
-        self.inactivity = seconds
-        self._api.timeout = seconds  # type: ignore[assignment]
+    def set_timeouts(self, timeouts: Timeouts) -> None:
+        """How long any read from the engine may wait (``dlc.timeouts.inactivity``), and how
+        long a credential helper the SDK asks before a build may take (``.helper``)."""
+        self.inactivity = timeouts.inactivity
+        self._api.timeout = timeouts.inactivity  # type: ignore[assignment]
+        self.helper_deadline = timeouts.helper
+
+    def _bound_helpers(self) -> None:
+        """Before a build the SDK runs the credsStore helper (``list``, then ``get`` for each
+        login) with no deadline: give every helper it runs ``dlc.timeouts.helper``."""
+        from docker import auth  # noqa: PLC0415
+
+        api: Any = self._api
+        configs = api._auth_configs  # the SDK's own attribute: what build() will read
+        if not configs or configs.is_empty:
+            configs = api._auth_configs = auth.load_config(credstore_env=api.credstore_env)
+        deadline, environment = self.helper_deadline, configs._credstore_env
+        configs._get_store_instance = lambda name: _deadline_store(name, environment, deadline)
 
     @classmethod
     def connect(cls) -> Engine:
@@ -250,6 +265,7 @@ class Engine:
             kwargs.update(fileobj=context, custom_context=True)
         else:
             kwargs.update(path=str(context))
+        self._bound_helpers()
         image_id = None
         tail: list[str] = []
         try:
@@ -536,6 +552,39 @@ class Engine:
         self._api.import_image_from_file(
             str(archive), repository=repository, tag=tag, changes=changes
         )
+
+
+def _deadline_store(name: str, environment: Any, deadline: float) -> Any:
+    """The SDK's credential store for helper ``name``, run by :mod:`.bounded` with a deadline
+    (the SDK's own runs it with none)."""
+    import subprocess  # noqa: PLC0415
+
+    from docker.credentials import Store, errors  # noqa: PLC0415
+    from docker.credentials.utils import create_environment_dict  # noqa: PLC0415
+
+    from dlc_tasks.clients.bounded import run  # noqa: PLC0415
+
+    class DeadlineStore(Store):
+        def _execute(self, subcmd: str, data_input: bytes | None) -> bytes:
+            if self.exe is None:
+                raise errors.StoreError(f"{self.program} not installed or not available in PATH")
+            try:
+                done = run(
+                    [self.exe, subcmd],
+                    what=f"the credential helper {self.program} ({subcmd})",
+                    deadline=deadline,
+                    setting="helper",
+                    stdin=data_input or b"",
+                    env=create_environment_dict(self.environment),  # type: ignore[no-untyped-call]
+                )
+            except OSError as err:
+                raise errors.StoreError(f"cannot run {self.program}: {err.strerror}") from err
+            if done.code != 0:
+                failed = subprocess.CalledProcessError(done.code, [self.exe, subcmd], done.out)
+                raise errors.process_store_error(failed, self.program)
+            return done.out
+
+    return DeadlineStore(name, environment=environment)
 
 
 def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:

@@ -104,8 +104,8 @@ class FakeEngine:
     def version(self) -> dict[str, Any]:
         return {"Version": "fake", "ApiVersion": "1.41"}
 
-    def set_inactivity(self, seconds: float) -> None:
-        self.inactivity = seconds  # nothing streams here: only recorded
+    def set_timeouts(self, timeouts: Any) -> None:
+        self.inactivity = timeouts.inactivity  # nothing streams here: only recorded
 
     def build(
         self,
