@@ -8,6 +8,8 @@ quick, and nothing here measures time: a deadline that did not hold would hang t
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import socket
@@ -79,7 +81,8 @@ class Silent:
         self.listener.listen()
         self.stop = threading.Event()
         self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.serving = threading.Thread(target=self._serve, daemon=True)
+        self.serving.start()
 
     @property
     def address(self) -> str:
@@ -107,7 +110,10 @@ class Silent:
 
     def close(self) -> None:
         self.stop.set()
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() below
         self.listener.close()
+        self.serving.join()
         for conn in self.accepted:
             conn.close()
 
@@ -117,6 +123,12 @@ def silent(request: pytest.FixtureRequest) -> Iterator[Silent]:
     server = Silent(request.param)
     yield server
     server.close()
+    # The requests the deadline gave up on end as their connections close: wait for them,
+    # then collect, so whatever they held is released here and not in a later test.
+    for thread in threading.enumerate():
+        if thread.name == "dlc-registry-request":
+            thread.join()
+    gc.collect()
 
 
 def test_a_registry_that_accepts_and_never_answers_is_one_line(silent: Silent) -> None:

@@ -12,6 +12,7 @@ settings from the environment to the functional-core issue.)
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
@@ -32,6 +33,7 @@ from dlc_tasks.clients.registry.tokens import TokenFetcher
 from dlc_tasks.errors import CredentialHelperError, DlcError, RegistryAnswerError
 from dlc_tasks.model import sourcetree
 from dlc_tasks.model.versionfile import parse_version
+from dlc_tasks.reporting.console import Console
 from tests.support.fakes import commit_all
 from tests.support.tokenserver import TokenServer
 from tests.unit.test_registry_auth import FakeRegistry
@@ -361,3 +363,15 @@ def test_a_password_outside_latin1_logs_in(tmp_path: Path, mode: str) -> None:
         assert fake.server is not None
         fake.server.shutdown()
         fake.server.server_close()
+
+
+def test_a_file_name_that_is_not_utf8_prints_in_errors_and_console_lines() -> None:
+    """The dirty check names such a file; stdout is strict UTF-8, so printing its surrogate
+    was a UnicodeEncodeError of its own."""
+    name = os.fsdecode(b"caf\xe9.go")
+    line = DlcError(f"the tree has uncommitted changes under CI: {name}").one_line()
+    assert line.endswith("caf\\xe9.go") and line.encode("utf-8")
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+    Console(stream=stream).line(f"changed: {name}")
+    assert b"changed: caf\\xe9.go" in raw.getvalue()
