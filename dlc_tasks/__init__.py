@@ -14,7 +14,8 @@ The package reads as its architecture, each layer importing only the ones below 
   ``reporting`` (console, report.json and history, ``inv report``);
 * ``config``: the ``dlc`` defaults and the validated settings;
 * ``model`` (values: hash, source tree, references, VERSION, rendering, stamps, images)
-  and ``project`` (what a Go module says about itself); ``_files`` and ``errors``.
+  and ``project`` (what a Go module says about itself); ``_files``, ``errors`` and
+  ``secrets`` (the one redaction point).
 
 What another project's ``tasks.py`` needs is named in ``__all__`` and imported lazily,
 so ``inv --list`` and tab completion stay as fast as a bare ``tasks.py``.

@@ -7,6 +7,21 @@ Each subclass says what failed and, in ``hint``, what to do about it.
 
 from __future__ import annotations
 
+from dlc_tasks.secrets import redact
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on any terminal or log: the bytes of a file name that is not
+    UTF-8 (``os.fsdecode``'s surrogates) shown as ``\\xNN`` instead of failing the write."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that no file name decoded to
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
 
 class DlcError(Exception):
     """Base of every error the tool reports to the user."""
@@ -20,9 +35,12 @@ class DlcError(Exception):
             self.hint = hint
 
     def one_line(self) -> str:
-        """The message and the fix, on one line, as the CLI prints it."""
-        text = " ".join(str(self).split())
-        return f"{text} ({self.hint})" if self.hint else text
+        """The message and the fix, on one line, as the CLI prints it; every registered
+        secret masked (before the lines are joined, so a secret holding a line break is
+        found whole)."""
+        text = " ".join(printable(redact(str(self))).split())
+        hint = " ".join(printable(redact(self.hint)).split())
+        return f"{text} ({hint})" if hint else text
 
 
 class ConfigError(DlcError):
@@ -84,14 +102,50 @@ class RegistryAuthError(RegistryError):
     hint = "set DLC_REGISTRY_USERNAME and DLC_REGISTRY_PASSWORD, or run docker login"
 
 
+class CredentialHelperError(RegistryAuthError):
+    """A credential helper (credsStore / credHelpers) failed, or answered something that is
+    not a login."""
+
+    hint = "run docker login again, or check the helper named in ~/.docker/config.json"
+
+
 class RegistryTLSError(RegistryError):
     """The registry's certificate could not be verified."""
 
     hint = "set dlc.ca_file to the registry's CA certificate"
 
 
+class RegistryAnswerError(RegistryError):
+    """The registry (or its token server) answered something the tool cannot read: a body
+    that is not the JSON the API defines, a header of the wrong shape."""
+
+
 class PushError(RegistryError):
     """A push failed, or a pushed tag does not name the expected digest."""
+
+
+class DeadlineExceeded(DlcError):
+    """Something the tool waits for (a credential helper, git, a registry or token request)
+    did not answer within its deadline; the hint names the setting that changes it."""
+
+    def __init__(self, what: str, seconds: float, setting: str) -> None:
+        super().__init__(
+            f"{what} did not answer within {seconds:g} s",
+            hint=f"check it is up, or give it longer with dlc.timeouts.{setting}",
+        )
+        self.setting = setting
+
+
+class Inactive(DlcError):
+    """A streaming step (a Go command in the cache image, an image build, a push, a pull)
+    printed nothing and made no progress for the inactivity deadline."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(
+            f"{what} printed nothing and made no progress for {seconds:g} s; stopped it",
+            hint="find what hangs (a test waiting forever, a registry not answering), "
+            "or allow longer silences with dlc.timeouts.inactivity",
+        )
 
 
 class FileError(DlcError):

@@ -107,6 +107,7 @@ class Run:
         """The Docker engine, connected on first use (and told to trust ``ca_file``)."""
         if self._engine is None:
             self._engine = self.make_engine()
+            self._engine.set_timeouts(self.settings.timeouts)
             if self.settings.ca_file and not self.dry_run:
                 from dlc_tasks.clients.trust import install_ca  # noqa: PLC0415
 
@@ -150,7 +151,8 @@ class Run:
         if self._credentials is None:
             from dlc_tasks.clients.credentials import lookup  # noqa: PLC0415
 
-            self._credentials = (lookup(self.registry()),)
+            deadline = self.settings.timeouts.helper
+            self._credentials = (lookup(self.registry(), helper_deadline=deadline),)
         return self._credentials[0]
 
     def client(self) -> RegistryClient:
@@ -256,14 +258,19 @@ class Run:
             from dlc_tasks.clients import git  # noqa: PLC0415
 
             s = self.settings
-            if git.toplevel(s.project_dir) is None:
+            within = s.timeouts.git
+            if git.toplevel(s.project_dir, deadline=within) is None:
                 if not s.revision:
                     raise NoRepository(f"{s.project_dir} is not in a git repository")
                 revision, changed = check_tag(s.revision), []
             else:
-                revision = check_tag(s.revision) if s.revision else git.head(s.project_dir)
+                revision = check_tag(s.revision) if s.revision else ""
+                revision = revision or git.head(s.project_dir, deadline=within)
                 changed = git.uncommitted(
-                    s.project_dir, self.build_inputs(), generated=self._generated_outputs()
+                    s.project_dir,
+                    self.build_inputs(),
+                    generated=self._generated_outputs(),
+                    deadline=within,
                 )
             under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
             self._tree = judge(revision, changed, under_ci=under_ci, allow_dirty=s.allow_dirty)

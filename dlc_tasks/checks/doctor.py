@@ -38,7 +38,11 @@ def _config(s: Settings) -> str:
 def _git(s: Settings) -> str:
     from dlc_tasks.clients.git import head  # noqa: PLC0415
 
-    return f"HEAD {short(head(s.project_dir))}" if not s.revision else f"dlc.revision {s.revision}"
+    return (
+        f"HEAD {short(head(s.project_dir, deadline=s.timeouts.git))}"
+        if not s.revision
+        else f"dlc.revision {s.revision}"
+    )
 
 
 def _version(s: Settings) -> str:

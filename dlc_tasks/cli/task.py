@@ -22,6 +22,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
 from dlc_tasks.errors import DlcError, FileError
+from dlc_tasks.secrets import redact
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
 IMAGE_HELP = "with dlc.images: make only the image NAME (default: every image)"
@@ -50,7 +51,7 @@ def oserror_line(err: OSError) -> str:
     """One line for an OSError no helper converted: the path and the fix when it names one."""
     if err.filename:
         return FileError.of(err, "use").one_line()
-    text = " ".join(str(err).split())
+    text = " ".join(redact(str(err)).split())
     return f"unexpected {type(err).__name__}: {text} (DLC_DEBUG=1 shows the traceback)"
 
 

@@ -6,6 +6,13 @@ and errors come back as :mod:`dlc_tasks.errors` types. The
 SDK's ``push`` reports registry errors inside its progress stream rather than
 raising (docker-py #3161, #3277); :meth:`Engine.push` reads every message and
 raises on ``error``/``errorDetail``, so a failed push can never look green.
+
+Streams may rightly run for minutes (``go test``, a build, a push), so they have an
+inactivity deadline rather than a hard one (``dlc.timeouts.inactivity``): every read from
+the engine must return within it. A Go command's output is read from the exec's own socket
+with that timeout (docker-py's stream reader polls with none, so a silent test would
+wait forever); builds, pushes and pulls read with it as the client's timeout. An expiry
+is :class:`~dlc_tasks.errors.Inactive`, one line naming what went silent.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import io
 import os
 import re
+import struct
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,14 +33,15 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.retry import Transient, with_retries
-from dlc_tasks.config import Retries
-from dlc_tasks.errors import BuildError, EngineError, PushError, RegistryAuthError
+from dlc_tasks.config import Retries, Timeouts
+from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
 
 if TYPE_CHECKING:
     from docker.api.client import APIClient
 
 T = TypeVar("T")
 PING_TIMEOUT = 10
+INACTIVITY = 600.0  # dlc.timeouts.inactivity's default
 # Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
 _AUTH = re.compile(r"denied|unauthorized|authentication required|forbidden|\b40[13]\b", re.I)
 _TRANSIENT = re.compile(
@@ -134,6 +143,18 @@ def _engine_failed(what: str, err: BaseException) -> EngineError:
     return EngineError(f"the Docker engine failed during {what}: {_first_line(err)}")
 
 
+def _timed_out(err: BaseException) -> bool:
+    """True when ``err`` is a read that waited longer than the client's timeout."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError  # noqa: PLC0415
+    from requests.exceptions import Timeout  # noqa: PLC0415
+    from urllib3.exceptions import ReadTimeoutError  # noqa: PLC0415
+
+    if isinstance(err, TimeoutError | ReadTimeoutError | Timeout):
+        return True
+    cause = err.args[0] if err.args else None
+    return isinstance(err, RequestsConnectionError) and isinstance(cause, ReadTimeoutError)
+
+
 def _engine_call(method: F) -> F:
     """Turn the engine vanishing (connection refused or reset, a 500 outside a stream, a
     stream broken mid-way) into one :class:`EngineError` line naming the operation, instead
@@ -141,10 +162,13 @@ def _engine_call(method: F) -> F:
 
     @functools.wraps(method)
     def call(self: Engine, *args: Any, **kwargs: Any) -> Any:
+        what = method.__name__.strip("_").replace("_", " ")
         try:
             return method(self, *args, **kwargs)
         except _engine_faults() as err:
-            raise _engine_failed(method.__name__.strip("_").replace("_", " "), err) from None
+            if _timed_out(err):
+                raise Inactive(f"the Docker engine's {what}", self.inactivity) from err
+            raise _engine_failed(what, err) from None
 
     return call  # type: ignore[return-value]
 
@@ -169,8 +193,29 @@ class ExecResult:
 class Engine:
     """A connected Docker engine: images, registries (push, pull), containers, volumes."""
 
-    def __init__(self, api: APIClient) -> None:
+    def __init__(self, api: APIClient, inactivity: float = INACTIVITY) -> None:
         self._api = api
+        self.inactivity = inactivity
+        self.helper_deadline = Timeouts().helper
+
+    def set_timeouts(self, timeouts: Timeouts) -> None:
+        """How long any read from the engine may wait (``dlc.timeouts.inactivity``), and how
+        long a credential helper the SDK asks before a build may take (``.helper``)."""
+        self.inactivity = timeouts.inactivity
+        self._api.timeout = timeouts.inactivity  # type: ignore[assignment]
+        self.helper_deadline = timeouts.helper
+
+    def _bound_helpers(self) -> None:
+        """Before a build the SDK runs the credsStore helper (``list``, then ``get`` for each
+        login) with no deadline: give every helper it runs ``dlc.timeouts.helper``."""
+        from docker import auth  # noqa: PLC0415
+
+        api: Any = self._api
+        configs = api._auth_configs  # the SDK's own attribute: what build() will read
+        if not configs or configs.is_empty:
+            configs = api._auth_configs = auth.load_config(credstore_env=api.credstore_env)
+        deadline, environment = self.helper_deadline, configs._credstore_env
+        configs._get_store_instance = lambda name: _deadline_store(name, environment, deadline)
 
     @classmethod
     def connect(cls) -> Engine:
@@ -197,7 +242,7 @@ class Engine:
             api.ping()
         except DockerException as err:
             raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
-        api.timeout = 600
+        api.timeout = INACTIVITY  # type: ignore[assignment]
         return cls(api)
 
     @_engine_call
@@ -241,6 +286,7 @@ class Engine:
             kwargs.update(fileobj=context, custom_context=True)
         else:
             kwargs.update(path=str(context))
+        self._bound_helpers()
         image_id = None
         tail: list[str] = []
         try:
@@ -467,14 +513,17 @@ class Engine:
         try:
             exec_id = self._api.exec_create(container_id, list(argv), workdir=workdir, user=user)
             lines = []
-            stream = self._api.exec_start(exec_id["Id"], stream=True)
+            sock = self._api.exec_start(exec_id["Id"], socket=True)
             try:
-                for line in stream_lines(stream):
+                for line in stream_lines(exec_frames(sock, self.inactivity)):
                     lines.append(line)
                     if output is not None:
                         output(line)
+            except TimeoutError as err:
+                what = " ".join(argv)
+                raise Inactive(f"{what[:120]} in the container", self.inactivity) from err
             finally:
-                stream.close()  # the hijacked socket: otherwise one leaks per command
+                _close_socket(sock)  # the hijacked socket: otherwise one leaks per command
             code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
         except APIError as err:
             what = " ".join(argv[:2])
@@ -526,6 +575,39 @@ class Engine:
         )
 
 
+def _deadline_store(name: str, environment: Any, deadline: float) -> Any:
+    """The SDK's credential store for helper ``name``, run by :mod:`.bounded` with a deadline
+    (the SDK's own runs it with none)."""
+    import subprocess  # noqa: PLC0415
+
+    from docker.credentials import Store, errors  # noqa: PLC0415
+    from docker.credentials.utils import create_environment_dict  # noqa: PLC0415
+
+    from dlc_tasks.clients.bounded import run  # noqa: PLC0415
+
+    class DeadlineStore(Store):
+        def _execute(self, subcmd: str, data_input: bytes | None) -> bytes:
+            if self.exe is None:
+                raise errors.StoreError(f"{self.program} not installed or not available in PATH")
+            try:
+                done = run(
+                    [self.exe, subcmd],
+                    what=f"the credential helper {self.program} ({subcmd})",
+                    deadline=deadline,
+                    setting="helper",
+                    stdin=data_input or b"",
+                    env=create_environment_dict(self.environment),  # type: ignore[no-untyped-call]
+                )
+            except OSError as err:
+                raise errors.StoreError(f"cannot run {self.program}: {err.strerror}") from err
+            if done.code != 0:
+                failed = subprocess.CalledProcessError(done.code, [self.exe, subcmd], done.out)
+                raise errors.process_store_error(failed, self.program)
+            return done.out
+
+    return DeadlineStore(name, environment=environment)
+
+
 def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:
     """Run a push or pull attempt with retries, saying each retry; the last fault is a PushError."""
 
@@ -536,6 +618,47 @@ def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str],
         return with_retries(attempt, retries, on_retry=say)
     except Transient as fault:
         raise PushError(f"{fault} (after {retries.attempts} tries)") from None
+
+
+def exec_frames(sock: Any, inactivity: float | None) -> Iterator[bytes]:
+    """The payloads of an exec's multiplexed stream (each frame: a stream byte, three zero
+    bytes, a big-endian length, then that many bytes), every read waiting at most
+    ``inactivity`` seconds (TimeoutError past it)."""
+    target = getattr(sock, "_sock", sock)  # a SocketIO (unix socket) wraps the socket
+    if inactivity is not None and hasattr(target, "settimeout"):
+        target.settimeout(inactivity)
+    while True:
+        header = _read_exactly(sock, 8)
+        if len(header) < 8:
+            return
+        _, size = struct.unpack(">BxxxL", header)
+        payload = _read_exactly(sock, size)
+        if payload:
+            yield payload
+        if len(payload) < size:
+            return
+
+
+def _read_exactly(sock: Any, size: int) -> bytes:
+    """Up to ``size`` bytes: fewer only at the end of the stream."""
+    data = b""
+    while len(data) < size:
+        wanted = min(size - len(data), 64 * 1024)
+        chunk = sock.recv(wanted) if hasattr(sock, "recv") else sock.read(wanted)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _close_socket(sock: Any) -> None:
+    """Close an exec's socket and the HTTP response docker-py keeps beside it."""
+    response = getattr(sock, "_response", None)
+    with contextlib.suppress(Exception):
+        sock.close()
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:

@@ -1,7 +1,8 @@
 """git, as the tool asks it: the commit checked out, and whether the tree has changes it lacks.
 
-Argument lists through plumbum, never a shell; ``-z`` output and file names as bytes, so no
-file name can be misread, whatever its encoding.
+Argument lists, never a shell; ``-z`` output and file names as bytes, so no file name can be
+misread, whatever its encoding. Every call has a hard deadline (``dlc.timeouts.git``): a git
+waiting on a lock, a hook or a network file system ends in one line.
 
 The dirty check (:func:`uncommitted`) judges exactly the files the build reads:
 
@@ -19,16 +20,30 @@ The dirty check (:func:`uncommitted`) judges exactly the files the build reads:
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import cast
 
+from dlc_tasks.clients.bounded import run
 from dlc_tasks.errors import ToolError
 from dlc_tasks.model.refs import check_tag
 
 GITLINK = "160000"  # the index mode of a submodule
 MAX_LINKS = 40  # symlink hops followed, as the kernel's limit
+GIT_DEADLINE = 60.0  # seconds, dlc.timeouts.git's default
+
+_deadline: ContextVar[float] = ContextVar("git_deadline", default=GIT_DEADLINE)
+
+
+@contextmanager
+def _within(deadline: float) -> Iterator[None]:
+    """Every git call made inside has ``deadline`` seconds (each call, not the sum)."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 class NoCommit(ToolError):
@@ -38,23 +53,22 @@ class NoCommit(ToolError):
 
 
 def _run(cwd: Path, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
-    """``git ARGS`` in ``cwd``: (exit code, stdout, stderr) as bytes; a git that cannot be
-    started is one line."""
-    from plumbum import local  # noqa: PLC0415
-
+    """``git ARGS`` in ``cwd``: (exit code, stdout, stderr) as bytes, within the deadline of
+    the public call under way; a git that cannot be started is one line."""
     try:
-        process = cast(
-            "subprocess.Popen[bytes]",
-            local["git"][args].popen(
-                cwd=str(cwd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            ),
+        done = run(
+            ["git", *args],
+            what=f"git {args[0] if args[0] != '--literal-pathspecs' else args[1]} in {cwd}",
+            deadline=_deadline.get(),
+            setting="git",
+            stdin=stdin or b"",
+            cwd=cwd,
         )
-        out, err = process.communicate(stdin)
-    except (subprocess.SubprocessError, OSError) as err:
+    except OSError as err:
         raise ToolError(
-            f"cannot run git in {cwd}: {err}", hint="install git (./dev does)"
-        ) from None
-    return process.returncode, out, err
+            f"cannot run git in {cwd}: {err.strerror or err}", hint="install git (./dev does)"
+        ) from err
+    return done.code, done.out, done.err
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None, codes: Collection[int] = (0,)) -> bytes:
@@ -75,9 +89,10 @@ def _last_line(err: bytes) -> str:
     return (meant or lines or [""])[-1]
 
 
-def toplevel(cwd: Path) -> Path | None:
+def toplevel(cwd: Path, *, deadline: float = GIT_DEADLINE) -> Path | None:
     """The root of the git work tree holding ``cwd``, or None when ``cwd`` is in none."""
-    code, out, err = _run(cwd, "rev-parse", "--show-toplevel")
+    with _within(deadline):
+        code, out, err = _run(cwd, "rev-parse", "--show-toplevel")
     if code == 0:
         return Path(os.fsdecode(out.rstrip(b"\n")))
     if b"not a git repository" in err:
@@ -88,9 +103,10 @@ def toplevel(cwd: Path) -> Path | None:
     )
 
 
-def head(cwd: Path) -> str:
+def head(cwd: Path, *, deadline: float = GIT_DEADLINE) -> str:
     """The commit checked out in ``cwd``; one line when the repository has none yet."""
-    out = _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", codes=(0, 1))
+    with _within(deadline):
+        out = _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", codes=(0, 1))
     sha = os.fsdecode(out).strip()
     if not sha:
         raise NoCommit(f"the git repository at {cwd} has no commit yet")
@@ -98,7 +114,11 @@ def head(cwd: Path) -> str:
 
 
 def uncommitted(
-    cwd: Path, covered: Iterable[Path], generated: Collection[str] = frozenset()
+    cwd: Path,
+    covered: Iterable[Path],
+    generated: Collection[str] = frozenset(),
+    *,
+    deadline: float = GIT_DEADLINE,
 ) -> list[str]:
     """Paths (relative to ``cwd``) whose content differs from HEAD and that the build reads.
 
@@ -109,13 +129,14 @@ def uncommitted(
     other generated files (the Go convention), or keep local files out of the module or in
     a folder whose name starts with ``.`` or ``_``.
     """
-    top = toplevel(cwd)
+    top = toplevel(cwd, deadline=deadline)
     if top is None:
         raise ToolError(f"{cwd} is not in a git repository", hint="set dlc.revision")
     base = _real(cwd)
     excused = {base / name for name in generated}
     files, outside = _with_link_targets(covered, top)
-    found = {*outside, *_changes(top, base, files, excused)}
+    with _within(deadline):
+        found = {*outside, *_changes(top, base, files, excused)}
     return sorted(_shown(path, base, top) for path in found)
 
 

@@ -15,12 +15,16 @@ T = TypeVar("T")
 class Transient(Exception):
     """Raised inside a retried call for a fault worth another try.
 
-    ``retry_after`` (seconds) is honoured when the server sent one (429, 503).
+    ``retry_after`` (seconds) is honoured when the server sent one (429, 503); ``hint`` is the
+    fix the error made of the last one gives (a deadline names its setting).
     """
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.hint = hint
 
 
 def backoff_delay(attempt: int, limits: Retries, rng: Callable[[], float] = random.random) -> float:

@@ -9,7 +9,7 @@ project, hosts, build arguments without credentials).
 """
 
 from dlc_tasks.config.defaults import DEFAULTS, FLAG_KEYS, PACKAGE_TEMPLATES
-from dlc_tasks.config.settings import Retries, Settings, settings
+from dlc_tasks.config.settings import Retries, Settings, Timeouts, settings
 from dlc_tasks.config.values import ci_install, confined, is_loopback
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "PACKAGE_TEMPLATES",
     "Retries",
     "Settings",
+    "Timeouts",
     "ci_install",
     "confined",
     "is_loopback",

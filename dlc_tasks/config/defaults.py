@@ -70,7 +70,11 @@ DEFAULTS: dict[str, Any] = {
     # Where the source lives, for org.opencontainers.image.source.
     "source_url": None,
     "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
-    "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
+    "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0},
+    # Seconds. Hard deadlines: one registry or token request (each try), a credential helper,
+    # one git command. inactivity: how long a streaming step (a Go command in the cache
+    # image, an image build, a push, a pull) may print nothing and make no progress.
+    "timeouts": {"request": 30.0, "helper": 30.0, "git": 60.0, "inactivity": 600.0},
     # push_branches: where `inv ci` goes through push. install: what the written CI workflow
     # pip-installs before `nox -s ci` (None: nox and this dlc-tasks version, from PyPI; a
     # project using an unpublished dlc-tasks names a wheel URL, a git URL or an index here).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,47 @@ from dlc_tasks.model.versionfile import LATEST_POLICIES
 
 @dataclass(frozen=True)
 class Retries:
-    """Retry limits for registry calls, pushes and pulls."""
+    """Retry limits for registry calls, pushes and pulls; ``timeout`` is the deadline of one
+    registry or token request (``dlc.timeouts.request``)."""
 
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 8.0
     timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds (``dlc.timeouts``): hard ones for a registry or token request, a
+    credential helper and git; an inactivity deadline for streaming steps."""
+
+    request: float = 30.0
+    helper: float = 30.0
+    git: float = 60.0
+    inactivity: float = 600.0
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None) -> Timeouts:
+        """Validated ``dlc.timeouts``: each a positive number of seconds, no other key."""
+        values = {**DEFAULTS["timeouts"], **dict(raw or {})}
+        unknown = sorted(set(values) - set(DEFAULTS["timeouts"]))
+        if unknown:
+            raise ConfigError(
+                f"unknown dlc.timeouts key {unknown[0]!r}",
+                hint=f"the keys are {', '.join(DEFAULTS['timeouts'])}",
+            )
+        checked: dict[str, float] = {}
+        for key, value in values.items():
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError, OverflowError):
+                seconds = math.nan
+            if isinstance(value, bool) or not (0 < seconds < math.inf):
+                raise ConfigError(
+                    f"dlc.timeouts.{key} must be a positive number of seconds, not {value!r}"
+                )
+            checked[key] = seconds
+        return cls(**checked)
 
 
 @dataclass(frozen=True)
@@ -82,6 +118,7 @@ class Settings:
     local_registry_port: int
     local_registry_data_dir: Path | None
     retries: Retries = field(default_factory=Retries)
+    timeouts: Timeouts = field(default_factory=Timeouts)
     push_branches: list[str] = field(default_factory=lambda: ["main"])
     ci_install: list[str] = field(default_factory=lambda: ci_install(None))
     dry_run: bool = False
@@ -208,6 +245,12 @@ class Settings:
         ca_file = merged["ca_file"]
         local = {**DEFAULTS["local_registry"], **dict(merged["local_registry"] or {})}
         retries = {**DEFAULTS["retries"], **dict(merged["retries"] or {})}
+        if "timeout" in retries:
+            raise ConfigError(
+                "dlc.retries.timeout is now dlc.timeouts.request",
+                hint="rename it in invoke.yaml (or INVOKE_DLC_TIMEOUTS_REQUEST)",
+            )
+        timeouts = Timeouts.from_mapping(merged.get("timeouts"))
         ci = {**DEFAULTS["ci"], **dict(merged["ci"] or {})}
         prod_files = check_prod_files(merged["prod_files"])
         from dlc_tasks.project.derive import binary_name as derived_binary  # noqa: PLC0415
@@ -266,8 +309,9 @@ class Settings:
                     attempts=max(1, int(retries["attempts"])),
                     base_delay=float(retries["base_delay"]),
                     max_delay=float(retries["max_delay"]),
-                    timeout=float(retries["timeout"]),
+                    timeout=timeouts.request,
                 ),
+                timeouts=timeouts,
                 push_branches=[str(b) for b in ci["push_branches"]],
                 ci_install=ci_install(ci.get("install")),
                 dry_run=flag(merged["dry_run"]),

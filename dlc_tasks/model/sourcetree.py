@@ -8,7 +8,8 @@ too), Python byte-code caches and packaging metadata (``__pycache__``,
 file, the coverage profile, the rendered Dockerfile). It errs on the side of
 rebuilding: any other changed file, Go or not, changes the digest. The same
 files decide whether the tree is dirty (:func:`dlc_tasks.clients.git.uncommitted`),
-ignored by git or not.
+ignored by git or not. File names are taken as the bytes they are: a name that is not
+UTF-8 is covered like any other.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def digest(root: Path, exclude: Iterable[Path] = ()) -> str:
             size = path.stat().st_size
         except OSError:
             continue  # a dangling link or a file removed while we walked
-        outer.update(f"{rel}\0{int(executable)}\0{size}\0".encode())
+        # the name's own bytes: one that is not UTF-8 (os.walk's surrogates) is hashed as is
+        outer.update(os.fsencode(rel) + f"\0{int(executable)}\0{size}\0".encode())
         outer.update(inner.digest())
     return outer.hexdigest()

@@ -19,6 +19,7 @@ from typing import Any
 from dlc_tasks._files import atomic_write_text, locked, remove_temporaries
 from dlc_tasks.errors import FileError
 from dlc_tasks.model.stamps import S, Stamp
+from dlc_tasks.secrets import redact_values
 
 
 def inputs_key(*parts: object) -> str:
@@ -83,4 +84,5 @@ class State:
         # Called under the lock, the only place state.json is written: a temporary file of
         # it that exists now was left by a writer killed mid-write (SIGKILL).
         remove_temporaries(self.path)
-        atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(redact_values(data), indent=2, sort_keys=True)  # no secret, ever
+        atomic_write_text(self.path, text + "\n")

@@ -3,7 +3,8 @@
 On a terminal lines are coloured and pushes and pulls show a live bar per layer
 (``rich``); elsewhere (CI, pipes) everything is plain, with no escape codes, each
 line prefixed by the elapsed time, and a layer is reported once, when it is done.
-Everything goes to stdout except errors, which the CLI wrapper prints to stderr.
+Everything goes to stdout except errors, which the CLI wrapper prints to stderr. Every line
+passes through :func:`dlc_tasks.secrets.redact`: a registered secret never prints.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from dlc_tasks.errors import printable
 from dlc_tasks.model.status import Status
+from dlc_tasks.secrets import redact
+
+
+def shown(text: str) -> str:
+    """What the console writes of ``text``: secrets masked, undecodable bytes as ``\\xNN``."""
+    return printable(redact(text))
+
 
 _COLOURS = {
     "hit": "32",
@@ -59,7 +68,7 @@ class Console:
     def line(self, text: str) -> None:
         """A line of the tool's own, with the elapsed time when plain."""
         prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
-        self.stream.write(f"{prefix}{text}\n")
+        self.stream.write(f"{prefix}{shown(text)}\n")
         self.stream.flush()
 
     def task(self, name: str) -> None:
@@ -75,6 +84,7 @@ class Console:
     def output(self, text: str) -> None:
         """Streamed output of a tool (the build log, go test); timestamped when plain."""
         prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
+        text = shown(text)
         self.stream.write(prefix + (text if text.endswith("\n") else text + "\n"))
         self.stream.flush()
 
@@ -108,7 +118,7 @@ class Console:
             total = self._totals.get(layer, 1)
         self._bars.update(
             task,
-            description=f"{layer} {status}",
+            description=shown(f"{layer} {status}"),
             completed=total if done else (current or 0),
             total=total or None,
         )

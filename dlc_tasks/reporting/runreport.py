@@ -28,6 +28,7 @@ from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version
 from dlc_tasks.reporting.console import Outcome
+from dlc_tasks.secrets import redact, redact_values
 
 
 class RunFacts(Protocol):
@@ -151,7 +152,7 @@ def _append_ci_file(variable: str, text: str) -> CIFileFailed | None:
         return None
     try:
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(redact(text))
     except OSError as err:
         return CIFileFailed(
             f"cannot write {variable} ({path}): {err.strerror or err}",
@@ -164,9 +165,10 @@ def write(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     """Write the report, the history line and the CI files; return the report.
 
     Each is written even when one before it failed; the first failure is raised afterwards,
-    naming its own file.
+    naming its own file. Every value passes through :func:`dlc_tasks.secrets.redact_values`
+    first, so no registered secret reaches any of them.
     """
-    report = build_report(rt, outcomes)
+    report: dict[str, Any] = redact_values(build_report(rt, outcomes))
     state_dir: Path = rt.settings.state_dir
     path = state_dir / "report.json"
     with locked(path):  # two runs at once: one report each, and no temporary file left over

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 FAST_RETRIES = {
     "INVOKE_DLC_RETRIES_ATTEMPTS": "2",
     "INVOKE_DLC_RETRIES_BASE_DELAY": "0.01",
-    "INVOKE_DLC_RETRIES_TIMEOUT": "3",
+    "INVOKE_DLC_TIMEOUTS_REQUEST": "3",
 }
 SENTINEL = "s3ntinel-Pa55word-7f1c"
 

@@ -95,6 +95,7 @@ class FakeEngine:
     go_hook: GoHook | None = None
     # A tag whose push raises this (once): a registry refusing, a Ctrl-C between two tags.
     push_faults: dict[str, BaseException] = field(default_factory=dict)
+    inactivity: float = 600.0
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -105,6 +106,9 @@ class FakeEngine:
 
     def version(self) -> dict[str, Any]:
         return {"Version": "fake", "ApiVersion": "1.41"}
+
+    def set_timeouts(self, timeouts: Any) -> None:
+        self.inactivity = timeouts.inactivity  # nothing streams here: only recorded
 
     def build(
         self,

@@ -12,8 +12,10 @@ is logged (method, scopes, who, status), so tests can assert one token per
 scope and reuse within ``expires_in``; the log holds no secret (the basic
 username, never the password). ``fail_with`` makes it answer a status (503, …),
 ``html`` a 200 with an HTML page, as a broken proxy would, ``truncate`` a chunked
-body cut short, and ``expired_first`` the first token for each of those scopes
-with a JWT ``exp`` already past (a registry refuses it as ``invalid_token``).
+body cut short, ``expired_first`` the first token for each of those scopes
+with a JWT ``exp`` already past (a registry refuses it as ``invalid_token``), and
+``tamper`` rewrites every token answer (a token holding a line break, an ``expires_in``
+of 400 digits: a hostile token server).
 
     tokens = TokenServer(tmp, users={"ci": "pw"})
     tokens.start()                   # tokens.realm is the URL for the registry config
@@ -30,6 +32,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -88,6 +91,8 @@ class TokenServer:
     redirect_to: str | None = None
     # False: opaque random tokens (for a fake registry that asks ``issued``), no openssl.
     sign: bool = True
+    # Rewrites each 200 answer's JSON object before it is sent (a hostile token server).
+    tamper: Callable[[dict[str, object]], dict[str, object]] | None = None
     log: list[Request] = field(default_factory=list)
     issued: dict[str, tuple[str, list[str], float]] = field(default_factory=dict)
     expired_tokens: set[str] = field(default_factory=set)  # for a fake registry to refuse
@@ -264,6 +269,8 @@ class TokenServer:
                 "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.issued_ago)
             ),
         }
+        if self.tamper is not None:
+            answer = self.tamper(answer)
         return 200, json.dumps(answer).encode(), "application/json"
 
     def _sign(

@@ -13,6 +13,7 @@ from dlc_tasks.cli.collection import namespace
 from dlc_tasks.cli.executor import DlcExecutor
 from dlc_tasks.config import DEFAULTS
 from dlc_tasks.reporting.console import Console
+from dlc_tasks.secrets import forget_all
 
 _AMBIENT = (
     "DLC_DEBUG",
@@ -35,6 +36,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("INVOKE_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_across_tests() -> Any:
+    """Each test starts with no registered secret (a run registers them for its lifetime)."""
+    forget_all()
+    yield
+    forget_all()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from docker.errors import APIError
 from dlc_tasks.clients.credentials import CredentialHelperError, Credentials
 from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.clients.workspace import copy_out
-from dlc_tasks.config import Retries
-from dlc_tasks.errors import EngineError, PushError, RegistryAuthError
+from dlc_tasks.config import Retries, Timeouts
+from dlc_tasks.errors import DeadlineExceeded, EngineError, Inactive, PushError, RegistryAuthError
 
 DIGEST = "sha256:" + "a" * 64
 NO_WAIT = Retries(attempts=3, base_delay=0, max_delay=0)
@@ -188,14 +189,20 @@ def test_an_engine_answering_500_during_a_go_step_is_one_line() -> None:
 
 
 class ExecStream:
-    """docker-py's CancellableStream over a hijacked socket: chunks, then close()."""
+    """The hijacked socket of an exec (``exec_start(socket=True)``): the chunks as the
+    engine's multiplexed frames (stdout), read with ``recv``, then close()."""
 
     def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = iter(chunks)
+        data = b"".join(struct.pack(">BxxxL", 1, len(c)) + c for c in chunks)
+        self.data = io.BytesIO(data)
         self.closed = False
+        self.timeout: float | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self.chunks
+    def settimeout(self, seconds: float | None) -> None:
+        self.timeout = seconds
+
+    def recv(self, size: int) -> bytes:
+        return self.data.read(size)
 
     def close(self) -> None:
         self.closed = True
@@ -210,7 +217,7 @@ class ExecAPI:
     def exec_create(self, container: str, argv: list[str], **_: Any) -> dict[str, str]:
         return {"Id": "e1"}
 
-    def exec_start(self, exec_id: str, stream: bool) -> ExecStream:
+    def exec_start(self, exec_id: str, socket: bool) -> ExecStream:
         return self.stream
 
     def exec_inspect(self, exec_id: str) -> dict[str, int]:
@@ -253,9 +260,11 @@ class BreakingStream(ExecStream):
         super().__init__([b"ok  \texample.com/x\n"])
         self.fault = fault
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-        raise self.fault
+    def recv(self, size: int) -> bytes:
+        data = self.data.read(size)
+        if not data:
+            raise self.fault
+        return data
 
 
 MID_STREAM_FAULTS = [
@@ -298,3 +307,55 @@ def test_an_engine_vanishing_while_the_results_are_read_back_is_one_line(
         copy_out(engine, "c1", tmp_path, "/workspace", {})
     assert "\n" not in caught.value.one_line()
     assert not list((tmp_path / ".dlc").glob("copy-back-*"))
+
+
+def test_a_creds_store_helper_that_never_answers_before_a_build_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK runs ``docker-credential-NAME list`` before every build with no deadline: a
+    helper that never answered stalled the build forever, printing nothing."""
+    helper = tmp_path / "bin" / "docker-credential-stuck"
+    helper.parent.mkdir()
+    helper.write_text("#!/bin/sh\nsleep 1000\n")
+    helper.chmod(0o755)
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "stuck"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
+    engine = Engine(api)
+    engine.set_timeouts(Timeouts(helper=0.5))
+    with pytest.raises(DeadlineExceeded) as caught:
+        engine.build(io.BytesIO(b"x"), tag="r/o/x:1", buildargs={}, output=print)
+    line = caught.value.one_line()
+    assert "docker-credential-stuck (list)" in line and "dlc.timeouts.helper" in line
+
+
+class SilentStreams:
+    """An engine whose push and build streams stop: the read times out, as urllib3 says."""
+
+    timeout = 600
+    _auth_configs = None
+    credstore_env = None
+
+    def _stall(self, *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        yield {"status": "Preparing", "id": "layer1"}
+        raise urllib3.exceptions.ReadTimeoutError(None, "/push", "Read timed out.")  # type: ignore[arg-type]
+
+    push = _stall
+    build = _stall
+
+
+@pytest.mark.parametrize("what", ["push", "build"])
+def test_a_push_or_build_stream_that_stops_is_one_inactivity_line(what: str) -> None:
+    """Before the fix a stream read timing out was ``the Docker engine failed during push:
+    … Read timed out``, naming no setting."""
+    engine = Engine(SilentStreams())  # type: ignore[arg-type]
+    engine.set_timeouts(Timeouts(inactivity=7))
+    with pytest.raises(Inactive) as caught:
+        if what == "push":
+            engine.push("r/o/x", "1", credentials=None, retries=Retries(attempts=1), output=print)
+        else:
+            engine.build(io.BytesIO(b"x"), tag="r/o/x:1", buildargs={}, output=print)
+    line = caught.value.one_line()
+    assert f"the Docker engine's {what} printed nothing" in line
+    assert "for 7 s" in line and "dlc.timeouts.inactivity" in line

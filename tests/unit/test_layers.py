@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"model", "project"},
     {"_files"},
     {"errors"},
+    {"secrets"},
 ]
 # (layer, imported layer) that may go up, types only, and why.
 TYPES_ONLY_UPWARD = {("steps", "run")}  # Step.decide(run) / execute(run): the runner's object

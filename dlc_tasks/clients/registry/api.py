@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dlc_tasks.clients.registry import taglist
 from dlc_tasks.clients.registry.transport import Transport
-from dlc_tasks.errors import RegistryAuthError, RegistryError
+from dlc_tasks.errors import RegistryAnswerError, RegistryAuthError, RegistryError
 
 if TYPE_CHECKING:
     import requests
@@ -90,6 +90,25 @@ class RegistryClient:
         """One API call (see :meth:`Transport.request`)."""
         return self.transport.request(method, path, headers, scope=scope)
 
+    def json_body(self, response: requests.Response, what: str) -> dict[str, Any]:
+        """The JSON object a 200 answer holds; one line naming the registry, the request and
+        the status for anything else (HTML from a proxy, a truncated body, a list)."""
+        try:
+            body = response.json()
+        except (ValueError, RecursionError) as err:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise RegistryAnswerError(
+                f"{self.registry} answered {what} with {response.status_code} and "
+                f"{kind.strip() or 'no content type'}, not JSON",
+                hint="is dlc.registry a registry, and not a proxy's or a web server's page?",
+            ) from err
+        if not isinstance(body, dict):
+            raise RegistryAnswerError(
+                f"{self.registry} answered {what} with {response.status_code} and JSON that "
+                f"is not an object ({type(body).__name__})"
+            )
+        return body
+
     def _refuse(self, response: requests.Response, what: str) -> None:
         status = response.status_code
         if status in (401, 403):
@@ -137,13 +156,16 @@ class RegistryClient:
         response = self.request("GET", path, {"Accept": accept}, scope=pull_scope(repository))
         if response.status_code != 200:
             self._refuse(response, f"GET {repository}:{reference}")
-        digest = response.json().get("config", {}).get("digest")
-        if not digest:
+        manifest = self.json_body(response, f"GET {path}")
+        config = manifest.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str) or not digest.startswith("sha256:"):
             raise RegistryError(f"{repository}:{reference} has no image configuration")
-        blob = self.request("GET", f"/v2/{repository}/blobs/{digest}", scope=pull_scope(repository))
+        blob_path = f"/v2/{repository}/blobs/{digest}"
+        blob = self.request("GET", blob_path, scope=pull_scope(repository))
         if blob.status_code != 200:
             self._refuse(blob, f"GET {repository} config blob")
-        return dict(blob.json())
+        return self.json_body(blob, f"GET {blob_path}")
 
     def tags(self, repository: str) -> list[str]:
         """Every tag of a repository, every page followed (empty when it does not exist).

@@ -14,8 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# name=value where value is a quoted string (with \-escapes) or a token.
-_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*(?:,|$)')
+# name=value where value is a quoted string (with \-escapes) or a token; a quoted string left
+# unterminated is read as a token (its opening quote dropped, every other character kept).
+_PARAM = re.compile(
+    r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^\s,]*))\s*(?:,|$)'
+)
 # The start of a challenge: an auth-scheme token followed by whitespace or the end.
 _SCHEME = re.compile(r"\s*,?\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\s+|$)")
 # Schemes in the order the client prefers them.
@@ -70,9 +73,11 @@ def parse_challenges(header: str) -> list[Challenge]:
             match = _PARAM.match(header, position)
             if not match:
                 break  # the next challenge's scheme (no "=" after it)
-            name, value = match.group(1).lower(), match.group(2)
-            if value.startswith('"'):
-                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            name, quoted = match.group(1).lower(), match.group("quoted")
+            if quoted is not None:
+                value = re.sub(r"\\(.)", r"\1", quoted)
+            else:
+                value = match.group("token").removeprefix('"')
             params[name] = value
             position = match.end()
         challenges.append(Challenge(scheme, params))

@@ -19,6 +19,14 @@ parameter each on ``GET`` and space-separated in the OAuth2 form. A token lives
 zone), at least 60 (Distribution's ``minimumTokenLifetimeSeconds``: older
 clients assumed 60, so servers must allow it).
 
+A token is validated before it is used: an RFC 6750 ``b64token`` (letters, digits,
+``-._~+/``, then ``=`` padding), at most :data:`MAX_TOKEN` characters; anything else (a
+control character that would inject a header line, a non-ASCII character, a space) is
+refused in one line that does not hold it. Every token and refresh token received is
+registered for redaction (:mod:`dlc_tasks.secrets`) the moment it is read, valid or not.
+``expires_in`` of any shape (a string, a boolean, a number of 400 digits, NaN) gives a
+lifetime between 60 seconds and a day.
+
 Credentials go to a realm only over https; plain http only when both the
 registry and the realm are on loopback (a remote registry naming
 ``http://127.0.0.1:…`` must not make the tool send credentials to a service on
@@ -31,6 +39,8 @@ the secret).
 from __future__ import annotations
 
 import datetime
+import math
+import re
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -41,6 +51,7 @@ from dlc_tasks.clients.credentials import TOKEN_USERNAME
 from dlc_tasks.clients.retry import Transient
 from dlc_tasks.config import is_loopback
 from dlc_tasks.errors import RegistryAuthError
+from dlc_tasks.secrets import register
 
 if TYPE_CHECKING:
     import requests
@@ -50,6 +61,11 @@ if TYPE_CHECKING:
 # The specification's default when a token server does not say, and Distribution's minimum.
 DEFAULT_EXPIRES_IN = 60
 MINIMUM_LIFETIME = 60
+# The longest a token is reused, whatever expires_in says (a run is shorter than that).
+MAXIMUM_LIFETIME = 24 * 3600
+# RFC 6750's b64token; far longer than any registry's JWT.
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_TOKEN = 64 * 1024
 CLIENT_ID = "dlc-tasks"
 MAX_REDIRECTS = 3
 # Answers to the OAuth2 POST after which the realm is asked with GET (as containerd).
@@ -98,6 +114,15 @@ def realm_refusal(realm: str, registry: str, with_credentials: bool) -> str | No
     if parts.scheme == "http" and with_credentials and not local:
         return "refused to send credentials to the token realm over plain http"
     return None
+
+
+def utf8_pair(auth: tuple[str, str] | None) -> tuple[bytes, bytes] | None:
+    """Basic auth's user and password as UTF-8 bytes, as the docker CLI sends them (requests
+    encodes text as Latin-1 and fails on any other character)."""
+    if auth is None:
+        return None
+    user, password = auth
+    return user.encode("utf-8", "surrogateescape"), password.encode("utf-8", "surrogateescape")
 
 
 def _same_host(a: str, b: str) -> bool:
@@ -178,7 +203,7 @@ class TokenFetcher:
         auth = self._basic()
         if auth is not None and auth[0] != TOKEN_USERNAME:
             params.append(("account", auth[0]))
-        return self._send("GET", realm, scope, params=params, auth=auth)
+        return self._send("GET", realm, scope, params=params, auth=utf8_pair(auth))
 
     def _post(self, realm: str, service: str, scope: str, grant: str) -> requests.Response:
         creds = self.credentials
@@ -219,6 +244,12 @@ class TokenFetcher:
                 "failed: cannot verify the token server's TLS certificate",
                 hint="set dlc.ca_file to the CA that signed it",
             ) from None
+        except requests.exceptions.Timeout as err:
+            raise self.transient(
+                realm,
+                f"the token server did not answer within {self.timeout:g} s",
+                hint="check it is up, or give it longer with dlc.timeouts.request",
+            ) from err
         except unreachable as err:
             raise self.transient(
                 realm, f"the token server is unreachable ({type(err).__name__})"
@@ -244,11 +275,12 @@ class TokenFetcher:
             return self._send(method, target, scope, hops + 1, **kwargs)
         return response
 
-    def transient(self, realm: str, what: str) -> Transient:
+    def transient(self, realm: str, what: str, hint: str | None = None) -> Transient:
         """A fault worth another try, worded as :meth:`fail` words a failure."""
         return Transient(
             f"token exchange for {self.registry} at {realm} (credentials: {self.source}) "
-            f"failed: {what}"
+            f"failed: {what}",
+            hint=hint,
         )
 
     def _token(self, realm: str, response: requests.Response) -> Token:
@@ -263,21 +295,53 @@ class TokenFetcher:
             raise self.fail(realm, f"failed: the token server answered {_describe(response)}")
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
-        token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise self.fail(realm, f"failed: answered {_describe(response)}, not a token")
+        for key in ("token", "access_token", "refresh_token"):
+            if isinstance(body.get(key), str):
+                register(body[key])  # before anything can print it
+        token = body.get("token") or body.get("access_token")
         if not isinstance(token, str) or not token:
             raise self.fail(realm, f"failed: answered {_describe(response)}, not a token")
-        try:
-            expires_in = float(body.get("expires_in") or DEFAULT_EXPIRES_IN)
-        except (TypeError, ValueError):
-            expires_in = DEFAULT_EXPIRES_IN
+        if len(token) > MAX_TOKEN or not B64TOKEN.fullmatch(token):
+            raise self.fail(
+                realm,
+                "failed: the token server answered a token that is not an RFC 6750 b64token "
+                f"({_why_not_b64token(token)}); it was not used",
+                hint="the token server is broken or hostile: tell its operator",
+            )
         # As docker/distribution's session.go: at least 60 s, counted from issued_at, so a
         # token issued long ago is spent on arrival (used for this request, fetched again for
         # the next one).
-        lifetime = max(expires_in, MINIMUM_LIFETIME)
+        lifetime = _lifetime(body.get("expires_in"))
         left = _issued_at(body.get("issued_at")) + lifetime - time.time()
         return Token(token, self.clock() + min(lifetime, max(0.0, left)))
+
+
+def _why_not_b64token(token: str) -> str:
+    """What makes ``token`` unusable, without quoting any of it."""
+    if len(token) > MAX_TOKEN:
+        return f"{len(token)} characters, more than {MAX_TOKEN}"
+    bad = next((c for c in token.rstrip("=") if not B64TOKEN.fullmatch(c)), "=")
+    if bad == "=":
+        return "padding in the middle"
+    return f"it holds the character U+{ord(bad):04X}"
+
+
+def _lifetime(value: object) -> float:
+    """``expires_in`` (seconds) as a lifetime between the minimum and a day; the default for
+    anything that is not a finite number."""
+    seconds: float = DEFAULT_EXPIRES_IN
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            parsed = float(value)
+        except (ValueError, OverflowError):  # "soon"; an int of 400 digits
+            parsed = math.inf if isinstance(value, int) and value > 0 else math.nan
+        if not math.isnan(parsed):
+            seconds = parsed
+    return min(max(seconds, MINIMUM_LIFETIME), MAXIMUM_LIFETIME)
 
 
 def _issued_at(value: object) -> float:
@@ -289,5 +353,8 @@ def _issued_at(value: object) -> float:
             return time.time()
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=datetime.UTC)
-        return parsed.timestamp()
+        try:
+            return parsed.timestamp()
+        except (OverflowError, ValueError, OSError):  # year 1 in a zone east of UTC
+            return time.time()
     return time.time()

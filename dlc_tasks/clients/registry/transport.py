@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
-from dlc_tasks.clients.registry.tokens import Token, TokenFetcher
+from dlc_tasks.clients.registry.tokens import Token, TokenFetcher, utf8_pair
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries, is_loopback
 from dlc_tasks.errors import RegistryError, RegistryTLSError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
 
 TokenKey = tuple[str, str, str]  # (realm, service, scope)
+DEADLINE_HINT = "check it is up, or give it longer with dlc.timeouts.request"
 T = TypeVar("T")
 
 
@@ -74,7 +75,7 @@ def jwt_actions(token: str, scope: str) -> list[str] | None:
         for entry in access:
             if entry.get("type") == kind and entry.get("name") == name:
                 actions.extend(str(a) for a in entry.get("actions") or [])
-    except (IndexError, ValueError, AttributeError, TypeError):
+    except (IndexError, ValueError, AttributeError, TypeError, RecursionError):
         return None
     return actions
 
@@ -141,7 +142,9 @@ class Transport:
         try:
             return with_retries(call, self.retries, on_retry=report)
         except Transient as fault:
-            raise RegistryError(f"{fault} (after {self.retries.attempts} tries)") from None
+            raise RegistryError(
+                f"{fault} (after {self.retries.attempts} tries)", hint=fault.hint
+            ) from fault
 
     @property
     def auth_scheme(self) -> str:
@@ -210,7 +213,7 @@ class Transport:
         if token is not None:
             headers = {**headers, "Authorization": f"Bearer {token.value}"}
         elif self._basic and self.credentials is not None:
-            auth = (self.credentials.username, self.credentials.password)
+            auth = utf8_pair((self.credentials.username, self.credentials.password))
         try:
             # requests drops Authorization when a redirect leaves the host (blob storage).
             response = self.session.request(
@@ -226,7 +229,12 @@ class Transport:
             raise RegistryTLSError(
                 f"cannot verify the TLS certificate of {self.registry} ({where}): {short(err)}"
             ) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
+        except requests.exceptions.Timeout as err:
+            raise Transient(
+                f"{self.registry} did not answer {method} {url} within {self.retries.timeout:g} s",
+                hint=DEADLINE_HINT,
+            ) from err
+        except requests.exceptions.ConnectionError as err:
             raise Transient(f"{self.registry} unreachable: {short(err)}") from None
         except requests.exceptions.ChunkedEncodingError:
             cut = f"{self.registry}: the answer to {method} {url} was cut short"
