@@ -40,14 +40,15 @@ def init(
     from dlc_tasks._files import atomic_write_text  # noqa: PLC0415
     from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
     from dlc_tasks.errors import ConfigError  # noqa: PLC0415
-    from dlc_tasks.housekeeping.scaffold import files  # noqa: PLC0415
+    from dlc_tasks.housekeeping.scaffold import plan  # noqa: PLC0415
 
     if workflow not in (None, "gitea", "github"):
         raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
     out = holder_of(c).out
     project_dir = Path(str(c.config.dlc.project_dir)).expanduser().resolve()
     ci = c.config.dlc.get("ci") or {}
-    planned = files(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
+    scaffold = plan(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
+    planned = scaffold.files
     changed = {
         rel: text
         for rel, text in planned.items()
@@ -68,3 +69,5 @@ def init(
         else:
             atomic_write_text(project_dir / rel, changed[rel])
             out.line(f"{'replaced' if rel in clashes else 'wrote'} {rel}")
+    for note in scaffold.notes:
+        out.line(note)
