@@ -143,6 +143,27 @@ def confined(project_dir: Path, value: object, key: str) -> Path:
     return path
 
 
+class NotAGoModule(ConfigError):
+    """A task that builds or reports on a Go module was run outside one."""
+
+    hint = (
+        "run it in the module's root, where go.mod is, or set dlc.project_dir to it; "
+        "`dlc init` adopts a module"
+    )
+
+
+def require_go_module(project_dir: object, said: str = "") -> Path:
+    """``project_dir`` resolved, or one line saying it holds no ``go.mod`` (then ``said``).
+
+    Checked before a chain task or ``report`` starts, so that nothing (``.dlc/``, a report,
+    a chart, ``deps_hash.env``) is written into a directory that is not a module.
+    """
+    path = Path(str(project_dir)).expanduser().resolve()
+    if not (path / "go.mod").is_file():
+        raise NotAGoModule(f"{path} is not a Go module (no go.mod){said}")
+    return path
+
+
 def check_state_dir(project_dir: Path) -> Path:
     """``project_dir/.dlc``, refused with one line when it, or anything in it or in its
     ``bin/``, is a symlink.
