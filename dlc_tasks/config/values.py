@@ -51,14 +51,12 @@ def as_str_map(value: object, what: str) -> dict[str, str]:
 
 
 def ci_install(value: object) -> list[str]:
-    """``ci.install``: pip's arguments in the written workflow (quoted there, one each)."""
+    """``ci.install``: pip's arguments in the written workflow (quoted there, one each);
+    unset, nox and dlc-tasks as this one was installed (:mod:`dlc_tasks.config.install`)."""
     if value is None:
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+        from dlc_tasks.config.install import default_ci_install  # noqa: PLC0415
 
-        try:
-            return ["nox", f"dlc-tasks=={version('dlc-tasks')}"]
-        except PackageNotFoundError:  # a source tree that was never installed
-            return ["nox", "dlc-tasks"]
+        return default_ci_install()
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):

@@ -188,9 +188,10 @@ def invoke_yaml(project_dir: Path) -> str:
 
 @dataclass(frozen=True)
 class Scaffold:
-    """Every file ``init`` would write (relative path → text) and what it says about them."""
+    """Every file ``init`` would write (relative path → text, or bytes for the wheel a
+    workflow installs) and what it says about them."""
 
-    files: dict[str, str]
+    files: dict[str, str | bytes]
     notes: tuple[str, ...] = ()
 
 
@@ -202,15 +203,22 @@ def plan(
     from dlc_tasks.housekeeping.workflow import PATHS, render_workflow  # noqa: PLC0415
 
     adoption = adopt(project_dir)
-    out = {"tasks.py": TASKS_PY, "noxfile.py": NOXFILE, "invoke.yaml": adoption.invoke_yaml}
+    out: dict[str, str | bytes] = {
+        "tasks.py": TASKS_PY,
+        "noxfile.py": NOXFILE,
+        "invoke.yaml": adoption.invoke_yaml,
+    }
     if not (project_dir / "VERSION").exists():
         out["VERSION"] = VERSION
     if workflow:
         from dlc_tasks.config import ci_install  # noqa: PLC0415
+        from dlc_tasks.housekeeping.wheel import wheel_files  # noqa: PLC0415
 
+        pip_args = ci_install(install)
         out[PATHS.get(workflow, "")] = render_workflow(
-            workflow, None, ["main"], ci_install(install), by="dlc init --workflow"
+            workflow, None, ["main"], pip_args, by="dlc init --workflow"
         )
+        out.update(wheel_files(pip_args))
     if eject:
         for rel, name in EJECT.items():
             out[rel] = (PACKAGE_TEMPLATES / name).read_text(encoding="utf-8")

@@ -75,7 +75,12 @@ def test_init_ejects_templates_and_writes_the_workflow(tmp_path: Path) -> None:
         "Dockerfile.prod.template",
     }
     text = (root / ".gitea" / "workflows" / "dlc.yml").read_text()
-    assert "python -m pip install nox dlc-tasks" in text
+    # dlc-tasks is installed from a path here (editable): the workflow installs a wheel of it,
+    # written beside the workflow, since no index has it
+    wheel = ".dlc-tasks/dlc_tasks-0.1.0-py3-none-any.whl"
+    assert f"python -m pip install nox ./{wheel}" in text
+    assert (root / wheel).read_bytes()[:2] == b"PK"
+    init(root, eject=True, workflow="gitea")  # the same bytes again: nothing to replace
     assert Settings.from_mapping({"project_dir": str(root)}).dockerfile_build == (
         root.resolve() / "docker" / "Dockerfile.build"
     )
