@@ -72,8 +72,9 @@ DEFAULTS: dict[str, Any] = {
     "local_registry": {"host": "127.0.0.1", "port": 5000, "data_dir": None},
     "retries": {"attempts": 5, "base_delay": 0.5, "max_delay": 8.0, "timeout": 30.0},
     # push_branches: where `inv ci` goes through push. install: what the written CI workflow
-    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks version, from PyPI; a
-    # project using an unpublished dlc-tasks names a wheel URL, a git URL or an index here).
+    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks as it was installed here,
+    # config/install.py: its git URL and commit, its wheel URL, ==VERSION from an index, or a
+    # wheel of it committed beside the workflow; or name a wheel URL, a git URL or an index).
     "ci": {"push_branches": ["main"], "install": None},
     # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
     "dry_run": False,
