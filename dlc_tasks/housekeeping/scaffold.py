@@ -86,8 +86,8 @@ def _main_lines(mains: list[str], repo: str) -> list[str]:
         ]
         if helpers:
             lines += [
-                f"  # Helper commands ({HELPERS_SAID}) get no image. To push one too, replace",
-                "  # main_package and binary_name with:",
+                f"  # Helper commands ({HELPERS_SAID}) get no image.",
+                "  # To push one too, replace main_package and binary_name with:",
                 "  # images:",
                 f"  #   {name}: {{main_package: {json.dumps(products[0])}}}",
                 *_helper_lines(helpers, repo, {name}, "  #   "),

@@ -110,9 +110,12 @@ def main_packages(project_dir: Path) -> list[str]:
 
 def is_helper(package: str) -> bool:
     """True for a main package under ``scripts/``, ``tools/``, ``hack/``, ``internal/``,
-    ``examples/`` or ``test*/``: a helper of the module, not a product to ship."""
-    top = package.removeprefix("./").split("/", 1)[0]
-    return top in HELPER_DIRS or top.startswith("test")
+    ``examples/`` or ``test*/``, at any depth (``pkg/api/internal/gen``): a helper of the
+    module, not a product to ship. The root and everything under ``cmd/`` are products."""
+    parts = package.removeprefix("./").strip("/").split("/")
+    if parts[0] in ("", "cmd"):
+        return False
+    return any(part in HELPER_DIRS or part.startswith("test") for part in parts)
 
 
 def products(mains: list[str]) -> list[str]:

@@ -125,7 +125,8 @@ def test_init_proposes_images_for_products_and_comments_out_helpers(
     assert "images: ./scripts/cheatsheet is a helper" in said
 
     mains = ("cmd/tomlv", "cmd/toml-test-decoder", "cmd/toml-test-encoder", "internal/tz")
-    library = module(tmp_path / "lib", (*mains, "examples/a", "tools/gen", "testing/run"))
+    helpers = ("examples/a", "tools/gen", "testing/run", "pkg/api/internal/gen")
+    library = module(tmp_path / "lib", (*mains, *helpers))
     init(library)
     text = (library / "invoke.yaml").read_text()
     images = yaml.safe_load(text)["dlc"]["images"]
@@ -136,6 +137,9 @@ def test_init_proposes_images_for_products_and_comments_out_helpers(
     }
     for helper in ("./examples/a", "./internal/tz", "./testing/run", "./tools/gen"):
         assert f'main_package: "{helper}"}}' in text  # commented out
+    # a helper deep under internal/; another whose directory's name that one took
+    assert '# gen: {main_package: "./pkg/api/internal/gen"}' in text
+    assert '# tools-gen: {main_package: "./tools/gen"}' in text
     # what it wrote is what the chain reads
     s = Settings.from_mapping({**yaml.safe_load(text)["dlc"], "project_dir": str(library)})
     assert [t.name for t in s.all_images()] == list(images)
