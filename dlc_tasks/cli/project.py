@@ -78,4 +78,5 @@ def init(
 
 
 def _bytes(data: str | bytes) -> bytes:
+    """A planned file's content as written: text in UTF-8, the wheel as it is."""
     return data if isinstance(data, bytes) else data.encode("utf-8")
