@@ -19,6 +19,7 @@ import json
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -39,10 +40,23 @@ from tests.integration.adoption import (
     timed_push,
     write_files,
 )
-from tests.integration.conftest import Registry, git_sha, ok
+from tests.integration.conftest import Registry, git_sha, ok, start_registry
 from tests.support.goproxy import publish
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One registry for this file's modules, each pushing under names of its own: the cache
+    images' Go and std layers are uploaded once, then mounted from one repository into the
+    next, instead of uploaded to a fresh registry by every test."""
+    reg = start_registry(tmp_path_factory.mktemp("adoption-registry"))
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
 ADOPTED = "dlc init; git commit; dlc push; dlc push (in-process)"
 
 DEP_FILES = {
@@ -192,7 +206,8 @@ def test_a_vendored_application_with_helpers_its_own_dockerfile_and_generators(
     assert_three_tags_one_digest(registry, "acme/greeter", "1.0.0", sha)
     with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as answer:
         catalog = json.loads(answer.read())["repositories"]
-    assert catalog == ["acme/greeter", "acme/greeter-build-cache"]  # no image of a helper
+    assert "acme/greeter" in catalog
+    assert not {"acme/cheatsheet", "acme/translations"} & set(catalog)  # no image of a helper
     config_blob = skopeo_config(registry, "acme/greeter:1.0.0")
     assert config_blob["Entrypoint"] == ["/app/greeter"]
     assert config_blob["User"] == "65532:65532"
