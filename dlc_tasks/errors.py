@@ -85,9 +85,14 @@ class BuildError(EngineError):
 
 
 class GoStepFailed(DlcError):
-    """A Go step (generate, vet, build, test) exited non-zero inside the cache image."""
+    """A Go step (generate, vet, build, test) exited non-zero inside the cache image;
+    ``lines`` keeps what the command printed."""
 
     hint = "read the Go output above"
+
+    def __init__(self, message: str, *, hint: str | None = None, lines: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        self.lines = list(lines or [])
 
 
 class RegistryError(DlcError):

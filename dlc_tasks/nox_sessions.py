@@ -1,7 +1,7 @@
 """nox sessions a project imports instead of copying: ``from dlc_tasks.nox_sessions import *``.
 
 ``ci`` runs the pipeline (``inv ci``; ``nox -s ci -- TASK…`` runs those tasks instead) with
-the interpreter nox runs under, where dlc-tasks is installed (``pip install nox dlc-tasks``),
+the interpreter nox runs under, where dlc-tasks is installed (the workflow's ``pip install``),
 so a project's ``noxfile.py`` is two lines and ``nox -s ci`` works there as here.
 """
 

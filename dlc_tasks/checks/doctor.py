@@ -31,6 +31,15 @@ class DoctorFailed(DlcError):
     hint = "fix the lines marked FAIL above"
 
 
+def _module(s: Settings) -> str:
+    """The Go module the chain builds: a FAIL line outside one (the chain tasks refuse it)."""
+    from dlc_tasks.config import require_go_module  # noqa: PLC0415
+    from dlc_tasks.project.gomod import read  # noqa: PLC0415
+
+    require_go_module(s.project_dir)
+    return f"{s.shown(s.project_dir / 'go.mod')}: module {read(s.project_dir).module}"
+
+
 def _config(s: Settings) -> str:
     return f"project_dir {s.project_dir}, images {s.org}/{s.repo}"
 
@@ -54,7 +63,7 @@ def _version(s: Settings) -> str:
 def _files(s: Settings) -> str:
     from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
 
-    for path in (s.project_dir / "go.mod", s.dockerfile_build, s.dockerfile_dev):
+    for path in (s.dockerfile_build, s.dockerfile_dev):
         if not path.is_file():
             raise NotFoundError(f"{path} is missing")
     template = s.dockerfile_prod_template.read_text(encoding="utf-8")
@@ -67,7 +76,7 @@ def _files(s: Settings) -> str:
             target.image.blocks(target.binary_name, list(target.prod_files), cache_image),
         )
     return (
-        f"go.mod, {s.shown(s.dockerfile_build)}, {s.shown(s.dockerfile_dev)}, "
+        f"{s.shown(s.dockerfile_build)}, {s.shown(s.dockerfile_dev)}, "
         f"{s.shown(s.dockerfile_prod_template)} (renders)"
     )
 
@@ -158,6 +167,7 @@ def run_doctor(holder: RunHolder) -> None:
         return connected[0]
 
     checks: list[tuple[str, Callable[[], str]]] = [
+        ("go module", lambda: _module(s)),
         ("configuration", lambda: _config(s)),
         ("git", lambda: _git(s)),
         ("VERSION", lambda: _version(s)),

@@ -27,6 +27,7 @@ def run_chain_steps(c: Any, *names: str) -> None:
 
 @dlc_task(
     command_wide=CHAIN_FLAGS,
+    needs_module=True,
     help={"explain": "list each input's digest and what changed since the registry's"},
 )
 def hash_(c: Any, explain: bool = False) -> None:
@@ -40,31 +41,31 @@ def hash_(c: Any, explain: bool = False) -> None:
     run_chain_steps(c, "hash")
 
 
-@dlc_task(pre=[hash_], command_wide=CHAIN_FLAGS)
+@dlc_task(pre=[hash_], command_wide=CHAIN_FLAGS, needs_module=True)
 def cache(c: Any) -> None:
     """Ensure the build-cache image for the hash is in the registry (manifest lookup, no pull)."""
     run_chain_steps(c, "cache")
 
 
-@dlc_task(pre=[cache], command_wide=CHAIN_FLAGS)
+@dlc_task(pre=[cache], command_wide=CHAIN_FLAGS, needs_module=True)
 def generate(c: Any) -> None:
     """Run the go generate steps inside the cache image; files land owned by you."""
     run_chain_steps(c, "generate")
 
 
-@dlc_task(pre=[generate], command_wide=CHAIN_FLAGS)
+@dlc_task(pre=[generate], command_wide=CHAIN_FLAGS, needs_module=True)
 def test(c: Any) -> None:
     """go vet and go test with coverage (together) inside the cache image; builds the binary."""
     run_chain_steps(c, "test")
 
 
-@dlc_task(pre=[test], command_wide=CHAIN_FLAGS)
+@dlc_task(pre=[test], command_wide=CHAIN_FLAGS, needs_module=True)
 def prod(c: Any) -> None:
     """Render docker/Dockerfile.prod and build the slim production image from the tested binary."""
     run_chain_steps(c, "prod")
 
 
-@dlc_task(pre=[prod], command_wide=CHAIN_FLAGS)
+@dlc_task(pre=[prod], command_wide=CHAIN_FLAGS, needs_module=True)
 def push(c: Any) -> None:
     """Tag MAJOR.MINOR.PATCH[-PRE], the git sha and latest; push each; verify one digest."""
     run_chain_steps(c, "push")
@@ -72,6 +73,7 @@ def push(c: Any) -> None:
 
 @dlc_task(
     command_wide=CHAIN_FLAGS,
+    needs_module=True,
     help={"branch": "the branch to decide for (default: the CI's variable, else git's branch)"},
 )
 def pipeline(c: Any, branch: str | None = None) -> None:
@@ -86,7 +88,7 @@ def pipeline(c: Any, branch: str | None = None) -> None:
     run_chain_steps(c, *steps)
 
 
-@dlc_task(command_wide=("dry_run", "registry", "image"))
+@dlc_task(command_wide=("dry_run", "registry", "image"), needs_module=True)
 def dev(c: Any) -> None:
     """Build the development image from docker/Dockerfile."""
     run_chain_steps(c, "dev")

@@ -19,7 +19,7 @@ def base_images(c: Any, force: bool = False) -> None:
     ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
 
 
-@dlc_task(name="cache-env", command_wide=("registry", "image"))
+@dlc_task(name="cache-env", command_wide=("registry", "image"), needs_module=True)
 def cache_env(c: Any) -> None:
     """The ADR's eight-step build-cache environment check, from hash to a running container."""
     from dlc_tasks.checks.cache_env import run_check  # noqa: PLC0415
@@ -57,7 +57,9 @@ def doctor(c: Any) -> None:
     run_doctor(holder_of(c))
 
 
-@dlc_task(help={"chart": "where to write the PNG chart (default: .dlc/report.png)"})
+@dlc_task(
+    help={"chart": "where to write the PNG chart (default: .dlc/report.png)"}, needs_module=True
+)
 def report(c: Any, chart: str | None = None) -> None:
     """The ADR's success metrics over past runs: cache-hit rate, build times, sizes, failures."""
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
@@ -69,6 +71,7 @@ def report(c: Any, chart: str | None = None) -> None:
 
 @dlc_task(
     command_wide=("registry", "dry_run"),
+    needs_module=True,
     help={
         "keep": "how many of the newest other cache tags to keep (the current hash always stays)",
         "dry_run": "list what would be deleted; delete nothing",

@@ -37,22 +37,23 @@ def init(
     dry_run: bool = False,
 ) -> None:
     """Make this Go module use dlc-tasks: tasks.py, noxfile.py, invoke.yaml, VERSION if missing."""
-    from dlc_tasks._files import atomic_write_text  # noqa: PLC0415
+    from dlc_tasks._files import atomic_write_bytes  # noqa: PLC0415
     from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
     from dlc_tasks.errors import ConfigError  # noqa: PLC0415
-    from dlc_tasks.housekeeping.scaffold import files  # noqa: PLC0415
+    from dlc_tasks.housekeeping.scaffold import plan  # noqa: PLC0415
 
     if workflow not in (None, "gitea", "github"):
         raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
     out = holder_of(c).out
     project_dir = Path(str(c.config.dlc.project_dir)).expanduser().resolve()
     ci = c.config.dlc.get("ci") or {}
-    planned = files(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
+    scaffold = plan(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
+    planned = scaffold.files
+    content = {rel: _bytes(data) for rel, data in planned.items()}
     changed = {
-        rel: text
-        for rel, text in planned.items()
-        if not (project_dir / rel).is_file()
-        or (project_dir / rel).read_text(encoding="utf-8") != text
+        rel: data
+        for rel, data in content.items()
+        if not (project_dir / rel).is_file() or (project_dir / rel).read_bytes() != data
     }
     clashes = sorted(rel for rel in changed if (project_dir / rel).exists())
     if clashes and not force and not dry_run:
@@ -62,9 +63,20 @@ def init(
             out.line(f"unchanged {rel}")
         elif dry_run:
             verb = "would replace" if rel in clashes else "would write"
+            data = planned[rel]
+            if isinstance(data, bytes):
+                out.line(f"{verb} {rel} ({len(data)} bytes)")
+                continue
             out.line(f"{verb} {rel}:")
-            for line in changed[rel].splitlines():
+            for line in data.splitlines():
                 out.line(f"    {line}")
         else:
-            atomic_write_text(project_dir / rel, changed[rel])
+            atomic_write_bytes(project_dir / rel, changed[rel])
             out.line(f"{'replaced' if rel in clashes else 'wrote'} {rel}")
+    for note in scaffold.notes:
+        out.line(note)
+
+
+def _bytes(data: str | bytes) -> bytes:
+    """A planned file's content as written: text in UTF-8, the wheel as it is."""
+    return data if isinstance(data, bytes) else data.encode("utf-8")

@@ -79,17 +79,22 @@ def dlc_task(body: Callable[..., Any], /) -> Task[Any]: ...
 
 @overload
 def dlc_task(
-    *, command_wide: Iterable[str] = (), **kwargs: Any
+    *, command_wide: Iterable[str] = (), needs_module: bool = False, **kwargs: Any
 ) -> Callable[[Callable[..., Any]], Task[Any]]: ...
 
 
-def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any:
+def dlc_task(
+    *args: Any, command_wide: Iterable[str] = (), needs_module: bool = False, **kwargs: Any
+) -> Any:
     """``@task`` with the package's error handling; takes ``@task``'s own arguments.
 
     Use it bare (``@dlc_task``) or with arguments (``@dlc_task(pre=[...], help={...})``).
     ``command_wide`` names the :data:`COMMAND_WIDE` flags the task takes: they are added
     to its parameters and help, recorded on the task for the executor, and not passed to
-    the body (which reads them from the run's settings).
+    the body (which reads them from the run's settings). ``needs_module``: the task builds or
+    reports on the Go module, so outside one (no ``go.mod`` in ``dlc.project_dir``) it stops
+    in one line before its body runs, and nothing is written
+    (:func:`~dlc_tasks.config.require_go_module`).
     """
     if len(args) == 1 and callable(args[0]) and not kwargs and not command_wide:
         return dlc_task()(args[0])
@@ -105,6 +110,11 @@ def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
             kw = {k: v for k, v in kw.items() if k in own}
             try:
+                if needs_module:
+                    from dlc_tasks.config import require_go_module  # noqa: PLC0415
+
+                    project_dir = (ctx.config.get("dlc") or {}).get("project_dir", ".")
+                    require_go_module(project_dir, ": nothing was run or written")
                 return body(ctx, *a, **kw)
             except DlcError as err:
                 if debugging():

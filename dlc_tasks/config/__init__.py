@@ -10,17 +10,25 @@ project, hosts, build arguments without credentials).
 
 from dlc_tasks.config.defaults import DEFAULTS, FLAG_KEYS, PACKAGE_TEMPLATES
 from dlc_tasks.config.settings import Retries, Settings, Timeouts, settings
-from dlc_tasks.config.values import ci_install, confined, is_loopback
+from dlc_tasks.config.values import (
+    NotAGoModule,
+    ci_install,
+    confined,
+    is_loopback,
+    require_go_module,
+)
 
 __all__ = [
     "DEFAULTS",
     "FLAG_KEYS",
     "PACKAGE_TEMPLATES",
+    "NotAGoModule",
     "Retries",
     "Settings",
     "Timeouts",
     "ci_install",
     "confined",
     "is_loopback",
+    "require_go_module",
     "settings",
 ]

@@ -76,8 +76,9 @@ DEFAULTS: dict[str, Any] = {
     # image, an image build, a push, a pull) may print nothing and make no progress.
     "timeouts": {"request": 30.0, "helper": 30.0, "git": 60.0, "inactivity": 600.0},
     # push_branches: where `inv ci` goes through push. install: what the written CI workflow
-    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks version, from PyPI; a
-    # project using an unpublished dlc-tasks names a wheel URL, a git URL or an index here).
+    # pip-installs before `nox -s ci` (None: nox and this dlc-tasks as it was installed here,
+    # config/install.py: its git URL and commit, its wheel URL, ==VERSION from an index, or a
+    # wheel of it committed beside the workflow; or name a wheel URL, a git URL or an index).
     "ci": {"push_branches": ["main"], "install": None},
     # Print what would be done; touch neither engine nor registry (`--dry-run`, `inv --dry`).
     "dry_run": False,

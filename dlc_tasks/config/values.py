@@ -51,14 +51,12 @@ def as_str_map(value: object, what: str) -> dict[str, str]:
 
 
 def ci_install(value: object) -> list[str]:
-    """``ci.install``: pip's arguments in the written workflow (quoted there, one each)."""
+    """``ci.install``: pip's arguments in the written workflow (quoted there, one each);
+    unset, nox and dlc-tasks as this one was installed (:mod:`dlc_tasks.config.install`)."""
     if value is None:
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+        from dlc_tasks.config.install import default_ci_install  # noqa: PLC0415
 
-        try:
-            return ["nox", f"dlc-tasks=={version('dlc-tasks')}"]
-        except PackageNotFoundError:  # a source tree that was never installed
-            return ["nox", "dlc-tasks"]
+        return default_ci_install()
     if isinstance(value, str):
         value = value.split()
     if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
@@ -140,6 +138,27 @@ def confined(project_dir: Path, value: object, key: str) -> Path:
             f"{key} {value!r} resolves to {path}, outside project_dir {project_dir}",
             hint=f"set dlc.{key} to a path inside the project",
         )
+    return path
+
+
+class NotAGoModule(ConfigError):
+    """A task that builds or reports on a Go module was run outside one."""
+
+    hint = (
+        "run it in the module's root, where go.mod is, or set dlc.project_dir to it; "
+        "`dlc init` adopts a module"
+    )
+
+
+def require_go_module(project_dir: object, said: str = "") -> Path:
+    """``project_dir`` resolved, or one line saying it holds no ``go.mod`` (then ``said``).
+
+    Checked before a chain task or ``report`` starts, so that nothing (``.dlc/``, a report,
+    a chart, ``deps_hash.env``) is written into a directory that is not a module.
+    """
+    path = Path(str(project_dir)).expanduser().resolve()
+    if not (path / "go.mod").is_file():
+        raise NotAGoModule(f"{path} is not a Go module (no go.mod){said}")
     return path
 
 

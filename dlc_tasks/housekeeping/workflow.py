@@ -8,6 +8,17 @@ come from the repository's secrets, as environment variables, never arguments.
 No cache action: the build-cache image in the registry carries the toolchain, the
 modules and a warm Go build cache, which seeds the step's Go cache volume on a fresh
 runner (README, "What a runner keeps and what it fetches").
+
+A registry behind a private CA (a Gitea server's, say): the repository variable or secret
+``REGISTRY_CA`` holds the CA certificate (PEM). Each job writes it to a file, points
+``dlc.ca_file`` at it (``INVOKE_DLC_CA_FILE`` through ``$GITHUB_ENV``, which Gitea Actions
+honours too) and, when the job may act as root, puts it in the engine's
+``/etc/docker/certs.d/REGISTRY/ca.crt``, so the tool's requests and the runner's engine both
+trust the registry; without ``REGISTRY_CA`` the step does nothing.
+
+pip installs ``dlc.ci.install``: by default nox and dlc-tasks the way this one was installed
+(:mod:`dlc_tasks.config.install`); installed from a path, that is a wheel of it committed
+beside the workflow (:mod:`dlc_tasks.housekeeping.wheel`), written with it.
 """
 
 from __future__ import annotations
@@ -18,19 +29,40 @@ from typing import Any
 
 import yaml
 
-from dlc_tasks._files import atomic_write_text
+from dlc_tasks._files import atomic_write_bytes, atomic_write_text
 from dlc_tasks.config import confined
 from dlc_tasks.errors import ConfigError
 from dlc_tasks.run import Run
 
 PATHS = {"github": ".github/workflows/dlc.yml", "gitea": ".gitea/workflows/dlc.yml"}
+CA_FILE = "${RUNNER_TEMP:-/tmp}/dlc-registry-ca.pem"
+# The registry's CA from REGISTRY_CA (a secret, else a variable), when there is one: a file
+# dlc.ca_file names for the next steps, and the engine's certs.d entry when root is at hand.
+CA_SCRIPT = f"""\
+[ -n "$REGISTRY_CA" ] || exit 0
+ca="{CA_FILE}"
+printf '%s\\n' "$REGISTRY_CA" > "$ca"
+echo "INVOKE_DLC_CA_FILE=$ca" >> "$GITHUB_ENV"
+certs="/etc/docker/certs.d/$INVOKE_DLC_REGISTRY"
+if [ "$(id -u)" = 0 ]; then root=""; elif sudo -n true 2>/dev/null; then root=sudo; else exit 0; fi
+cmp -s "$ca" "$certs/ca.crt" || {{ $root mkdir -p "$certs" && $root cp "$ca" "$certs/ca.crt"; }}
+"""
 
 
 class _HandWritten(yaml.SafeDumper):
-    """A dumper that repeats a shared mapping instead of writing ``&id001``/``*id001``."""
+    """A dumper that repeats a shared mapping instead of writing ``&id001``/``*id001``, and
+    writes a script of several lines as a literal block (``|``)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _literal(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_HandWritten.add_representer(str, _literal)
 
 
 def workflow(
@@ -53,6 +85,11 @@ def workflow(
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
         {"run": "python -m pip install " + " ".join(shlex.quote(a) for a in install)},
+        {
+            "name": "registry CA (the variable or secret REGISTRY_CA, when set)",
+            "env": {"REGISTRY_CA": "${{ secrets.REGISTRY_CA || vars.REGISTRY_CA }}"},
+            "run": CA_SCRIPT,
+        },
     ]
     return {
         "name": "dlc-tasks",
@@ -91,18 +128,25 @@ def render_workflow(
     header = (
         f"# Written by `{by} {provider}` (dlc-tasks). What pip installs is dlc.ci.install;\n"
         "# the registry is the repository variable REGISTRY, its credentials the secrets\n"
-        "# REGISTRY_USERNAME and REGISTRY_PASSWORD.\n"
+        "# REGISTRY_USERNAME and REGISTRY_PASSWORD; a private CA's certificate (PEM), if any,\n"
+        "# the variable or secret REGISTRY_CA.\n"
     )
     return header + yaml.dump(data, Dumper=_HandWritten, sort_keys=False, width=100)
 
 
 def write_workflow(rt: Run, provider: str, output: str | None) -> Path:
     """Write the workflow file; return its path."""
+    from dlc_tasks.housekeeping.wheel import wheel_files  # noqa: PLC0415
+
     s = rt.settings
     text = render_workflow(provider, s.registry, s.push_branches, s.ci_install)
     # the default path is the tool's own choice, so it stays in the project (a `.github` link
     # to elsewhere is refused); an --output the user names is theirs
     path = Path(output) if output else confined(s.project_dir, PATHS[provider], "ci.workflow")
+    for rel, data in wheel_files(s.ci_install).items():  # the wheel the install step names
+        wheel = confined(s.project_dir, rel, "ci.install")
+        atomic_write_bytes(wheel, data)
+        rt.out.line(f"wrote {wheel} (the wheel the workflow installs; commit it)")
     atomic_write_text(path, text)
     rt.out.line(f"wrote {path}")
     return path

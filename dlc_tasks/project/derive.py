@@ -60,6 +60,10 @@ def binary_name(main_package: str, repo: str) -> str:
 def fill(project_dir: Path, merged: dict[str, Any]) -> dict[str, Any]:
     """``merged`` with org, repo, main_package and binary_name derived where unset (None).
 
+    The main package is the module's only product (a main package outside ``scripts/``,
+    ``tools/``, ``hack/``, ``internal/``, ``examples/`` and ``test*/``), else its only main
+    package (:func:`layout.candidates`).
+
     org and repo, when unset, come from :func:`org_and_repo` (the git remote, go.mod, or the
     directory: a task such as ``version.bump`` needs no module). A main package
     that cannot be found (none, or several) stays None here: the error is raised by the
@@ -73,8 +77,8 @@ def fill(project_dir: Path, merged: dict[str, Any]) -> dict[str, Any]:
         out["org"] = out.get("org") or org
         out["repo"] = out.get("repo") or repo
     if not out.get("main_package"):
-        candidates = layout.main_packages(project_dir)
-        out["main_package"] = candidates[0] if len(candidates) == 1 else None
+        found = layout.candidates(project_dir)
+        out["main_package"] = found[0] if len(found) == 1 else None
     if not out.get("binary_name"):
         out["binary_name"] = binary_name(str(out["main_package"] or "./"), str(out["repo"]))
     return out

@@ -1,7 +1,8 @@
 """Parsing ``go.mod``: the few directives the chain needs, by Go's own lexical rules.
 
-Only ``module``, ``go`` and ``tool`` are read; everything else (require, replace…) is
-left to Go. Comments (``//``) and block forms (``tool ( … )``) are understood.
+Only ``module``, ``go``, ``require`` (the module paths) and ``tool`` are read; everything
+else (replace, exclude…) is left to Go. Comments (``//``) and block forms (``tool ( … )``) are
+understood.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class GoMod:
     module: str
     go: str | None = None
     tools: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
     @property
     def elements(self) -> list[str]:
@@ -39,10 +41,11 @@ def _unquote(token: str) -> str:
 
 
 def parse(text: str, source: str = "go.mod") -> GoMod:
-    """The ``module``, ``go`` and ``tool`` directives of a ``go.mod`` text."""
+    """The ``module``, ``go``, ``require`` and ``tool`` directives of a ``go.mod`` text."""
     module: str | None = None
     go: str | None = None
     tools: list[str] = []
+    requires: list[str] = []
     block: str | None = None
     for raw in text.splitlines():
         line = _COMMENT.sub("", raw).strip()
@@ -53,6 +56,8 @@ def parse(text: str, source: str = "go.mod") -> GoMod:
                 block = None
             elif block == "tool":
                 tools.append(_unquote(line.split()[0]))
+            elif block == "require":
+                requires.append(_unquote(line.split()[0]))
             continue
         words = line.split()
         verb, args = words[0], words[1:]
@@ -64,9 +69,11 @@ def parse(text: str, source: str = "go.mod") -> GoMod:
             go = args[0]
         elif verb == "tool" and args:
             tools.append(_unquote(args[0]))
+        elif verb == "require" and args:
+            requires.append(_unquote(args[0]))
     if not module:
         raise ConfigError(f"{source} has no module directive", hint="run go mod init")
-    return GoMod(module=module, go=go, tools=tools)
+    return GoMod(module=module, go=go, tools=tools, requires=requires)
 
 
 def read(project_dir: Path) -> GoMod:

@@ -1,16 +1,20 @@
-"""The shape of a module on disk: its main packages, ``vendor/`` and a ``go.work`` workspace."""
+"""The shape of a module on disk: its packages and main packages (products and helpers),
+``vendor/`` and a ``go.work`` workspace."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from dlc_tasks.errors import ConfigError
-from dlc_tasks.project import gomod
+from dlc_tasks.project import constraints, gomod
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
-_SKIP_LINE = re.compile(r"^\s*(//.*)?$")
+# Main packages under these top-level folders (or `test*/`) are a module's helpers (release
+# scripts, code generators, examples), not what it ships: `init` proposes no image for them.
+HELPER_DIRS = ("scripts", "tools", "hack", "internal", "examples")
 
 
 class WorkspaceRefused(ConfigError):
@@ -34,6 +38,10 @@ def package_clause(path: Path) -> str | None:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    return _clause(text)
+
+
+def _clause(text: str) -> str | None:
     found = _PACKAGE.search(_strip_comments(text))
     return found.group(1) if found else None
 
@@ -43,16 +51,13 @@ def _strip_comments(text: str) -> str:
     return re.sub(r"//[^\n]*", "", text)
 
 
-def main_packages(project_dir: Path) -> list[str]:
-    """Every directory of the module (as ``./rel`` or ``./``) holding a ``package main``.
+def package_dirs(project_dir: Path) -> Iterator[tuple[str, Path, list[Path]]]:
+    """Each directory of the module holding Go files: (``./rel`` or ``./``, path, its files).
 
     Go's own rules for ``./...`` are followed: ``vendor``, ``testdata`` and directories
     starting with ``.`` or ``_`` are skipped, and so are nested modules (a ``go.mod``).
-    ``_test.go`` files do not count, nor do the module's own tools (``tool`` directives in
-    ``go.mod``: a generator run by ``go tool NAME`` is not a product).
+    The files are every ``.go`` file (tests included), sorted; see :func:`builds`.
     """
-    tools = tool_packages(project_dir)
-    found: list[str] = []
     for current, dirs, files in os.walk(project_dir):
         here = Path(current)
         dirs[:] = sorted(
@@ -62,13 +67,60 @@ def main_packages(project_dir: Path) -> list[str]:
             and not d.startswith((".", "_"))
             and not (here / d / "go.mod").exists()
         )
-        sources = [f for f in sorted(files) if f.endswith(".go") and not f.endswith("_test.go")]
-        if any(package_clause(here / f) == "main" for f in sources):
+        sources = [here / f for f in sorted(files) if f.endswith(".go")]
+        if sources:
             rel = here.relative_to(project_dir).as_posix()
-            package = "./" if rel == "." else f"./{rel}"
-            if package not in tools:
-                found.append(package)
+            yield ("./" if rel == "." else f"./{rel}"), here, sources
+
+
+def read_go(path: Path) -> str:
+    """A Go file's text ('' when it cannot be read)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def builds(path: Path, text: str, tags: frozenset[str] | None = None) -> bool:
+    """True when the file is compiled in the cache image (see :mod:`.constraints`)."""
+    return constraints.file_builds(path, text, tags or constraints.default_tags())
+
+
+def main_packages(project_dir: Path) -> list[str]:
+    """Every directory of the module (as ``./rel`` or ``./``) holding a ``package main``.
+
+    Directories as :func:`package_dirs` walks them; ``_test.go`` files and files the build
+    constraints leave out (a ``//go:build ignore`` generator) do not count, nor do the
+    module's own tools (``tool`` directives in ``go.mod``: a generator run by
+    ``go tool NAME`` is not a product).
+    """
+    tools = tool_packages(project_dir)
+    found: list[str] = []
+    for package, _, sources in package_dirs(project_dir):
+        for path in sources:
+            if path.name.endswith("_test.go"):
+                continue
+            text = read_go(path)
+            if _clause(text) == "main" and builds(path, text):
+                if package not in tools:
+                    found.append(package)
+                break
     return found
+
+
+def is_helper(package: str) -> bool:
+    """True for a main package under ``scripts/``, ``tools/``, ``hack/``, ``internal/``,
+    ``examples/`` or ``test*/``, at any depth (``pkg/api/internal/gen``): a helper of the
+    module, not a product to ship. The root and everything under ``cmd/`` are products."""
+    parts = package.removeprefix("./").strip("/").split("/")
+    if parts[0] in ("", "cmd"):
+        return False
+    return any(part in HELPER_DIRS or part.startswith("test") for part in parts)
+
+
+def products(mains: list[str]) -> list[str]:
+    """The main packages a module ships: the others than :func:`is_helper`'s."""
+    return [m for m in mains if not is_helper(m)]
 
 
 def tool_packages(project_dir: Path) -> set[str]:
@@ -85,16 +137,21 @@ def tool_packages(project_dir: Path) -> set[str]:
     return out
 
 
+def candidates(project_dir: Path) -> list[str]:
+    """The main packages that could be *the* module's: its products, else every main package
+    (a module whose only main is a helper, ``internal/app`` say, still builds that one)."""
+    mains = main_packages(project_dir)
+    return products(mains) or mains
+
+
 def the_main_package(project_dir: Path) -> str:
-    """The module's one main package; a one-line error listing the candidates otherwise."""
-    candidates = main_packages(project_dir)
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
+    """The module's one main package (:func:`candidates`); a one-line error listing them."""
+    found = candidates(project_dir)
+    if len(found) == 1:
+        return found[0]
+    if not found:
         raise MainPackageAmbiguous(f"no package main found under {project_dir}")
-    raise MainPackageAmbiguous(
-        f"{len(candidates)} main packages, pick one: {', '.join(candidates)}"
-    )
+    raise MainPackageAmbiguous(f"{len(found)} main packages, pick one: {', '.join(found)}")
 
 
 def vendored(project_dir: Path) -> bool:

@@ -2,7 +2,7 @@
 
 Cache-hit rate, build time with and without a cache hit (and its trend), image
 sizes and failure rate, as a table on the terminal and a PNG chart
-(matplotlib, the ``report`` extra).
+(:mod:`dlc_tasks.reporting.chart`: matplotlib, the ``report`` extra).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dlc_tasks.errors import NotFoundError, ToolError
+from dlc_tasks.errors import NotFoundError
+from dlc_tasks.reporting.chart import draw_chart
 from dlc_tasks.reporting.console import Console
 
 
@@ -115,49 +116,6 @@ def _fmt(value: Any, unit: str = "") -> str:
     if unit == "MB":
         return f"{value / 1e6:.1f} MB"
     return str(value)
-
-
-def draw_chart(runs: list[dict[str, Any]], out: Path) -> None:
-    """Total time per run (hit, miss, no cache step) and image size per run, as a PNG."""
-    try:
-        import matplotlib  # noqa: PLC0415
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError:
-        raise ToolError(
-            "matplotlib is not installed", hint="pip install 'dlc-tasks[report]' (./dev does)"
-        ) from None
-    xs = list(range(1, len(runs) + 1))
-    colours = [
-        "tab:red"
-        if not r.get("ok")
-        else "tab:green"
-        if r.get("cache_hit")
-        else "tab:orange"
-        if r.get("cache_hit") is False
-        else "tab:gray"
-        for r in runs
-    ]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    top.bar(xs, [r.get("total_seconds", 0) for r in runs], color=colours)
-    top.set_ylabel("run time (s)")
-    top.set_title(
-        "dlc-tasks runs: green = cache hit, orange = miss, grey = no cache step, red = failed"
-    )
-    sizes = [
-        (x, r["image"]["size"] / 1e6)
-        for x, r in zip(xs, runs, strict=True)
-        if r.get("image") and r["image"].get("size")
-    ]
-    if sizes:
-        bottom.plot([x for x, _ in sizes], [s for _, s in sizes], marker="o")
-    bottom.set_ylabel("production image (MB)")
-    bottom.set_xlabel("run")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
 
 
 def run_report(state_dir: Path, out: Console, chart: str | None) -> dict[str, Any]:

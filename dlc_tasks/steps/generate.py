@@ -1,17 +1,59 @@
-"""``generate``: the configured code generators, run inside the cache image."""
+"""``generate``: the configured code generators, run inside the cache image.
+
+A failure names what failed: for ``go generate``, the directive (its text, file and line,
+read from Go's ``FILE:LINE: running "CMD": …`` line) and ``dlc.generate``, where a directive
+that cannot run in the cache image is left out (``dlc init`` writes ``go generate -skip``).
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dlc_tasks.errors import GoStepFailed
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import describe_container, open_go_container
+from dlc_tasks.steps.gocontainer import WORKDIR, describe_container, open_go_container
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
+
+
+# what go generate prints when a directive fails: `tz/tz.go:3: running "./gen.py": …`
+_GO_GENERATE_ERROR = re.compile(r"^(?P<file>\S+\.go):(?P<line>[0-9]+): (?P<error>.+)$")
+
+
+class GenerateFailed(GoStepFailed):
+    """A ``dlc.generate`` step failed; the message names the directive when Go said which."""
+
+    hint = (
+        "leave it out in dlc.generate (go generate -skip REGEX ./..., as dlc init writes for "
+        "directives the cache image cannot run) and commit its output, or make it a Go command"
+    )
+
+
+def generate_failure(project_dir: Path, step: list[str], err: GoStepFailed) -> GoStepFailed:
+    """``err`` as one line naming the failing directive and ``dlc.generate``."""
+    command = " ".join(step)
+    for line in reversed(err.lines):
+        match = _GO_GENERATE_ERROR.match(line.strip())
+        if match is None:
+            continue
+        rel = match.group("file").removeprefix(WORKDIR + "/")
+        number = int(match.group("line"))
+        try:
+            source = (project_dir / rel).read_text(encoding="utf-8", errors="replace")
+            text = source.splitlines()[number - 1].strip()
+        except (OSError, IndexError):
+            text = "a //go:generate directive"
+        return GenerateFailed(
+            f"dlc.generate: {command} failed at {text} ({rel}:{number}): {match.group('error')}",
+            lines=err.lines,
+        )
+    return GenerateFailed(f"dlc.generate: {err}", lines=err.lines)
 
 
 class GenerateStep(Step):
@@ -51,7 +93,10 @@ class GenerateStep(Step):
         before = run.source_fingerprints()
         with open_go_container(run) as go:
             for step in steps:
-                go.run(step)
+                try:
+                    go.run(step)
+                except GoStepFailed as err:
+                    raise generate_failure(run.settings.project_dir, step, err) from None
         after = run.source_fingerprints()
         # What the generators wrote: new or changed content, or rewritten (a new mtime) with
         # the same content; and what an earlier generate wrote that is still as it left it.

@@ -262,7 +262,8 @@ def _checked(result: ExecResult, what: str | None) -> ExecResult:
         failed = failed_tests(result.lines)
         detail = f": {', '.join(failed)}" if failed else ""
         raise GoStepFailed(
-            f"{what or ' '.join(result.argv)} failed with exit code {result.exit_code}{detail}"
+            f"{what or ' '.join(result.argv)} failed with exit code {result.exit_code}{detail}",
+            lines=list(result.lines),
         )
     return result
 

@@ -1,13 +1,23 @@
 """Helpers of the adoption tests: Go modules made outside this repository, ``dlc``/``inv``/``nox``
-run from them as their user would, and what skopeo reads back from the registry."""
+run from them as their user would (a subprocess) or in-process (the ``dlc`` program's ``run``
+with its argv, from the module: the same code without a Python start-up per command), and
+what skopeo reads back from the registry."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import json
+import os
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
+import pytest
+
+from dlc_tasks.cli.program import program
 from dlc_tasks.clients.baseimages import find_goroot
 from tests.integration.conftest import INV, Registry, _inv_env, ok
 from tests.support.files import write_files
@@ -47,6 +57,37 @@ def inv_here(
     )
 
 
+def dlc_in_process(
+    *args: str, module: Path, registry: Registry, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dlc ARGS`` run in this process from ``module``, with the environment :func:`inv_here`
+    gives a subprocess; its exit code and output as a subprocess's would be."""
+    wanted = _inv_env(module, registry.address, env)
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with pytest.MonkeyPatch.context() as patch:
+        for name in set(os.environ) - set(wanted):
+            patch.delenv(name)
+        for name, value in wanted.items():
+            patch.setenv(name, value)
+        patch.chdir(module)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(),
+        ):
+            # A `dlc` process ends after one command, and its engine connections (the docker
+            # SDK's unix sockets) with it: in-process they are collected, here and at the end,
+            # with the ResourceWarning a process exit would never have raised.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                program().run(["dlc", *args])
+            except SystemExit as exited:
+                code = exited.code if isinstance(exited.code, int) else 1
+            gc.collect()
+    return subprocess.CompletedProcess(["dlc", *args], code, out.getvalue(), err.getvalue())
+
+
 def timed_push(
     module: Path,
     registry: Registry,
@@ -54,21 +95,31 @@ def timed_push(
     tool: str = "dlc",
     env: dict[str, str] | None = None,
 ) -> tuple[str, float]:
-    """``dlc push`` (or ``inv push``) from the module: its output and its wall time in seconds."""
+    """``dlc push`` from the module (in-process with ``tool="in-process"``, else ``tool`` in a
+    subprocess): its output and its wall time in seconds."""
     started = time.monotonic()
-    out = ok(inv_here("push", *args, module=module, registry=registry, env=env, tool=tool))
+    if tool == "in-process":
+        out = ok(dlc_in_process("push", *args, module=module, registry=registry, env=env))
+    else:
+        out = ok(inv_here("push", *args, module=module, registry=registry, env=env, tool=tool))
     return out, time.monotonic() - started
 
 
 def push_twice(
-    module: Path, registry: Registry, shape: str, commands: str, repo_root: Path | None = None
+    module: Path,
+    registry: Registry,
+    shape: str,
+    commands: str,
+    *,
+    repo_root: Path | None = None,
+    tool: str = "in-process",
 ) -> str:
     """Commit (in ``repo_root``, default the module), ``dlc push``, ``dlc push`` again (which
     must skip every step); print both wall times (pytest -rP shows them); return the first
     push's output."""
     commit(repo_root or module)
-    out, first = timed_push(module, registry)
-    again, second = timed_push(module, registry)
+    out, first = timed_push(module, registry, tool=tool)
+    again, second = timed_push(module, registry, tool=tool)
     assert_every_step_skipped(again)
     print(f"ADOPT {shape}: {commands}; first push {first:.1f} s, second push {second:.1f} s")
     return out

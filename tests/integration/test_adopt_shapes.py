@@ -1,20 +1,25 @@
-"""Adopting modules of other shapes, each made here outside this repository: vendored
-dependencies (and ``go tool`` generators), two main packages giving two images, a ``go.work``
+"""Adopting modules of other shapes, each made here outside this repository, in-process (the
+``dlc`` program's ``run`` with its argv, from the module; ``test_adopt.py`` is the one run
+as a user would, from the README's install line): a vendored application (its main package
+at the root, helpers under ``scripts/``, a ``toolchain`` line, its own root ``Dockerfile``, Go
+and non-Go generators), a module with ``go run`` generators and two images, a ``go.work``
 workspace; and reproducible binaries with ``dlc.go``'s tags and -ldflags.
 
-Each goes through ``dlc init``, ``dlc push`` and ``nox -s ci`` from the module as its user
-would; a second run skips every step; the pushed images are read back with skopeo. Each
-test prints the wall times of its first and second push (``pytest -rP`` shows them). What
-they share to stay fast: the cache image's std layer is the same for every module built
-on this engine (Dockerfile.build warms std before anything module-specific), the modules
-are small, and the library's ``ci`` nox session uses no virtualenv of its own.
+Each ``dlc init && dlc push`` must work on the first try; a second push skips every step;
+the pushed images are read back with skopeo. Each test prints the wall times of its first
+and second push (``pytest -rP`` shows them). What they share to stay fast: the cache image's
+std layer is the same for every module built on this engine (Dockerfile.build warms std
+before anything module-specific), the modules are small, and ``dlc`` runs in-process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -27,17 +32,32 @@ from tests.integration.adoption import (
     assert_every_step_skipped,
     assert_three_tags_one_digest,
     commit,
+    dlc_in_process,
     host_go,
-    inv_here,
     push_twice,
     skopeo_config,
+    skopeo_inspect,
+    timed_push,
     write_files,
 )
-from tests.integration.conftest import Registry, git_sha, ok
+from tests.integration.conftest import Registry, git_sha, ok, start_registry
 from tests.support.goproxy import publish
 
 pytestmark = pytest.mark.integration
-ADOPTED = "dlc init; git commit; dlc push; dlc push; nox -s ci"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One registry for this file's modules, each pushing under names of its own: the cache
+    images' Go and std layers are uploaded once, then mounted from one repository into the
+    next, instead of uploaded to a fresh registry by every test."""
+    reg = start_registry(tmp_path_factory.mktemp("adoption-registry"))
+    yield reg
+    reg.process.terminate()
+    reg.process.wait(10)
+
+
+ADOPTED = "dlc init; git commit; dlc push; dlc push (in-process)"
 
 DEP_FILES = {
     "go.mod": "module example.com/dep\n\ngo 1.22\n",
@@ -47,6 +67,8 @@ DEP_FILES = {
         'package main\n\nimport "os"\n\n'
         'func main() { _ = os.WriteFile(os.Args[1], []byte("made by depgen\\n"), 0o644) }\n'
     ),
+    # another command of the dependency, which go mod vendor leaves out (nothing imports it)
+    "cmd/other/main.go": "package main\n\nfunc main() {}\n",
 }
 OWN_GEN = (
     "// Command gen writes the banner package's generated constant (a tool of this module).\n"
@@ -56,10 +78,19 @@ OWN_GEN = (
     'const Banner = \\"generated\\"\\n"\n'
     "\t_ = os.WriteFile(os.Args[1], []byte(src), 0o644)\n}\n"
 )
+# Go generators that run in the cache image (go tool: the module's own, a vendored one), and
+# two that cannot: a shell line running a generator vendor/ lacks (as in a large application
+# tried for the issue, with go.uber.org/mock), and `go run` of a package vendor/ lacks.
+MOCKGEN = (
+    '//go:generate sh -c "go run go.uber.org/mock/mockgen -source=banner.go '
+    '-destination=mock_banner.go"'
+)
 BANNER = (
     "// Package banner holds a constant that go generate writes.\npackage banner\n\n"
     "//go:generate go tool gen banner_gen.go\n"
     "//go:generate go tool depgen depgen.txt\n"
+    f"{MOCKGEN}\n"
+    "//go:generate go run example.com/dep/cmd/other\n"
 )
 BANNER_TEST = (
     'package banner\n\nimport (\n\t"os"\n\t"testing"\n)\n\n'
@@ -68,28 +99,58 @@ BANNER_TEST = (
     '\tif b, err := os.ReadFile("depgen.txt"); err != nil || string(b) != "made by depgen\\n" {\n'
     "\t\tt.Fatal(string(b), err)\n\t}\n}\n"
 )
-VENDORED_MAIN = (
-    'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/acme/vendored/internal/banner"\n'
-    '\t"example.com/dep"\n)\n\nfunc main() { fmt.Println(dep.Name(), banner.Banner) }\n'
+# The application at the root: who it runs as, whether it trusts CA certificates, and the
+# vendored and generated values.
+GREETER = """// Command greeter prints who it runs as and how many CA certificates it trusts.
+package main
+
+import (
+\t"crypto/x509"
+\t"fmt"
+\t"os/user"
+
+\t"example.com/acme/greeter/internal/banner"
+\t"example.com/dep"
 )
+
+func main() {
+\tname := "unknown"
+\tif u, err := user.Current(); err == nil {
+\t\tname = u.Username
+\t}
+\tpool, err := x509.SystemCertPool()
+\tcerts := 0
+\tif err == nil && pool != nil && !pool.Equal(x509.NewCertPool()) {
+\t\tcerts = 1
+\t}
+\tfmt.Printf("%s %s %s certs=%d\\n", dep.Name(), banner.Banner, name, certs)
+}
+"""
+HELPER = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("a helper") }\n'
+OWN_DOCKERFILE = 'FROM scratch\nCOPY greeter /greeter\nENTRYPOINT ["/greeter"]\n'
 
 
 def make_vendored(root: Path) -> Path:
-    """A module whose dependency (with a generator) is vendored by a real ``go mod vendor``
-    against a local file proxy that is then removed: the build has nothing but vendor/."""
+    """A vendored application: its dependency (with a generator) is vendored by a real
+    ``go mod vendor`` against a local file proxy that is then removed, so the build has
+    nothing but vendor/; main package at the root, helpers under scripts/, a toolchain line,
+    its own Dockerfile."""
     proxy = root.parent / "proxy"
     go_sum = publish(proxy, "example.com/dep", "v1.0.0", DEP_FILES)
     write_files(
         root,
         {
-            "go.mod": "module example.com/acme/vendored\n\ngo 1.24\n\n"
+            "go.mod": "module example.com/acme/greeter\n\ngo 1.24\n\ntoolchain go1.24.4\n\n"
             "require example.com/dep v1.0.0\n\n"
-            "tool (\n\texample.com/acme/vendored/internal/gen\n\texample.com/dep/cmd/depgen\n)\n",
+            "tool (\n\texample.com/acme/greeter/internal/gen\n\texample.com/dep/cmd/depgen\n)\n",
             "go.sum": go_sum,
-            "cmd/vendored/main.go": VENDORED_MAIN,
+            "main.go": GREETER,
             "internal/banner/banner.go": BANNER,
             "internal/banner/banner_test.go": BANNER_TEST,
             "internal/gen/main.go": OWN_GEN,
+            "scripts/cheatsheet/main.go": HELPER,
+            "scripts/translations/main.go": HELPER,
+            "Dockerfile": OWN_DOCKERFILE,
             "VERSION": "MAJOR=1\nMINOR=0\nPATCH=0\n",
             ".gitignore": IGNORED + "banner_gen.go\ndepgen.txt\n",
         },
@@ -113,23 +174,77 @@ def make_vendored(root: Path) -> Path:
     return root
 
 
-def test_a_vendored_module_with_go_tool_generators(
+def test_a_vendored_application_with_helpers_its_own_dockerfile_and_generators(
     tmp_path: Path, registry: Registry, engine: docker.DockerClient
 ) -> None:
-    module = make_vendored(tmp_path / "vendored")
-    assert "example.com/dep/cmd/depgen" in (module / "vendor" / "modules.txt").read_text()
-    ok(inv_here("init", module=module, registry=registry, tool="dlc"))
+    module = make_vendored(tmp_path / "greeter")
+    modules_txt = (module / "vendor" / "modules.txt").read_text()
+    assert "example.com/dep/cmd/depgen" in modules_txt
+    assert "example.com/dep/cmd/other" not in modules_txt
+    said = ok(dlc_in_process("init", module=module, registry=registry))
     config = yaml.safe_load((module / "invoke.yaml").read_text())["dlc"]
-    assert config["main_package"] == "./cmd/vendored"  # internal/gen is a tool, not a product
-    out = push_twice(module, registry, "vendored + go tool", ADOPTED)
+    # the root main package is the product: one image, not three (nine tags) with the helpers
+    assert (config["main_package"], config["binary_name"]) == ("./", "greeter")
+    assert "images" not in config
+    assert "images: ./scripts/cheatsheet is a helper" in said
+    (step,) = config["generate"]
+    assert step[:3] == ["go", "generate", "-skip"] and step[-1] == "./..."
+    assert f"generate: left out internal/banner/banner.go:6 {MOCKGEN}: sh is a shell line" in said
+    assert (
+        "generate: left out internal/banner/banner.go:7 //go:generate go run "
+        "example.com/dep/cmd/other: example.com/dep/cmd/other is not in vendor/modules.txt"
+    ) in said
+    assert "Dockerfile: the project's own, left alone" in said
+
+    commit(module)
+    out, first = timed_push(module, registry, tool="in-process")
     assert "vendored: modules come from vendor/" in out  # no download: GOPROXY is off
     assert (module / "internal" / "banner" / "banner_gen.go").is_file()  # go tool gen ran
+    assert (module / "internal" / "banner" / "depgen.txt").is_file()  # the vendored tool ran
+    assert (module / "Dockerfile").read_text() == OWN_DOCKERFILE  # the project's own, untouched
     sha = git_sha(module)
-    assert_three_tags_one_digest(registry, "acme/vendored", "1.0.0", sha)
-    ran = engine.containers.run(f"{registry.address}/acme/vendored:1.0.0", remove=True)
-    assert ran.decode().strip() == "dep generated"
-    nox = ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
-    assert_every_step_skipped(nox)
+    assert_three_tags_one_digest(registry, "acme/greeter", "1.0.0", sha)
+    with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as answer:
+        catalog = json.loads(answer.read())["repositories"]
+    assert "acme/greeter" in catalog
+    assert not {"acme/cheatsheet", "acme/translations"} & set(catalog)  # no image of a helper
+    config_blob = skopeo_config(registry, "acme/greeter:1.0.0")
+    assert config_blob["Entrypoint"] == ["/app/greeter"]
+    assert config_blob["User"] == "65532:65532"
+    ran = engine.containers.run(f"{registry.address}/acme/greeter:1.0.0", remove=True)
+    assert ran.decode().strip().startswith("dep generated ")
+    assert ran.decode().strip().endswith("certs=1")  # the runtime base has its own
+
+    # what the default generate did here: the shell line fails; the one line names it
+    config["generate"] = [["go", "generate", "./..."]]
+    written = (module / "invoke.yaml").read_text()
+    (module / "invoke.yaml").write_text(yaml.safe_dump({"dlc": config}))
+    failed = dlc_in_process("generate", module=module, registry=registry)
+    (module / "invoke.yaml").write_text(written)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    line = failed.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith(
+        f"dlc: dlc.generate: go generate ./... failed at {MOCKGEN} "
+        '(internal/banner/banner.go:6): running "sh": exit status 1 (leave it out in dlc.generate'
+    ), line
+
+    again, second = timed_push(module, registry, tool="in-process")
+    assert_every_step_skipped(again)
+    print(f"ADOPT vendored application: {ADOPTED}; first push {first:.1f} s, second {second:.1f} s")
+
+    # a static binary on scratch: CA certificates and a passwd entry are put in
+    scratch = ok(
+        dlc_in_process(
+            "push", module=module, registry=registry, env={"INVOKE_DLC_IMAGE_BASE": "scratch"}
+        )
+    )
+    assert "prod: ran" in scratch
+    assert "test: ran" not in scratch  # only the production image changed
+    ran = engine.containers.run(f"{registry.address}/acme/greeter:1.0.0", remove=True)
+    assert ran.decode().strip() == "dep generated nonroot certs=1"
+    layers = skopeo_inspect(registry, f"acme/greeter:{sha}")["Layers"]
+    assert isinstance(layers, list) and len(layers) <= 6  # certs, passwd, group, binary
 
 
 API = """// Command api serves /ping on :8080; `api -health` asks it (the image's health check).
@@ -164,14 +279,41 @@ CLI = (
     'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/acme/duo/internal/name"\n)\n\n'
     'func main() { fmt.Println("cli of", name.Of()) }\n'
 )
-NAME = 'package name\n\n// Of names the module.\nfunc Of() string { return "duo" }\n'
+# `go run` generators: a `//go:build ignore` program beside the package (not a main package of
+# the module) and a helper command under internal/; and one that cannot run offline
+# (`go run pkg@version` fetches a module)
+STRINGER = "//go:generate go run golang.org/x/tools/cmd/stringer@v0.20.0 -type=Kind"
+NAME = (
+    "// Package name names the module; go generate writes its parts.\npackage name\n\n"
+    "//go:generate go run gen.go\n"
+    "//go:generate go run ./upper -out upper_gen.go\n"
+    f"{STRINGER}\n\n"
+    "// Of names the module.\nfunc Of() string { return lower + upper }\n"
+)
+NAME_GEN = (
+    "//go:build ignore\n\n// Program gen writes lower_gen.go (go run gen.go).\npackage main\n\n"
+    'import "os"\n\n'
+    "func main() {\n"
+    '\tsrc := "// Code generated by gen.go. DO NOT EDIT.\\n\\npackage name\\n\\n'
+    'const lower = \\"du\\"\\n"\n'
+    '\t_ = os.WriteFile("lower_gen.go", []byte(src), 0o644)\n}\n'
+)
+UPPER = (
+    "// Command upper writes upper_gen.go (a generator under internal/: a helper).\n"
+    'package main\n\nimport (\n\t"flag"\n\t"os"\n)\n\n'
+    "func main() {\n"
+    '\tout := flag.String("out", "", "where to write")\n\tflag.Parse()\n'
+    '\tsrc := "// Code generated by upper. DO NOT EDIT.\\n\\npackage name\\n\\n'
+    'const upper = \\"o\\"\\n"\n'
+    "\t_ = os.WriteFile(*out, []byte(src), 0o644)\n}\n"
+)
 NAME_TEST = (
     'package name\n\nimport "testing"\n\n'
     'func TestOf(t *testing.T) {\n\tif Of() != "duo" {\n\t\tt.Fatal(Of())\n\t}\n}\n'
 )
 
 
-def test_two_main_packages_give_two_images_and_image_selects_one(
+def test_go_run_generators_and_two_main_packages_give_two_images_and_image_selects_one(
     tmp_path: Path, registry: Registry, engine: docker.DockerClient
 ) -> None:
     module = write_files(
@@ -181,17 +323,24 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
             "cmd/api/main.go": API,
             "cmd/cli/main.go": CLI,
             "internal/name/name.go": NAME,
+            "internal/name/gen.go": NAME_GEN,
+            "internal/name/upper/main.go": UPPER,
             "internal/name/name_test.go": NAME_TEST,
             "VERSION": "MAJOR=0\nMINOR=1\nPATCH=0\n",
-            ".gitignore": IGNORED,
+            ".gitignore": IGNORED + "*_gen.go\n",
         },
     )
-    ok(inv_here("init", module=module, registry=registry, tool="dlc"))
-    written = yaml.safe_load((module / "invoke.yaml").read_text())
+    said = ok(dlc_in_process("init", module=module, registry=registry))
+    text = (module / "invoke.yaml").read_text()
+    written = yaml.safe_load(text)
     assert written["dlc"]["images"] == {
         "api": {"main_package": "./cmd/api"},
         "cli": {"main_package": "./cmd/cli"},
-    }
+    }  # not internal/name (gen.go is //go:build ignore), not the helper internal/name/upper
+    assert '# upper: {main_package: "./internal/name/upper"}' in text
+    (step,) = written["dlc"]["generate"]
+    assert step[:3] == ["go", "generate", "-skip"]
+    assert f"generate: left out internal/name/name.go:6 {STRINGER}: go run " in said
     # what a user adds after init: the server's port and health check
     written["dlc"]["images"]["api"].update(ports=[8080], healthcheck=["/app/api", "-health"])
     (module / "invoke.yaml").write_text(yaml.safe_dump(written))
@@ -201,6 +350,8 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
         "two main packages",
         "dlc init; api's ports and healthcheck added; " + ADOPTED.split("; ", 1)[1],
     )
+    assert (module / "internal" / "name" / "lower_gen.go").is_file()  # go run gen.go ran
+    assert (module / "internal" / "name" / "upper_gen.go").is_file()  # go run ./upper ran
     assert out.count("$ go test ") == 1  # one test run for both images
     assert "go build -ldflags=-s -w -o .dlc/bin/api ./cmd/api" in out
     assert "go build -ldflags=-s -w -o .dlc/bin/cli ./cmd/cli" in out
@@ -214,13 +365,10 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
     assert "Healthcheck" not in skopeo_config(registry, "acme/cli:0.1.0")
     ran = engine.containers.run(f"{registry.address}/acme/cli:0.1.0", remove=True)
     assert ran.decode().strip() == "cli of duo"
-    assert_every_step_skipped(
-        ok(inv_here("-s", "ci", module=module, registry=registry, tool="nox"))
-    )
 
     # the ADR's environment check drives step 8 from the image's own health check
     checked = ok(
-        inv_here("check.cache-env", "--image", "api", module=module, registry=registry, tool="dlc")
+        dlc_in_process("check.cache-env", "--image", "api", module=module, registry=registry)
     )
     assert (
         "[8/8] ok   production container runs: the health check /app/api -health passed" in checked
@@ -229,11 +377,11 @@ def test_two_main_packages_give_two_images_and_image_selects_one(
     # --image: a new version, pushed for one image only
     (module / "VERSION").write_text("MAJOR=0\nMINOR=2\nPATCH=0\n")
     commit(module, "0.2.0")
-    only = ok(inv_here("push", "--image", "cli", module=module, registry=registry, tool="dlc"))
+    only = ok(dlc_in_process("push", "--image", "cli", module=module, registry=registry))
     assert "acme/cli:0.2.0" in only and "acme/api:" not in only.split("==> prod", 1)[1]
     assert "0.2.0" in registry.tags("acme/cli")
     assert "0.2.0" not in registry.tags("acme/api")
-    unknown = inv_here("push", "--image", "db", module=module, registry=registry, tool="dlc")
+    unknown = dlc_in_process("push", "--image", "db", module=module, registry=registry)
     assert unknown.returncode == 2
     assert unknown.stderr.strip().startswith("dlc: --image db: this module's images are api, cli")
 
@@ -256,7 +404,7 @@ def test_a_go_work_workspace_is_refused_and_its_module_adopted_alone(
             ".gitignore": IGNORED,
         },
     )
-    refused = inv_here("init", module=root, registry=registry, tool="dlc")
+    refused = dlc_in_process("init", module=root, registry=registry)
     assert refused.returncode == 2
     line = refused.stderr.strip()
     assert "\n" not in line
@@ -264,12 +412,15 @@ def test_a_go_work_workspace_is_refused_and_its_module_adopted_alone(
     assert "run dlc in one module of the workspace" in line
     assert sorted(p.name for p in root.iterdir()) == [".gitignore", "app", "go.work", "lib"]
     app = root / "app"
-    ok(inv_here("init", module=app, registry=registry, tool="dlc"))
+    ok(dlc_in_process("init", module=app, registry=registry))
     push_twice(
-        app, registry, "go.work member", "dlc init at the root (refused); cd app; " + ADOPTED, root
+        app,
+        registry,
+        "go.work member",
+        "dlc init at the root (refused); cd app; " + ADOPTED,
+        repo_root=root,
     )
     assert_three_tags_one_digest(registry, "acme/app", "0.1.0", git_sha(root))
-    assert_every_step_skipped(ok(inv_here("-s", "ci", module=app, registry=registry, tool="nox")))
 
 
 STAMP = """package main
@@ -304,7 +455,7 @@ def test_the_same_commit_in_two_checkouts_gives_the_same_binary(
             ".gitignore": IGNORED,
         },
     )
-    ok(inv_here("init", module=first, registry=registry, tool="dlc"))
+    ok(dlc_in_process("init", module=first, registry=registry))
     config = yaml.safe_load((first / "invoke.yaml").read_text())
     config["dlc"].update(GO_SETTINGS)
     (first / "invoke.yaml").write_text(yaml.safe_dump(config))
@@ -314,15 +465,8 @@ def test_the_same_commit_in_two_checkouts_gives_the_same_binary(
     binaries = []
     for checkout, repo in ((first, "stamp"), (second, "stamp-copy")):
         # another repo: another cache image and Go cache volume, so nothing is shared
-        ok(
-            inv_here(
-                "test",
-                module=checkout,
-                registry=registry,
-                env={"INVOKE_DLC_REPO": repo},
-                tool="dlc",
-            )
-        )
+        env = {"INVOKE_DLC_REPO": repo}
+        ok(dlc_in_process("test", module=checkout, registry=registry, env=env))
         binaries.append(checkout / ".dlc" / "bin" / "stamp")
     one, two = (hashlib.sha256(b.read_bytes()).hexdigest() for b in binaries)
     assert one == two

@@ -15,6 +15,7 @@ from tests.unit.conftest import invoke_tasks
 
 
 def module(root: Path, mains: tuple[str, ...] = ("cmd/greeter",)) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     (root / "go.mod").write_text("module example.com/acme/greeter\n\ngo 1.22\n")
     for rel in mains:
         (root / rel).mkdir(parents=True)
@@ -39,6 +40,7 @@ def test_init_writes_the_minimal_files_with_derived_values(tmp_path: Path) -> No
         "repo": "greeter",
         "main_package": "./cmd/greeter",
         "binary_name": "greeter",
+        "generate": [],  # no //go:generate directive: nothing to run, not even go generate
     }
     # what it wrote validates as the settings the chain reads
     s = Settings.from_mapping({**config["dlc"], "project_dir": str(root)})
@@ -73,7 +75,12 @@ def test_init_ejects_templates_and_writes_the_workflow(tmp_path: Path) -> None:
         "Dockerfile.prod.template",
     }
     text = (root / ".gitea" / "workflows" / "dlc.yml").read_text()
-    assert "python -m pip install nox dlc-tasks" in text
+    # dlc-tasks is installed from a path here (editable): the workflow installs a wheel of it,
+    # written beside the workflow, since no index has it
+    wheel = ".dlc-tasks/dlc_tasks-0.1.0-py3-none-any.whl"
+    assert f"python -m pip install nox ./{wheel}" in text
+    assert (root / wheel).read_bytes()[:2] == b"PK"
+    init(root, eject=True, workflow="gitea")  # the same bytes again: nothing to replace
     assert Settings.from_mapping({"project_dir": str(root)}).dockerfile_build == (
         root.resolve() / "docker" / "Dockerfile.build"
     )
@@ -93,11 +100,73 @@ def test_init_with_several_main_packages_writes_one_image_each(tmp_path: Path) -
 
 
 def test_init_leaves_the_choice_in_a_comment_when_names_clash(tmp_path: Path) -> None:
-    root = module(tmp_path, ("cmd/a", "tools/a"))
+    root = module(tmp_path, ("cmd/a", "server/a"))
     init(root)
     text = (root / "invoke.yaml").read_text()
-    assert "# main_package: one of ./cmd/a, ./tools/a (or images: one per main package)" in text
+    assert "# main_package: one of ./cmd/a, ./server/a (or images: one per main package)" in text
     assert "main_package" not in yaml.safe_load(text)["dlc"]
+
+
+def test_init_proposes_images_for_products_and_comments_out_helpers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real application: main.go at the root, helper commands under scripts/ (three images
+    and nine tags per push before); a library with three commands and an internal helper."""
+    app = module(tmp_path / "app", ("scripts/cheatsheet", "scripts/translations"))
+    (app / "main.go").write_text("package main\n\nfunc main() {}\n")
+    init(app)
+    text = (app / "invoke.yaml").read_text()
+    config = yaml.safe_load(text)["dlc"]
+    assert (config["main_package"], config["binary_name"]) == ("./", "greeter")
+    assert "images" not in config
+    assert '#   cheatsheet: {main_package: "./scripts/cheatsheet"}' in text
+    assert '#   translations: {main_package: "./scripts/translations"}' in text
+    said = capsys.readouterr().out
+    assert "images: ./scripts/cheatsheet is a helper" in said
+
+    mains = ("cmd/tomlv", "cmd/toml-test-decoder", "cmd/toml-test-encoder", "internal/tz")
+    helpers = ("examples/a", "tools/gen", "testing/run", "pkg/api/internal/gen")
+    library = module(tmp_path / "lib", (*mains, *helpers))
+    init(library)
+    text = (library / "invoke.yaml").read_text()
+    images = yaml.safe_load(text)["dlc"]["images"]
+    assert images == {
+        "tomlv": {"main_package": "./cmd/tomlv"},
+        "toml-test-decoder": {"main_package": "./cmd/toml-test-decoder"},
+        "toml-test-encoder": {"main_package": "./cmd/toml-test-encoder"},
+    }
+    for helper in ("./examples/a", "./internal/tz", "./testing/run", "./tools/gen"):
+        assert f'main_package: "{helper}"}}' in text  # commented out
+    # a helper deep under internal/; another whose directory's name that one took
+    assert '# gen: {main_package: "./pkg/api/internal/gen"}' in text
+    assert '# tools-gen: {main_package: "./tools/gen"}' in text
+    # what it wrote is what the chain reads
+    s = Settings.from_mapping({**yaml.safe_load(text)["dlc"], "project_dir": str(library)})
+    assert [t.name for t in s.all_images()] == list(images)
+
+
+def test_init_writes_the_generate_that_runs_in_the_cache_image_and_says_what_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = module(tmp_path)
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / "tz").mkdir()
+    (root / "tz" / "tz.go").write_text(
+        "package tz\n\n//go:generate ./gen.py\n//go:generate go run ./gen\n"
+    )
+    init(root)
+    text = (root / "invoke.yaml").read_text()
+    (step,) = yaml.safe_load(text)["dlc"]["generate"]
+    assert step == ["go", "generate", "-skip", r"^(?://go:generate \./gen\.py)$", "./..."]
+    assert "#   tz/tz.go:3: //go:generate ./gen.py\n" in text
+    assert "#     ./gen.py is not a Go command" in text
+    said = capsys.readouterr().out
+    assert "generate: left out tz/tz.go:3 //go:generate ./gen.py: ./gen.py is not a Go" in said
+    # the project's own Dockerfile: named, left alone, not the library's
+    assert "./Dockerfile is the project's own and is left alone" in text
+    assert (root / "Dockerfile").read_text() == "FROM scratch\n"
+    s = Settings.from_mapping({**yaml.safe_load(text)["dlc"], "project_dir": str(root)})
+    assert s.dockerfile_dev.parent.name == "templates"
 
 
 def test_org_and_repo_come_from_the_git_remote_before_go_mod(tmp_path: Path) -> None:

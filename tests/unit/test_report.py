@@ -15,6 +15,7 @@ from dlc_tasks.model.depshash import DepsHash
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version
+from dlc_tasks.reporting import chart
 from dlc_tasks.reporting import metrics as history
 from dlc_tasks.reporting import runreport as report
 from dlc_tasks.reporting.console import Console, Outcome
@@ -141,10 +142,90 @@ def test_history_load_skips_garbage_and_missing_file_is_an_error(tmp_path: Path)
         history.load(tmp_path / "absent.jsonl")
 
 
-def test_chart_is_a_png(tmp_path: Path) -> None:
-    out = tmp_path / "chart.png"
-    history.draw_chart([run(True, False, 40, 9_000_000), run(True, True, 2, 9_500_000)], out)
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def timed(
+    minute: int, ok: bool, hit: bool | None, steps: dict[str, float], size: int | None = None
+) -> dict[str, Any]:
+    """A history record with per-task seconds, as runreport writes them."""
+    return {
+        **run(ok, hit, sum(steps.values()), size),
+        "finished": f"2026-11-27T05:{minute:02d}:00Z",
+        "failed": None if ok else list(steps)[-1],
+        "tasks": [{"task": t, "status": "ran", "seconds": s} for t, s in steps.items()],
+    }
+
+
+CHAIN_SECONDS = {"hash": 0.1, "cache": 21.0, "generate": 1.0, "test": 6.0, "prod": 1.5, "push": 1}
+
+
+def six_runs() -> list[dict[str, Any]]:
+    """The README's six runs: miss, noop, edit, a failing test, the fix, noop; 9.5 MB images."""
+    return [
+        timed(1, True, False, CHAIN_SECONDS, 9_500_000),
+        timed(2, True, True, {"hash": 0.1, "cache": 0.01}),
+        timed(3, True, True, {"hash": 0.1, "cache": 0.01, "test": 2.0, "prod:api": 0.5}, 9_500_000),
+        timed(4, False, True, {"hash": 0.1, "cache": 0.01, "generate": 0.5, "test": 1.5}),
+        timed(5, True, True, {"hash": 0.1, "test": 2.0, "dev": 0.3}, 9_500_000),
+        timed(6, True, True, {"hash": 0.1}),
+    ]
+
+
+def test_chart_data_ticks_stacks_failures_and_size_scale() -> None:
+    data = chart.chart_data(six_runs())
+    assert data.runs == [1, 2, 3, 4, 5, 6]  # whole numbers, one per run
+    assert data.labels[0] == "1\n11-27 05:01\nmiss"
+    assert data.labels[3] == "4\n11-27 05:04\nhit"
+    assert list(data.stacks) == ["hash", "cache", "generate", "test", "prod", "push", "other"]
+    assert data.stacks["cache"] == [21.0, 0.01, 0.01, 0.01, 0.0, 0.0]
+    assert data.stacks["prod"] == [1.5, 0.0, 0.5, 0.0, 0.0, 0.0]  # prod:api is prod
+    assert data.stacks["other"] == [0.0, 0.0, 0.0, 0.0, 0.3, 0.0]  # dev
+    for i, record in enumerate(six_runs()):  # the stack of a run is its time
+        assert sum(s[i] for s in data.stacks.values()) == pytest.approx(record["total_seconds"])
+    assert data.failed == {4: "test"}
+    # a constant 9.5 MB: an axis from 0 MB, not 9.0 to 10.0
+    assert data.size_unit == "MB"
+    assert data.sizes == [(1, 9.5), (3, 9.5), (5, 9.5)]
+    assert data.size_limit == 15
+
+
+@pytest.mark.parametrize(
+    ("largest", "expected"),
+    [
+        (9_500_000, (1e6, "MB", 15)),
+        (2_400, (1e3, "kB", 3)),
+        (1.3e9, (1e9, "GB", 2)),
+        (1, (1, "B", 1.5)),
+    ],
+)
+def test_the_size_axis_fits_its_largest_value(
+    largest: float, expected: tuple[float, str, float]
+) -> None:
+    assert chart.size_scale(largest) == expected
+
+
+def test_a_long_history_shows_its_last_runs_numbered_as_in_the_history() -> None:
+    history_ = [timed(i % 60, True, True, {"hash": 0.1}) for i in range(45)]
+    data = chart.chart_data(history_)
+    assert data.runs == list(range(16, 46)) and data.total == 45
+
+
+def test_the_drawn_figure_has_those_ticks_stacks_legend_and_scale(tmp_path: Path) -> None:
+    """The matplotlib objects, read back (not pixels): what a reader of the PNG sees."""
+    data = chart.chart_data(six_runs())
+    fig = chart.figure(data)
+    top, bottom = fig.axes
+    assert list(bottom.get_xticks()) == [1, 2, 3, 4, 5, 6]
+    assert [t.get_text() for t in bottom.get_xticklabels()] == data.labels
+    assert [t.get_text() for t in top.get_legend().get_texts()] == list(data.stacks)
+    assert len(top.containers) == len(data.stacks)  # one bar series per step, stacked
+    tests = top.containers[list(data.stacks).index("test")]
+    assert [bar.get_height() for bar in tests] == data.stacks["test"]
+    assert [bar.get_hatch() for bar in tests] == [None, None, None, "//", None, None]
+    assert any("failed (test)" in t.get_text() for t in top.texts)
+    assert bottom.get_ylim() == (0, 15)
+    assert bottom.get_ylabel() == "image (MB)"
+    fig.clf()
+    chart.draw_chart(six_runs(), tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 class Terminal(io.StringIO):

@@ -157,6 +157,25 @@ def test_a_failing_go_test_is_recorded_and_raised(world: World) -> None:
     assert world.registry.tags(PROD_REPO) == []
 
 
+def test_a_failing_generate_directive_is_named_with_dlc_generate(world: World) -> None:
+    """What go generate prints for a directive the cache image cannot run (BurntSushi/toml's
+    ``./gen.py``): the failure names the directive, its place and dlc.generate."""
+    (world.project / "tz").mkdir()
+    (world.project / "tz" / "tz.go").write_text("package tz\n\n//go:generate ./gen.py\n")
+    go_said = 'tz/tz.go:3: running "./gen.py": fork/exec ./gen.py: no such file or directory'
+    world.engine.go_hook = failing("go generate", lines=[go_said])
+    run = world.run()
+    with pytest.raises(GoStepFailed) as raised:
+        chain(run)
+    line = raised.value.one_line()
+    assert line.startswith(
+        "dlc.generate: go generate ./... failed at //go:generate ./gen.py (tz/tz.go:3): "
+        'running "./gen.py": fork/exec ./gen.py: no such file or directory (leave it out in '
+        "dlc.generate (go generate -skip REGEX ./..., as dlc init writes"
+    ), line
+    assert run.outcomes[-1].task == "generate"
+
+
 def test_an_interruption_is_recorded_as_interrupted(world: World) -> None:
     world.engine.go_hook = raising("go generate", KeyboardInterrupt())
     run = world.run()
