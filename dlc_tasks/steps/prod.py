@@ -145,11 +145,11 @@ class ProdStep(Step):
         build_text = text + label_instruction(labels)  # one LABEL step, not one per label
         files = context_files(run, target)
         with context_tar(files, build_text, target.image.context_texts()) as context:
-            image = engine.build(
+            image = run.build(
                 context,
+                log=target.stamp("prod"),
                 tag=tag,
                 buildargs=s.build_args,
-                output=run.out.output,
                 dockerfile_text=build_text,
             )
         size = int(engine.inspect(image)["Size"])

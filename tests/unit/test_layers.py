@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"clients", "reporting"},
     {"config"},
     {"model", "project"},
-    {"_files"},
+    {"_files", "secrets"},
     {"errors"},
 ]
 # (layer, imported layer) that may go up, types only, and why.
