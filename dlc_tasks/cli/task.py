@@ -61,9 +61,8 @@ def debugging() -> bool:
     )
 
 
-def _with_flags(body: Callable[..., Any], flags: Iterable[str]) -> inspect.Signature:
-    """``body``'s signature plus the command-wide ``flags`` as keyword parameters."""
-    signature = inspect.signature(body)
+def _with_flags(signature: inspect.Signature, flags: Iterable[str]) -> inspect.Signature:
+    """A body's ``signature`` plus the command-wide ``flags`` as keyword parameters."""
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=COMMAND_WIDE[name][0])
         for name in flags
@@ -98,7 +97,8 @@ def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any
         raise TypeError(f"not command-wide flags: {unknown}")
 
     def decorate(body: Callable[..., Any]) -> Any:
-        own = set(inspect.signature(body).parameters)
+        signature = inspect.signature(body)  # once: every `inv --list` decorates every task
+        own = set(signature.parameters)
 
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
@@ -118,7 +118,7 @@ def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any
             except KeyboardInterrupt:
                 raise Exit(INTERRUPTED, 130) from None
 
-        run.__signature__ = _with_flags(body, flags)  # type: ignore[attr-defined]
+        run.__signature__ = _with_flags(signature, flags)  # type: ignore[attr-defined]
         helps = {name: COMMAND_WIDE[name][1] for name in flags}
         made = task(**{**kwargs, "help": {**helps, **kwargs.get("help", {})}})(run)
         made.dlc_command_wide = frozenset(flags)
