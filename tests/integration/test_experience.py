@@ -149,8 +149,11 @@ def test_doctor_with_a_healthy_and_a_broken_registry(service: Path, registry: Re
 
 
 def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_change(
-    service: Path, registry: Registry
+    service: Path, warm_registry: Registry
 ) -> None:
+    registry = warm_registry  # holds the oldest cache image: its std layer is not pushed again
+    repo = "arcodange/dance-lessons-coach-build-cache"
+    [seeded] = registry.tags(repo)
     go_mod = service / "go.mod"
     original = go_mod.read_text()
     hashes = []
@@ -158,14 +161,14 @@ def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_cha
         go_mod.write_text(original + f"\n// dependency change {n}\n")
         ok(inv("cache", project=service, registry=registry.address))
         hashes.append((service / "deps_hash.env").read_text().strip().split("=")[1])
-    repo = "arcodange/dance-lessons-coach-build-cache"
-    assert registry.tags(repo) == sorted(hashes)
+    assert registry.tags(repo) == sorted([seeded, *hashes])
 
     out = ok(
         inv("cache.prune", "--keep", "1", "--dry-run", project=service, registry=registry.address)
     )
-    assert f"would delete {registry.address}/{repo}:{hashes[0][:16]}" in out
-    assert registry.tags(repo) == sorted(hashes)
+    for deleted in (seeded, hashes[0]):
+        assert f"would delete {registry.address}/{repo}:{deleted[:16]}" in out
+    assert registry.tags(repo) == sorted([seeded, *hashes])
 
     ok(inv("cache.prune", "--keep", "1", project=service, registry=registry.address))
     assert registry.tags(repo) == sorted(hashes[1:])
