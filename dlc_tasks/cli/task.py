@@ -71,6 +71,20 @@ def _with_flags(signature: inspect.Signature, flags: Iterable[str]) -> inspect.S
     return signature.replace(parameters=[*signature.parameters.values(), *extra])
 
 
+class DlcTask(Task[Any]):
+    """Invoke's task, copied by reference.
+
+    Invoke deep-copies the namespace it loads from ``tasks.py`` (``Collection.from_module``),
+    and with it each task's ``pre`` chain, again for every task that stands on it (``push``
+    copies ``prod``, which copies ``test``…): most of what ``inv --list`` spent beyond a bare
+    ``tasks.py``. A task is not changed once defined (``namespace()`` makes new ones for a
+    new collection), so its copy is itself.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DlcTask:
+        return self
+
+
 @overload
 def dlc_task(body: Callable[..., Any], /) -> Task[Any]: ...
 
@@ -120,7 +134,8 @@ def dlc_task(*args: Any, command_wide: Iterable[str] = (), **kwargs: Any) -> Any
 
         run.__signature__ = _with_flags(signature, flags)  # type: ignore[attr-defined]
         helps = {name: COMMAND_WIDE[name][1] for name in flags}
-        made = task(**{**kwargs, "help": {**helps, **kwargs.get("help", {})}})(run)
+        options = {"klass": DlcTask, **kwargs, "help": {**helps, **kwargs.get("help", {})}}
+        made = task(**options)(run)
         made.dlc_command_wide = frozenset(flags)
         return made
 
