@@ -54,3 +54,19 @@ def test_config_settings_stays_the_function_whatever_was_imported_first() -> Non
         "assert callable(settings) and not isinstance(settings, type(dlc_tasks)), settings\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_loading_the_namespace_copies_no_task() -> None:
+    """Invoke deep-copies the namespace of a tasks.py; the library's tasks are copied by
+    reference, or every task's pre chain is copied again for each task standing on it."""
+    import types  # noqa: PLC0415
+
+    from invoke.collection import Collection  # noqa: PLC0415
+
+    from dlc_tasks.cli.collection import namespace  # noqa: PLC0415
+
+    module = types.ModuleType("tasks")
+    module.ns = namespace()  # type: ignore[attr-defined]
+    loaded = Collection.from_module(module)
+    assert loaded.tasks["push"] is module.ns.tasks["push"]  # type: ignore[attr-defined]
+    assert loaded.collections["cache"].tasks["cache"].pre[0] is module.ns.tasks["hash"]  # type: ignore[attr-defined]
