@@ -32,6 +32,7 @@ from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version, read_version
 from dlc_tasks.reporting.console import Console, Outcome
+from dlc_tasks.reporting.runlogs import RunLogs
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
@@ -90,6 +91,7 @@ class Run:
     _credentials: tuple[Credentials | None] | None = None
     _deps: depshash.DepsHash | None = None
     _tree: TreeState | None = None
+    _logs: RunLogs | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -188,6 +190,17 @@ class Run:
             )
         finally:
             self.out.end_layers()
+
+    def build(self, context: Any, *, log: str, tag: str, **options: Any) -> str:
+        """Build and tag an image with the run's build display; return its id.
+
+        ``options`` are :meth:`Engine.build`'s (``buildargs``, ``dockerfile_text``…). The
+        engine's whole log goes to ``.dlc/logs/RUN/LOG.log`` (the last 20 runs' are kept).
+        """
+        if self._logs is None:
+            self._logs = RunLogs(self.settings.state_dir / "logs")
+        with self.out.build(self._logs.path(log)) as view:
+            return self.engine().build(context, tag=tag, output=view.feed, **options)
 
     def pull(self, repository: str, reference: str) -> None:
         """Pull by tag or digest with the run's credentials, retries and progress display."""

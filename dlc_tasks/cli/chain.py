@@ -92,3 +92,14 @@ def pipeline(c: Any, branch: str | None = None) -> None:
 def dev(c: Any) -> None:
     """Build the development image from docker/Dockerfile."""
     run_chain_steps(c, "dev")
+
+
+@dlc_task(
+    help={"to": "the last task of each cycle: test (default), or generate, prod, push"},
+)
+def watch(c: Any, to: str = "test") -> None:
+    """Run the chain up to --to after each change to the module's source; Ctrl-C stops."""
+    from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
+    from dlc_tasks.cli.watch import watch as watch_loop  # noqa: PLC0415
+
+    watch_loop(c.config, to, holder_of(c).out)

@@ -11,7 +11,7 @@ from dlc_tasks.config import DEFAULTS
 def namespace() -> Collection:
     """The root collection with the ``dlc`` configuration defaults."""
     ns = Collection(
-        chain.generate, chain.test, chain.prod, chain.push, chain.dev,
+        chain.generate, chain.test, chain.prod, chain.push, chain.dev, chain.watch,
         maintenance.doctor, maintenance.report, project.init,
     )  # fmt: skip
     ns.add_task(chain.hash_, name="hash")

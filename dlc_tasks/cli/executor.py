@@ -125,7 +125,7 @@ class DlcExecutor(Executor):
             if all(call.task is not seen.task for seen in ordered):
                 ordered.append(call)
         self.config.load_collection(self.collection.configuration())
-        holder = RunHolder(self.config, options, type(self).make_run)
+        holder = self.new_holder(options)
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         results: dict[Any, Any] = {}
         failed: str | None = None  # the task that did not finish, if one did not
@@ -156,6 +156,10 @@ class DlcExecutor(Executor):
             finally:
                 signal.signal(signal.SIGTERM, previous)
         return results
+
+    def new_holder(self, options: dict[str, Any]) -> RunHolder:
+        """The holder of this invocation's run (``dlc watch`` gives each cycle's its console)."""
+        return RunHolder(self.config, options, type(self).make_run)
 
     @staticmethod
     def _finish(holder: RunHolder, failed: str | None, interrupted: bool) -> None:

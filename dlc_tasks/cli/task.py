@@ -62,15 +62,28 @@ def debugging() -> bool:
     )
 
 
-def _with_flags(body: Callable[..., Any], flags: Iterable[str]) -> inspect.Signature:
-    """``body``'s signature plus the command-wide ``flags`` as keyword parameters."""
-    signature = inspect.signature(body)
+def _with_flags(signature: inspect.Signature, flags: Iterable[str]) -> inspect.Signature:
+    """A body's ``signature`` plus the command-wide ``flags`` as keyword parameters."""
     extra = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=COMMAND_WIDE[name][0])
         for name in flags
         if name not in signature.parameters
     ]
     return signature.replace(parameters=[*signature.parameters.values(), *extra])
+
+
+class DlcTask(Task[Any]):
+    """Invoke's task, copied by reference.
+
+    Invoke deep-copies the namespace it loads from ``tasks.py`` (``Collection.from_module``),
+    and with it each task's ``pre`` chain, again for every task that stands on it (``push``
+    copies ``prod``, which copies ``test``…): most of what ``inv --list`` spent beyond a bare
+    ``tasks.py``. A task is not changed once defined (``namespace()`` makes new ones for a
+    new collection), so its copy is itself.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DlcTask:
+        return self
 
 
 @overload
@@ -104,7 +117,8 @@ def dlc_task(
         raise TypeError(f"not command-wide flags: {unknown}")
 
     def decorate(body: Callable[..., Any]) -> Any:
-        own = set(inspect.signature(body).parameters)
+        signature = inspect.signature(body)  # once: every `inv --list` decorates every task
+        own = set(signature.parameters)
 
         @functools.wraps(body)
         def run(ctx: Any, *a: Any, **kw: Any) -> Any:
@@ -129,9 +143,10 @@ def dlc_task(
             except KeyboardInterrupt:
                 raise Exit(INTERRUPTED, 130) from None
 
-        run.__signature__ = _with_flags(body, flags)  # type: ignore[attr-defined]
+        run.__signature__ = _with_flags(signature, flags)  # type: ignore[attr-defined]
         helps = {name: COMMAND_WIDE[name][1] for name in flags}
-        made = task(**{**kwargs, "help": {**helps, **kwargs.get("help", {})}})(run)
+        options = {"klass": DlcTask, **kwargs, "help": {**helps, **kwargs.get("help", {})}}
+        made = task(**options)(run)
         made.dlc_command_wide = frozenset(flags)
         return made
 

@@ -267,7 +267,9 @@ class Engine:
     ) -> str:
         """Build and tag an image; return its id. ``context`` is a tar (custom) or a path.
 
-        Only the build arguments that ``dockerfile_text`` declares are passed, so one
+        ``output`` receives the engine's log one whole line at a time, as the engine wrote it
+        (the build display, :mod:`dlc_tasks.reporting.buildview`, makes it readable). Only
+        the build arguments that ``dockerfile_text`` declares are passed, so one
         ``dlc.build_args`` mapping serves every Dockerfile without "not consumed" warnings.
         """
         from docker.credentials.errors import StoreError  # noqa: PLC0415
@@ -288,20 +290,19 @@ class Engine:
             kwargs.update(path=str(context))
         self._bound_helpers()
         image_id = None
-        tail: list[str] = []
+        log = _BuildLog(output)
         try:
             for message in self._api.build(**kwargs):
                 if "stream" in message:
-                    text = str(message["stream"])
-                    if text.strip():
-                        output(text.rstrip("\n"))
-                        tail = [*tail[-29:], text.strip()]
+                    log.add(str(message["stream"]))
                 if "error" in message or "errorDetail" in message:
+                    log.flush()
                     detail = message.get("errorDetail", {}).get("message") or message.get("error")
-                    raise BuildError(f"docker build of {tag} failed: {detail}", log=tail)
+                    raise BuildError(f"docker build of {tag} failed: {detail}", log=log.tail)
                 aux = message.get("aux")
                 if isinstance(aux, dict) and "ID" in aux:
                     image_id = str(aux["ID"])
+            log.flush()
         except APIError as err:
             raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from None
         except StoreError as err:
@@ -319,7 +320,9 @@ class Engine:
         if image_id is None:
             image_id = self.image_id(tag)
         if image_id is None:
-            raise BuildError(f"docker build of {tag} produced no image: {' | '.join(tail[-3:])}")
+            raise BuildError(
+                f"docker build of {tag} produced no image: {' | '.join(log.tail[-3:])}"
+            )
         return image_id
 
     @_engine_call
@@ -606,6 +609,31 @@ def _deadline_store(name: str, environment: Any, deadline: float) -> Any:
             return done.out
 
     return DeadlineStore(name, environment=environment)
+
+
+class _BuildLog:
+    """A build's stream as whole lines for ``output`` (the engine cuts a command's output
+    anywhere, not only at line ends), and its last 30 non-blank lines for the error."""
+
+    def __init__(self, output: Callable[[str], None]) -> None:
+        self.output = output
+        self.pending = ""
+        self.tail: list[str] = []
+
+    def add(self, text: str) -> None:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self._emit(line)
+
+    def flush(self) -> None:
+        if self.pending:
+            self._emit(self.pending)
+            self.pending = ""
+
+    def _emit(self, line: str) -> None:
+        self.output(line)
+        if line.strip():
+            self.tail = [*self.tail[-29:], line.strip()]
 
 
 def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:

@@ -1,10 +1,13 @@
 """What the tool prints: task headers, status lines, streamed tool output, progress, a summary.
 
-On a terminal lines are coloured and pushes and pulls show a live bar per layer
-(``rich``); elsewhere (CI, pipes) everything is plain, with no escape codes, each
-line prefixed by the elapsed time, and a layer is reported once, when it is done.
-Everything goes to stdout except errors, which the CLI wrapper prints to stderr. Every line
-passes through :func:`dlc_tasks.secrets.redact`: a registered secret never prints.
+On a terminal lines are coloured, an image build shows one live line per instruction
+(:mod:`.buildview`) and pushes and pulls a live bar per layer (``rich``), each collapsed when
+done. Elsewhere (CI, pipes, ``NO_COLOR``) everything is plain, with no escape codes, each
+line prefixed by the elapsed time: a build prints one line per instruction with its
+duration, a push or pull one line for the layers it sent or fetched, and the commands a
+step runs are not echoed (its decision, printed before, lists them). Everything goes to
+stdout except errors, which the CLI wrapper prints to stderr. Every line passes through
+:func:`dlc_tasks.secrets.redact`: a registered secret never prints.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dlc_tasks.errors import printable
 from dlc_tasks.model.status import Status
@@ -25,6 +28,11 @@ def shown(text: str) -> str:
     return printable(redact(text))
 
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dlc_tasks.reporting.buildview import BuildView
+
 _COLOURS = {
     "hit": "32",
     "ran": "36",
@@ -35,6 +43,18 @@ _COLOURS = {
     "interrupted": "31",
 }
 DONE_STATUSES = ("Pushed", "Pull complete", "Layer already exists", "Already exists")
+SENT = ("Pushed", "Pull complete")  # a layer that went over the wire
+THERE = ("Layer already exists", "Already exists", "Mounted from")  # one that did not need to
+
+
+class Command(str):
+    """A command line a step announces as it starts it (``$ go vet ./...``).
+
+    Printed on a terminal; in plain mode left out, because the step's decision, printed
+    just before, already lists every command it runs.
+    """
+
+    __slots__ = ()
 
 
 @dataclass
@@ -56,6 +76,7 @@ class Console:
     _bars: Any = None
     _bar_ids: dict[str, Any] = field(default_factory=dict)
     _totals: dict[str, int] = field(default_factory=dict)
+    _layer_status: dict[str, str] = field(default_factory=dict)
 
     @property
     def fancy(self) -> bool:
@@ -82,17 +103,28 @@ class Console:
         self.line(f"    {outcome.task}: {word} in {outcome.seconds:.1f}s{detail}")
 
     def output(self, text: str) -> None:
-        """Streamed output of a tool (the build log, go test); timestamped when plain."""
+        """Streamed output of a tool (go test); timestamped when plain. A :class:`Command`
+        is printed on a terminal only."""
+        if isinstance(text, Command) and not self.fancy:
+            return
         prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
         text = shown(text)
         self.stream.write(prefix + (text if text.endswith("\n") else text + "\n"))
         self.stream.flush()
 
+    def build(self, log_path: Path) -> BuildView:
+        """The display of one image build, its full log written to ``log_path``."""
+        from dlc_tasks.reporting.buildview import BuildView  # noqa: PLC0415
+
+        return BuildView(log_path, self.line, live_stream=self.stream if self.fancy else None)
+
     def layer(self, layer: str, status: str, current: int | None, total: int | None) -> None:
-        """A push or pull progress event for one layer."""
+        """A push or pull progress event for one layer: a live bar on a terminal, counted for
+        :meth:`end_layers` in both modes."""
+        if total:
+            self._totals[layer] = total
+        self._layer_status[layer] = status
         if not self.fancy:
-            if status in DONE_STATUSES[:2]:
-                self.line(f"    {layer}: {status}")
             return
         if self._bars is None:
             from rich.console import Console as RichConsole  # noqa: PLC0415
@@ -103,15 +135,13 @@ class Console:
                 BarColumn(),
                 DownloadColumn(),
                 console=RichConsole(file=self.stream, force_terminal=True),
-                transient=False,
+                transient=True,
             )
             self._bars.start()
         if layer not in self._bar_ids:
             self._bar_ids[layer] = self._bars.add_task(layer, total=None)
         task = self._bar_ids[layer]
         done = status in DONE_STATUSES
-        if total:
-            self._totals[layer] = total
         if done and not total:
             # "Pushed" carries no size: reuse the last one; a layer the registry already
             # had sent nothing, so its bar is simply full
@@ -124,16 +154,35 @@ class Console:
         )
 
     def end_layers(self) -> None:
-        """Close the layer bars of a finished push or pull."""
+        """Close the layer bars of a finished push or pull; one line for the layers it sent
+        or fetched (nothing when every layer was there already)."""
         if self._bars is not None:
             self._bars.stop()
             self._bars = None
             self._bar_ids.clear()
-            self._totals.clear()
+        statuses = self._layer_status
+        sent = [layer for layer, status in statuses.items() if status in SENT]
+        there = sum(1 for status in statuses.values() if status.startswith(THERE))
+        if sent:
+            pushed = any(statuses[layer] == "Pushed" for layer in sent)
+            size = sum(self._totals.get(layer, 0) for layer in sent)
+            where = "in the registry" if pushed else "here"
+            self.line(
+                f"    {'pushed' if pushed else 'pulled'} {len(sent)} layer(s), {size / 1e6:.1f} MB"
+                + (f"; {there} already {where}" if there else "")
+            )
+        self._totals.clear()
+        self._layer_status.clear()
 
     def summary(self, outcomes: list[Outcome]) -> None:
-        """A table of every step of the run."""
+        """Every step of the run: a table on a terminal, one line in plain mode (each step's
+        status line was printed as it ended)."""
         if not outcomes:
+            return
+        if not self.fancy:
+            total = sum(o.seconds for o in outcomes)
+            steps = ", ".join(f"{o.task} {o.status} {o.seconds:.1f}s" for o in outcomes)
+            self.line(f"summary: {steps} ({total:.1f}s)")
             return
         width = max(len(o.task) for o in outcomes)
         self.line("summary:")

@@ -121,12 +121,12 @@ class CacheStep(Step):
         dockerfile = dockerfile.rstrip("\n") + "\n" + label_instruction(labels)
         try:
             with context_tar(files, dockerfile, texts) as context:
-                run.engine().build(
+                run.build(
                     context,
+                    log="cache",
                     tag=ref,
                     buildargs=s.cache_build_args,
                     dockerfile_text=dockerfile,
-                    output=run.out.output,
                 )
         except BuildError as err:
             mismatch = next((line for line in err.log if "checksum mismatch" in line), None)

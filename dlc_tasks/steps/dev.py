@@ -53,11 +53,11 @@ class DevStep(Step):
         tag = f"{s.repo}:dev"
         text = str(decision.facts["text"])
         write_rendered(self.out(run), text)
-        image = run.engine().build(
+        image = run.build(
             s.project_dir,
+            log="dev",
             tag=tag,
             buildargs=s.build_args,
-            output=run.out.output,
             dockerfile=s.shown(self.out(run)),
             custom_context=False,
             dockerfile_text=text,

@@ -28,6 +28,7 @@ from dlc_tasks._files import short
 from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
 from dlc_tasks.errors import EngineError, GoStepFailed
 from dlc_tasks.model.gobuild import GoBuild
+from dlc_tasks.reporting.console import Command
 
 if TYPE_CHECKING:
     from dlc_tasks.model.targets import ImageTarget
@@ -216,7 +217,7 @@ class GoContainer:
 
         ``quiet`` keeps the command's output for the caller instead of printing it.
         """
-        self.output(f"$ {' '.join(argv)}")
+        self.output(Command(f"$ {' '.join(argv)}"))
         return _checked(self._exec(argv, quiet=quiet), what)
 
     def run_together(self, commands: Sequence[tuple[str, Sequence[str]]]) -> list[ExecResult]:
@@ -227,7 +228,7 @@ class GoContainer:
         first failure (in that order) is raised after all ended.
         """
         for _, argv in commands:
-            self.output(f"$ {' '.join(argv)}")
+            self.output(Command(f"$ {' '.join(argv)}"))
         results: list[ExecResult | BaseException | None] = [None] * len(commands)
 
         def work(index: int, argv: Sequence[str]) -> None:

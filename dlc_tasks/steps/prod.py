@@ -173,11 +173,11 @@ class ProdStep(Step):
         sent: dict[str, str] = {}
         with context_tar(files, build_text, target.image.context_texts(), sent) as context:
             check_tested(run, target, sent[target.binary_name])  # the bytes the image gets
-            image = engine.build(
+            image = run.build(
                 context,
+                log=target.stamp("prod"),
                 tag=tag,
                 buildargs=s.build_args,
-                output=run.out.output,
                 dockerfile_text=build_text,
             )
         size = int(engine.inspect(image)["Size"])

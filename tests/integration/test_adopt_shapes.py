@@ -197,8 +197,9 @@ def test_a_vendored_application_with_helpers_its_own_dockerfile_and_generators(
     assert "Dockerfile: the project's own, left alone" in said
 
     commit(module)
-    out, first = timed_push(module, registry, tool="in-process")
-    assert "vendored: modules come from vendor/" in out  # no download: GOPROXY is off
+    _, first = timed_push(module, registry, tool="in-process")
+    logs = [log.read_text() for log in (module / ".dlc" / "logs").glob("*/cache.log")]
+    assert any("vendored: modules come from vendor/" in log for log in logs)  # GOPROXY off
     assert (module / "internal" / "banner" / "banner_gen.go").is_file()  # go tool gen ran
     assert (module / "internal" / "banner" / "depgen.txt").is_file()  # the vendored tool ran
     assert (module / "Dockerfile").read_text() == OWN_DOCKERFILE  # the project's own, untouched
@@ -352,7 +353,7 @@ def test_go_run_generators_and_two_main_packages_give_two_images_and_image_selec
     )
     assert (module / "internal" / "name" / "lower_gen.go").is_file()  # go run gen.go ran
     assert (module / "internal" / "name" / "upper_gen.go").is_file()  # go run ./upper ran
-    assert out.count("$ go test ") == 1  # one test run for both images
+    assert out.count("& go test -covermode") == 1  # one test run for both images (its plan)
     assert "go build -ldflags=-s -w -o .dlc/bin/api ./cmd/api" in out
     assert "go build -ldflags=-s -w -o .dlc/bin/cli ./cmd/cli" in out
     sha = git_sha(module)

@@ -14,10 +14,22 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.conftest import INV, REPO, Registry, free_port, git_sha, inv, ok
+from tests.integration.conftest import (
+    INV,
+    REPO,
+    Registry,
+    commit,
+    free_port,
+    git_sha,
+    inv,
+    ok,
+)
+from tests.support.transcript import structure
 
 pytestmark = pytest.mark.integration
 TIMESTAMP = re.compile(r"^\[\s*[0-9.]+s\] ")
+# What docs/regenerate.py appends to go.mod too: a cache image the registry does not hold.
+GO_MOD_CHANGE = "\n// a dependency change: the cache image of this go.mod is not in the registry\n"
 
 
 def catalog(registry: Registry) -> list[str]:
@@ -58,12 +70,29 @@ def test_dry_run_prints_the_plan_and_touches_nothing(
         assert f"{step}: planned" in out
 
 
-def test_report_matches_the_run_and_feeds_ci_and_inv_report(
-    service: Path, registry: Registry, engine: docker.DockerClient, tmp_path: Path
+def test_a_first_push_reads_as_documented_and_its_report_matches_the_run(
+    service: Path, warm_registry: Registry, engine: docker.DockerClient, tmp_path: Path
 ) -> None:
+    """A cold first push (a new go.mod: a cache miss, then everything else from a cold Go
+    cache), as docs/regenerate.py captures it: at most 60 lines in plain mode, the structure
+    of docs/inv-push-terminal.txt, no engine noise; its report feeds CI and `inv report`."""
+    registry = warm_registry  # the std layer is there already: the miss pushes only the rest
+    with (service / "go.mod").open("a") as go_mod:
+        go_mod.write(GO_MOD_CHANGE)
+    commit(service, "a dependency change")
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
-    ok(inv("push", project=service, registry=registry.address, env=env))
+    out = ok(inv("push", project=service, registry=registry.address, env=env))
+    lines = out.splitlines()
+    assert len(lines) <= 60, out
+    for noise in ("Step ", "--->", "Running in", "Removing intermediate", "Successfully", "\x1b"):
+        assert noise not in out, noise
+    assert not any(line.split("] ", 1)[1].startswith("$ ") for line in lines)  # in the plan
+    documented = (REPO / "docs" / "inv-push-terminal.txt").read_text(encoding="utf-8")
+    assert structure(out) == structure(documented), "run docs/regenerate.py"
+    logs = list((service / ".dlc" / "logs").glob("*/*.log"))
+    assert sorted(log.name for log in logs) == ["cache.log", "prod.log"]
+    assert all("Step 1/" in log.read_text() for log in logs)  # the engine's whole log
     report = json.loads((service / ".dlc" / "report.json").read_text())
     deps_hash = (service / "deps_hash.env").read_text().strip().split("=")[1]
     digest = registry.digest("arcodange/dance-lessons-coach", "latest")
@@ -120,8 +149,11 @@ def test_doctor_with_a_healthy_and_a_broken_registry(service: Path, registry: Re
 
 
 def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_change(
-    service: Path, registry: Registry
+    service: Path, warm_registry: Registry
 ) -> None:
+    registry = warm_registry  # holds the oldest cache image: its std layer is not pushed again
+    repo = "arcodange/dance-lessons-coach-build-cache"
+    [seeded] = registry.tags(repo)
     go_mod = service / "go.mod"
     original = go_mod.read_text()
     hashes = []
@@ -129,14 +161,14 @@ def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_cha
         go_mod.write_text(original + f"\n// dependency change {n}\n")
         ok(inv("cache", project=service, registry=registry.address))
         hashes.append((service / "deps_hash.env").read_text().strip().split("=")[1])
-    repo = "arcodange/dance-lessons-coach-build-cache"
-    assert registry.tags(repo) == sorted(hashes)
+    assert registry.tags(repo) == sorted([seeded, *hashes])
 
     out = ok(
         inv("cache.prune", "--keep", "1", "--dry-run", project=service, registry=registry.address)
     )
-    assert f"would delete {registry.address}/{repo}:{hashes[0][:16]}" in out
-    assert registry.tags(repo) == sorted(hashes)
+    for deleted in (seeded, hashes[0]):
+        assert f"would delete {registry.address}/{repo}:{deleted[:16]}" in out
+    assert registry.tags(repo) == sorted([seeded, *hashes])
 
     ok(inv("cache.prune", "--keep", "1", project=service, registry=registry.address))
     assert registry.tags(repo) == sorted(hashes[1:])
@@ -153,45 +185,100 @@ def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_cha
     assert rows["Dockerfile.build"] == "same"
 
 
+class Tmux:
+    """An interactive bash under tmux, read from the screen as a person would."""
+
+    def __init__(self, name: str, rc: Path) -> None:
+        self.name = name
+        tmux = shutil.which("tmux")
+        assert tmux, "tmux is installed by ./dev"
+        self.tmux = tmux
+        start = [tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "40"]
+        subprocess.run([*start, "bash", "--rcfile", str(rc), "-i"], check=True)
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([self.tmux, "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(
+            [self.tmux, "capture-pane", "-p", "-J", "-S", "-", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    def wait_for(self, pattern: str, timeout: float = 300) -> str:
+        """The screen once ``pattern`` (a regular expression) is on it."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if re.search(pattern, screen, re.M):
+                return screen
+            time.sleep(0.2)  # polling the screen for the line
+        raise AssertionError(f"no {pattern!r} on the screen after {timeout}s:\n{screen}")
+
+    def close(self) -> None:
+        subprocess.run([self.tmux, "kill-session", "-t", self.name], check=False)
+
+
 def test_tab_completion_in_a_real_interactive_bash(tmp_path: Path) -> None:
-    tmux = shutil.which("tmux")
-    assert tmux, "tmux is installed by ./dev"
-    session = f"dlc{os.getpid()}"
     rc = tmp_path / "bashrc"
     rc.write_text(
         f"export PATH={Path(INV).parent}:$PATH\ncd {REPO}\n"
         "source <(inv --print-completion-script bash)\nPS1='$ '\n"
     )
-    subprocess.run(
-        [
-            tmux,
-            "new-session",
-            "-d",
-            "-s",
-            session,
-            "-x",
-            "120",
-            "-y",
-            "20",
-            "bash",
-            "--rcfile",
-            str(rc),
-            "-i",
-        ],
-        check=True,
-    )
+    shell = Tmux(f"dlc{os.getpid()}", rc)
     try:
-        subprocess.run([tmux, "send-keys", "-t", session, "inv pu", "Tab"], check=True)
-        screen = ""
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "inv push" not in screen:
-            screen = subprocess.run(
-                [tmux, "capture-pane", "-p", "-t", session],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            time.sleep(0.1)  # polling the screen for the completed word
-        assert "$ inv push" in screen
+        shell.keys("inv pu", "Tab")
+        shell.wait_for(r"\$ inv push", timeout=20)
     finally:
-        subprocess.run([tmux, "kill-session", "-t", session], check=False)
+        shell.close()
+
+
+WATCH_TEST = """package config
+
+import "testing"
+
+func TestWatch(t *testing.T) {
+	if got := Default().Listen; got != LISTEN {
+		t.Fatalf("listen is %s", got)
+	}
+}
+"""
+
+
+def test_watch_runs_a_cycle_per_save_and_shows_the_failing_test(
+    service: Path, warm_registry: Registry, tmp_path: Path
+) -> None:
+    rc = tmp_path / "bashrc"
+    rc.write_text(
+        f"export PATH={Path(INV).parent}:$PATH\n"
+        f"export INVOKE_DLC_PROJECT_DIR={service} INVOKE_DLC_REGISTRY={warm_registry.address}\n"
+        f"unset CI NO_COLOR\ncd {service}\nPS1='$ '\n"
+    )
+    shell = Tmux(f"dlcwatch{os.getpid()}", rc)
+    try:
+        shell.keys(f"inv --search-root {REPO} watch", "Enter")
+        shell.wait_for(r"^\d\d:\d\d:\d\d #1 ok in .*: hash ran, cache hit, generate ran, test ran")
+
+        main = service / "cmd" / "server" / "main.go"  # a save: a cycle
+        main.write_text(main.read_text() + "\n// saved once\n")
+        shell.wait_for(r"#2 ok in .*: .*test ran \(coverage")
+
+        broken = service / "pkg" / "config" / "watch_test.go"  # a failing test: its lines
+        broken.write_text(WATCH_TEST.replace("LISTEN", '":1234"'))
+        screen = shell.wait_for(r"#3 FAILED at test in .*go test failed .*TestWatch")
+        assert "    | --- FAIL: TestWatch" in screen
+        assert re.search(r"^    \|\s+watch_test\.go:7: listen is :8080$", screen, re.M), screen
+
+        broken.write_text(WATCH_TEST.replace("LISTEN", "DefaultListen"))  # the fix
+        shell.wait_for(r"#4 ok in .*test ran")
+
+        shell.keys("C-c")
+        screen = shell.wait_for(r"watch: stopped after 4 cycle\(s\)\n\$")
+        assert "#5" not in screen  # one cycle per save, none while the tool wrote its files
+    finally:
+        shell.close()
+    history = (service / ".dlc" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["ok"] for line in history] == [True, True, False, True]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import bcrypt
@@ -26,7 +27,7 @@ from tests.integration.conftest import (
     ok,
     start_registry,
 )
-from tests.support.containers import go_step_containers
+from tests.support.containers import go_step_containers, running_commands
 
 pytestmark = pytest.mark.integration
 FAST_RETRIES = {
@@ -193,15 +194,15 @@ def test_sigterm_during_test_leaves_no_container(
         "func TestSlow(t *testing.T) { time.Sleep(10 * time.Minute) }\n"
     )
     process = inv_background("test", project=service, registry=warm_registry.address)
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:  # wait for the event, not for a guessed delay
-        seen.append(line)
-        if "] $ go test" in line:
-            break
-    assert "$ go test" in seen[-1], "".join(seen)
-    assert go_step_containers(engine, warm_registry.address)
-    process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 300
+    try:
+        # wait for the event (go test running in the step's container), not a guessed delay
+        while not any("go test" in cmd for cmd in running_commands(engine, warm_registry.address)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "go test did not start in 300 s"
+            time.sleep(0.2)  # polling the engine for the process
+    finally:
+        process.send_signal(signal.SIGTERM)  # failing or not: no 10-minute test left behind
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "interrupted" in err

@@ -238,7 +238,6 @@ class Terminal(io.StringIO):
 def test_plain_output_is_timestamped_without_escape_codes() -> None:
     out = Console(stream=io.StringIO())
     out.task("push")
-    out.output("Step 1/3 : FROM x")
     out.layer("abc123", "Pushing", 10, 100)
     out.layer("abc123", "Pushed", None, None)
     outcome = Outcome("push", Status.RAN, 1.25, "3 tags")
@@ -248,8 +247,8 @@ def test_plain_output_is_timestamped_without_escape_codes() -> None:
     assert "\033[" not in text
     lines = text.splitlines()
     assert all(line.startswith("[") and "s] " in line for line in lines)
-    assert sum("abc123" in line for line in lines) == 1  # one line per layer, when done
-    assert any("push" in line and "ran" in line and "1.2s" in line for line in lines[-1:])
+    assert not any("abc123" in line for line in lines)  # no line per layer
+    assert any(line.endswith("] summary: push ran 1.2s (1.2s)") for line in lines[-1:])
 
 
 def test_terminal_output_has_colour_and_layer_bars(monkeypatch: pytest.MonkeyPatch) -> None:
