@@ -103,6 +103,7 @@ class Run:
         """The Docker engine, connected on first use (and told to trust ``ca_file``)."""
         if self._engine is None:
             self._engine = self.make_engine()
+            self._engine.say = self.out.line
             if self.settings.ca_file and not self.dry_run:
                 from dlc_tasks.clients.trust import install_ca  # noqa: PLC0415
 

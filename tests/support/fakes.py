@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shlex
 import subprocess
 import tarfile
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.clients.engine import ExecResult
+from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.config import Settings
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
@@ -92,6 +94,7 @@ class FakeEngine:
     calls: list[tuple[str, str]] = field(default_factory=list)
     # Called before each simulated Go command: may return a result (e.g. a failure) or raise.
     go_hook: GoHook | None = None
+    say: Callable[[str], None] = field(default=lambda line: None)
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -102,6 +105,12 @@ class FakeEngine:
 
     def version(self) -> dict[str, Any]:
         return {"Version": "fake", "ApiVersion": "1.41"}
+
+    def identity(self) -> EngineIdentity:
+        return EngineIdentity("Docker", "fake", "1.41")
+
+    def step_user(self) -> str:
+        return f"{os.getuid()}:{os.getgid()}"
 
     def build(
         self,
