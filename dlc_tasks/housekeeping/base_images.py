@@ -3,10 +3,10 @@
 ``inv setup.base-images`` (run by ``./dev``) first asks the engine for the
 configured Go and runtime base images; if the engine has them, or can pull
 them, nothing is done. The engine is the one ``DOCKER_HOST`` names: Podman keeps
-its own image store, so with ``DOCKER_HOST`` at a Podman service they go there. Otherwise it imports the local images of
-:mod:`dlc_tasks.clients.baseimages` and records them in the user's Invoke
-configuration (``~/.invoke.yaml``, merged, other keys kept), so that every
-later ``inv`` on this machine builds on them.
+its own image store, so with ``DOCKER_HOST`` at a Podman service they go there.
+Otherwise it imports the local images of :mod:`dlc_tasks.clients.baseimages` and
+records them in the user's Invoke configuration (``~/.invoke.yaml``, merged, other
+keys kept), so that every later ``inv`` on this machine builds on them.
 """
 
 from __future__ import annotations
