@@ -91,6 +91,7 @@ def _podman_checks(
     ]
     if identity.rootless:
         checks.append(("rootless network", podman.rootless_network))
+        checks.append(("storage driver", lambda: podman.storage_driver(identity)))
     return checks
 
 

@@ -78,3 +78,14 @@ def rootless_network(tun: Path = podman.TUN) -> str:
         "published ports fail (check.cache-env)",
         hint=f"as root: chmod 0666 {tun} (Debian's own mode for it)",
     )
+
+
+def storage_driver(identity: EngineIdentity) -> str:
+    """A rootless store on ``vfs`` copies every layer whole (gigabytes for one cache image)."""
+    if identity.storage_driver == "vfs":
+        raise DoctorWarning(
+            "the storage driver is vfs: every layer is a whole copy (set driver = \"overlay\" "
+            "under [storage] in ~/.config/containers/storage.conf: native overlay in a user "
+            "namespace needs kernel 5.13 or later)"
+        )
+    return identity.storage_driver or "?"

@@ -64,6 +64,7 @@ class EngineIdentity:
     rootless: bool = False
     cgroup_driver: str = ""
     cgroup_version: str = ""
+    storage_driver: str = ""
 
     @property
     def is_podman(self) -> bool:
@@ -102,6 +103,7 @@ def identify(version: Mapping[str, Any], info: Mapping[str, Any]) -> EngineIdent
         rootless=bool(info.get("Rootless")) if podman is not None else False,
         cgroup_driver=str(info.get("CgroupDriver") or ""),
         cgroup_version=str(info.get("CgroupVersion") or ""),
+        storage_driver=str(info.get("Driver") or ""),
     )
 
 

@@ -190,14 +190,43 @@ class PodmanService:
                 self.process.wait(60)
             if self.user is not None:  # its pause process holds the user namespace
                 subprocess.run(self.podman("system", "migrate"), capture_output=True, check=False)
-                for proc in Path("/proc").iterdir():
+                for proc in list(Path("/proc").iterdir()):
                     with contextlib.suppress(OSError, ValueError):
                         if proc.name.isdigit() and proc.stat().st_uid == self.user.pw_uid:
                             os.kill(int(proc.name), signal.SIGKILL)
         finally:
-            mounts = Path("/proc/self/mounts").read_text().splitlines()
-            points = [line.split()[1] for line in mounts]
-            for point in sorted((p for p in points if p.startswith(f"{self.root}/")), reverse=True):
-                subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-            if self.uri is None:
+            if self.uri is None:  # the store's owner (a TCP service shares another's store)
+                _wait_for_helpers(self.root)
+                _unmount_under(self.root)
                 shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _unmount_under(root: Path) -> None:
+    """Unmount everything under ``root``, deepest first, until nothing is left (one point can
+    be mounted more than once: each podman process mounts its store's overlay folder)."""
+    for _ in range(10):
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+        points = sorted(
+            {p for p in (line.split()[1] for line in lines) if p.startswith(f"{root}/")}
+        )
+        if not points:
+            return
+        for point in reversed(points):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def _wait_for_helpers(root: Path, seconds: float = 60) -> None:
+    """Wait until no process names ``root`` in its arguments: conmon starts ``podman container
+    cleanup`` when a container ends, after the service is gone, and it mounts the store again."""
+    deadline = time.monotonic() + seconds
+    mine = str(root).encode()
+    while time.monotonic() < deadline:
+        busy = False
+        for proc in list(Path("/proc").iterdir()):
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit() and mine in (proc / "cmdline").read_bytes():
+                    busy = True
+                    break
+        if not busy:
+            return
+        time.sleep(0.2)  # polling the helpers' own exit

@@ -402,3 +402,11 @@ def test_doctor_fails_a_tun_device_the_rootless_user_cannot_open(
     with pytest.raises(DlcError) as caught:
         checks.rootless_network()
     assert "chmod 0666 /dev/net/tun" in caught.value.one_line()
+
+
+def test_doctor_warns_of_a_rootless_vfs_store() -> None:
+    vfs = EngineIdentity("Podman", "4.3.1", "1.41", rootless=True, storage_driver="vfs")
+    with pytest.raises(DoctorWarning, match=r'driver = "overlay"'):
+        checks.storage_driver(vfs)
+    overlay = EngineIdentity("Podman", "4.3.1", "1.41", rootless=True, storage_driver="overlay")
+    assert checks.storage_driver(overlay) == "overlay"
