@@ -59,6 +59,7 @@ def rootful() -> Iterator[dict[str, str]]:
         yield service.client_env()
     finally:
         service.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -150,9 +150,18 @@ class PodmanService:
             self.runtime_dir.mkdir(mode=0o700, exist_ok=True)
             for path in (self.root, self.runtime_dir):
                 os.chown(path, self.user.pw_uid, self.user.pw_gid)
+        # Podman leaves a temporary copy of every imported image and a digest file per push in
+        # its image-copy folder (/var/tmp unless TMPDIR says): keep them in the store's folder.
+        copies = self.root / "copies"
+        copies.mkdir(exist_ok=True)
+        if self.user is not None:
+            os.chown(copies, self.user.pw_uid, self.user.pw_gid)
         with (self.root / "service.log").open("ab") as log:
             self.process = subprocess.Popen(
-                self.podman("system", "service", "--time=0", self.url), stdout=log, stderr=log
+                self.podman("system", "service", "--time=0", self.url),
+                stdout=log,
+                stderr=log,
+                env={**os.environ, "TMPDIR": str(copies)},
             )
         deadline = time.monotonic() + READY_SECONDS
         while not self._listening():
@@ -196,7 +205,7 @@ class PodmanService:
                             os.kill(int(proc.name), signal.SIGKILL)
         finally:
             if self.uri is None:  # the store's owner (a TCP service shares another's store)
-                _wait_for_helpers(self.root)
+                _end_helpers(self.root)
                 _unmount_under(self.root)
                 shutil.rmtree(self.root, ignore_errors=True)
 
@@ -215,18 +224,21 @@ def _unmount_under(root: Path) -> None:
             subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
-def _wait_for_helpers(root: Path, seconds: float = 60) -> None:
-    """Wait until no process names ``root`` in its arguments: conmon starts ``podman container
-    cleanup`` when a container ends, after the service is gone, and it mounts the store again."""
-    deadline = time.monotonic() + seconds
+def _end_helpers(root: Path) -> None:
+    """End what the service left naming ``root``: conmon keeps each exec session for 300 s
+    (``--exit-delay``: Docker's API lets a client inspect an ended exec), then starts
+    ``podman container cleanup``, which would mount the deleted store again."""
     mine = str(root).encode()
-    while time.monotonic() < deadline:
-        busy = False
+    for _ in range(50):
+        left = []
         for proc in list(Path("/proc").iterdir()):
-            with contextlib.suppress(OSError):
-                if proc.name.isdigit() and mine in (proc / "cmdline").read_bytes():
-                    busy = True
-                    break
-        if not busy:
+            with contextlib.suppress(OSError, ValueError):
+                ours = proc.name.isdigit() and int(proc.name) != os.getpid()
+                if ours and mine in (proc / "cmdline").read_bytes():
+                    left.append(int(proc.name))
+        if not left:
             return
-        time.sleep(0.2)  # polling the helpers' own exit
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)  # letting the killed processes go
