@@ -50,7 +50,12 @@ def ensure_rootless_user() -> pwd.struct_passwd:
     try:
         user = pwd.getpwnam(ROOTLESS_USER)
     except KeyError:
-        _run("useradd", "--create-home", "--shell", "/bin/sh", ROOTLESS_USER)
+        # another session may make it at the same moment: then its user is ours too
+        subprocess.run(
+            ["useradd", "--create-home", "--shell", "/bin/sh", ROOTLESS_USER],
+            check=False,
+            capture_output=True,
+        )
         user = pwd.getpwnam(ROOTLESS_USER)
     for table, flag in (("/etc/subuid", "--add-subuids"), ("/etc/subgid", "--add-subgids")):
         lines = Path(table).read_text().splitlines() if Path(table).exists() else []
@@ -198,11 +203,11 @@ class PodmanService:
                 self.process.terminate()
                 self.process.wait(60)
             if self.user is not None:  # its pause process holds the user namespace
-                subprocess.run(self.podman("system", "migrate"), capture_output=True, check=False)
-                for proc in list(Path("/proc").iterdir()):
+                for pid_file in self.root.rglob("pause.pid"):  # this service's, none other
                     with contextlib.suppress(OSError, ValueError):
-                        if proc.name.isdigit() and proc.stat().st_uid == self.user.pw_uid:
-                            os.kill(int(proc.name), signal.SIGKILL)
+                        pid = int(pid_file.read_text().strip())
+                        if Path(f"/proc/{pid}").stat().st_uid == self.user.pw_uid:
+                            os.kill(pid, signal.SIGKILL)
         finally:
             if self.uri is None:  # the store's owner (a TCP service shares another's store)
                 _end_helpers(self.root)
