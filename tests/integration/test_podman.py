@@ -32,7 +32,7 @@ from tests.integration.conftest import (
     inv,
     ok,
 )
-from tests.support.podman import PodmanService, ensure_rootless_user, run_as
+from tests.support.podman import PodmanService, ensure_rootless_user, run_as, user_view
 
 pytestmark = pytest.mark.integration
 SERVICE_REPO = "arcodange/dance-lessons-coach"
@@ -176,10 +176,12 @@ def test_the_chain_on_rootless_podman_leaves_files_owned_by_the_user(
     facts = yaml.safe_load((Path.home() / ".invoke.yaml").read_text())["dlc"]["build_args"]
     config = root / "invoke.yaml"
     config.write_text(yaml.safe_dump({"dlc": {"build_args": facts}}))
+    site, repo = user_view(REPO, root / "python", user)
     result = run_as(
         user,
-        ["invoke", "--search-root", str(REPO), "-f", str(config), "push"],
+        ["invoke", "--search-root", str(repo), "-f", str(config), "push"],
         cwd=checkout,
+        site=site,
         env={
             **service.client_env(),
             "XDG_RUNTIME_DIR": str(service.runtime_dir),

