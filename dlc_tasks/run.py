@@ -110,10 +110,12 @@ class Run:
         if self._engine is None:
             self._engine = self.make_engine()
             self._engine.set_timeouts(self.settings.timeouts)
+            self._engine.say = self.out.line
             if self.settings.ca_file and not self.dry_run:
-                from dlc_tasks.clients.trust import install_ca  # noqa: PLC0415
+                from dlc_tasks.clients.trust import certs_dirs, install_ca  # noqa: PLC0415
 
-                install_ca(self.registry(), self.settings.ca_file, self.out.line)
+                certs_d = certs_dirs(self._engine.identity())[0]
+                install_ca(self.registry(), self.settings.ca_file, self.out.line, certs_d)
         return self._engine
 
     def registry(self) -> str:

@@ -82,8 +82,30 @@ def _files(s: Settings) -> str:
 
 
 def _engine(connect: Callable[[], Engine]) -> str:
-    version = connect().version()
-    return f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"
+    return connect().identity().describe()
+
+
+def _podman_checks(
+    s: Settings, connect: Callable[[], Engine]
+) -> list[tuple[str, Callable[[], str]]]:
+    """What Podman needs that Docker does not (:mod:`dlc_tasks.checks.podman`), if it is one."""
+    from dlc_tasks.checks import podman  # noqa: PLC0415
+
+    try:
+        identity = connect().identity()
+    except DlcError:
+        return []  # the engine check says why
+    if not identity.is_podman:
+        return []
+    checks = [
+        ("registry trust", lambda: podman.registry_trust(s, identity)),
+        ("init binary", podman.init_binary),
+        ("cgroup manager", lambda: podman.cgroup_manager(identity)),
+    ]
+    if identity.rootless:
+        checks.append(("rootless network", podman.rootless_network))
+        checks.append(("storage driver", lambda: podman.storage_driver(identity)))
+    return checks
 
 
 def _base_images(s: Settings, connect: Callable[[], Engine]) -> str:
@@ -175,6 +197,7 @@ def run_doctor(holder: RunHolder) -> None:
         ("engine", lambda: _engine(connect)),
         ("base images", lambda: _base_images(s, connect)),
         ("registry", lambda: _registry(run)),
+        *_podman_checks(s, connect),
     ]
     failed = []
     for name, check in checks:

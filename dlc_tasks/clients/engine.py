@@ -21,6 +21,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import json
 import os
 import re
 import struct
@@ -31,7 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from dlc_tasks.clients import podman
 from dlc_tasks.clients.credentials import Credentials
+from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.clients.retry import Transient, with_retries
 from dlc_tasks.config import Retries, Timeouts
 from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
@@ -197,6 +200,12 @@ class Engine:
         self._api = api
         self.inactivity = inactivity
         self.helper_deadline = Timeouts().helper
+        # Where the engine says what it adapted to (no init binary, lower rlimits): the run
+        # points it at its console.
+        self.say: Callable[[str], None] = lambda line: None
+        self._identity: EngineIdentity | None = None
+        self._init = True  # containers get an init process unless the engine has none
+        self._ulimits: dict[str, int] | None = None  # set when Podman's own cannot be given
 
     def set_timeouts(self, timeouts: Timeouts) -> None:
         """How long any read from the engine may wait (``dlc.timeouts.inactivity``), and how
@@ -249,6 +258,13 @@ class Engine:
     def version(self) -> dict[str, Any]:
         """The engine's version document (``Version``, ``ApiVersion``…)."""
         return dict(self._api.version())
+
+    @_engine_call
+    def identity(self) -> EngineIdentity:
+        """Docker or Podman, its version, rootless or not, its cgroup manager (asked once)."""
+        if self._identity is None:
+            self._identity = podman.identify(self._api.version(), self._api.info())
+        return self._identity
 
     # -- images ------------------------------------------------------------------------------
 
@@ -374,6 +390,44 @@ class Engine:
                 progress(str(layer), str(status), detail.get("current"), detail.get("total"))
         return aux
 
+    def _push_stream(
+        self, repository: str, tag: str, auth: dict[str, Any] | None
+    ) -> Iterable[dict[str, Any]]:
+        """The push's message stream: the SDK's push, or (a loopback registry on Podman) the same
+        request with ``tlsVerify=false``, which the SDK cannot add (:mod:`.podman`)."""
+        params = podman.registry_params(self.identity(), repository)
+        if not params:
+            stream = self._api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth)
+            return stream  # type: ignore[no-any-return]
+        from docker import auth as sdk_auth  # noqa: PLC0415
+
+        header = (
+            sdk_auth.encode_header(auth)
+            if auth
+            else sdk_auth.get_config_header(self._api, podman.registry_of(repository))
+        )
+        url = self._api._url("/images/{0}/push", repository)  # type: ignore[attr-defined]
+        return _sdk_stream(self._api, url, {"tag": tag, **params}, header)
+
+    def _pull_stream(
+        self, repository: str, reference: str, auth: dict[str, Any] | None
+    ) -> Iterable[dict[str, Any]]:
+        """The pull's message stream: the SDK's pull, or (a loopback registry on Podman) the
+        libpod pull with ``tlsVerify=false`` (Podman's compat pull ignores the parameter)."""
+        params = podman.registry_params(self.identity(), repository)
+        if not params:
+            stream = self._api.pull(
+                repository, tag=reference, stream=True, decode=True, auth_config=auth
+            )
+            return stream  # type: ignore[no-any-return]
+        from docker import auth as sdk_auth  # noqa: PLC0415
+
+        separator = "@" if reference.startswith("sha256:") else ":"
+        params = {"reference": f"{repository}{separator}{reference}", **params}
+        header = sdk_auth.encode_header(auth) if auth else None
+        url = self._api._url("/libpod/images/pull")  # type: ignore[attr-defined]
+        return _sdk_stream(self._api, url, params, header)
+
     @_engine_call
     def push(
         self,
@@ -392,13 +446,12 @@ class Engine:
 
         def attempt() -> str:
             try:
-                stream = self._api.push(
-                    repository, tag=tag, stream=True, decode=True, auth_config=auth
-                )
+                statuses: list[str] = []
+                stream = _noting_statuses(self._push_stream(repository, tag, auth), statuses)
                 aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, progress)
             except APIError as err:
                 raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from None
-            digest = aux.get("Digest")
+            digest = aux.get("Digest") or _status_digest(statuses)
             if not digest:
                 raise PushError(f"push of {repository}:{tag} reported no digest")
             return str(digest)
@@ -423,9 +476,7 @@ class Engine:
 
         def attempt() -> None:
             try:
-                stream = self._api.pull(
-                    repository, tag=reference, stream=True, decode=True, auth_config=auth
-                )
+                stream = self._pull_stream(repository, reference, auth)
                 self._stream_registry_op(f"pull of {repository}", stream, progress)
             except NotFound:
                 raise PushError(f"{repository}@{reference} is not in the registry") from None
@@ -470,35 +521,82 @@ class Engine:
     ) -> str:
         """Create and start a container; return its id. ``binds`` maps source to target (rw);
         ``publish`` publishes one container port on a free loopback port. On any failure the
-        container is removed before the error propagates."""
+        container is removed before the error propagates. An engine without an init binary,
+        or one that cannot give containers its own rlimits (Podman, :mod:`.podman`), gets
+        containers without init, or with the service's limits, and the engine says so once."""
         from docker.errors import APIError  # noqa: PLC0415
 
-        host_config = self._api.create_host_config(
-            binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
-            init=True,
-            port_bindings={publish: ("127.0.0.1", None)} if publish else None,
-        )
-        try:
-            container = self._api.create_container(
-                image,
-                command=command,
-                working_dir=workdir,
-                environment=dict(environment or {}),
-                host_config=host_config,
-                labels=dict(labels or {}),
-                ports=[publish] if publish else None,
+        while True:
+            host_config = self._api.create_host_config(
+                binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
+                port_bindings={publish: ("127.0.0.1", None)} if publish else None,
+                **self._container_options(),
             )
-        except APIError as err:
-            raise EngineError(f"cannot create a container of {image}: {_first_line(err)}") from None
-        container_id = str(container["Id"])
-        try:
-            self._api.start(container_id)
-        except BaseException as err:
-            self.remove_container(container_id)
-            if isinstance(err, APIError):
-                raise EngineError(f"cannot start {image}: {_first_line(err)}") from None
-            raise
-        return container_id
+            try:
+                container = self._api.create_container(
+                    image,
+                    command=command,
+                    working_dir=workdir,
+                    environment=dict(environment or {}),
+                    host_config=host_config,
+                    labels=dict(labels or {}),
+                    ports=[publish] if publish else None,
+                )
+            except APIError as err:
+                if self._adapted_to(err):
+                    continue
+                raise EngineError(
+                    f"cannot create a container of {image}: {_first_line(err)}"
+                ) from None
+            container_id = str(container["Id"])
+            try:
+                self._api.start(container_id)
+            except BaseException as err:
+                self.remove_container(container_id)
+                if isinstance(err, APIError):
+                    if self._adapted_to(err):
+                        continue
+                    raise EngineError(f"cannot start {image}: {_first_line(err)}") from None
+                raise
+            return container_id
+
+    def _container_options(self) -> dict[str, Any]:
+        """``init`` and ``ulimits`` of the host config, as far as this engine allows them."""
+        from docker.types import Ulimit  # noqa: PLC0415
+
+        options: dict[str, Any] = {"init": self._init}
+        if self._ulimits is not None:
+            options["ulimits"] = [
+                Ulimit(name=name, soft=value, hard=value) for name, value in self._ulimits.items()
+            ]
+        return options
+
+    def _adapted_to(self, err: BaseException) -> bool:
+        """Adapt the container options to an engine's refusal (once each); True to try again."""
+        message = str(err)
+        if self._init and podman.init_missing(message):
+            self._init = False
+            self.say(
+                f"the engine has no container init binary ({podman.init_path()}): containers "
+                f"run without one (apt-get install {podman.INIT_PACKAGE} to add it)"
+            )
+            return True
+        if self._ulimits is None and podman.rlimit_refused(message):
+            self._ulimits = podman.service_limits(
+                podman.socket_path(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"))
+            )
+            shown = ", ".join(f"{k}={v}" for k, v in self._ulimits.items())
+            self.say(f"the engine cannot raise containers' rlimits here: containers get {shown}")
+            return True
+        return False
+
+    def step_user(self) -> str:
+        """The user Go steps run as so that what they write is the invoking user's:
+        ``UID:GID``, or ``0:0`` where the engine maps the container's root to the caller
+        (rootless Podman) or cannot bind-mount this machine's files (a remote engine)."""
+        if not engine_is_local() or self.identity().maps_root_to_caller:
+            return "0:0"
+        return f"{os.getuid()}:{os.getgid()}"
 
     @_engine_call
     def exec(
@@ -560,22 +658,82 @@ class Engine:
         return bytes(self._api.logs(container_id)).decode("utf-8", "replace")
 
     def try_pull(self, ref: str) -> bool:
-        """Pull ``repository:tag`` quietly; False when it cannot be had (no error raised)."""
+        """Pull ``repository:tag`` quietly; False when it cannot be had (no error raised).
+
+        An error inside the pull's stream is a failure too (Podman reports an unreachable
+        registry there, with a 200), and the image must be in the engine afterwards.
+        """
         from docker.errors import DockerException  # noqa: PLC0415
 
         repository, _, tag = ref.rpartition(":")
         try:
-            self._api.pull(repository, tag=tag)
-        except DockerException:
+            for message in self._api.pull(repository, tag=tag, stream=True, decode=True):
+                if message.get("error") or message.get("errorDetail"):
+                    return False
+            return self.image_id(ref) is not None
+        except (DockerException, EngineError):
             return False
-        return True
 
     @_engine_call
     def import_image(self, archive: Path, repository: str, tag: str, changes: list[str]) -> None:
-        """``docker import`` a root filesystem tar as repository:tag."""
-        self._api.import_image_from_file(
+        """``docker import`` a root filesystem tar as repository:tag.
+
+        Tagged by the id the import reports: Podman's compat import ignores the name it is
+        given and leaves the image untagged.
+        """
+        answer = self._api.import_image_from_file(
             str(archive), repository=repository, tag=tag, changes=changes
         )
+        image_id = _imported_id(answer)
+        if image_id is not None and self.image_id(f"{repository}:{tag}") != image_id:
+            self._api.tag(image_id, repository, tag, force=True)
+
+
+def _imported_id(answer: Any) -> str | None:
+    """The image id in an import's answer (``{"status": "sha256:…"}`` lines), if any."""
+    for line in str(answer).splitlines():
+        with contextlib.suppress(ValueError):
+            status = json.loads(line).get("status", "")
+            if isinstance(status, str) and status.startswith("sha256:"):
+                return status
+    return None
+
+
+def _noting_statuses(
+    messages: Iterable[dict[str, Any]], statuses: list[str]
+) -> Iterator[dict[str, Any]]:
+    """``messages``, each ``status`` noted in ``statuses`` on the way."""
+    for message in messages:
+        if isinstance(message.get("status"), str):
+            statuses.append(message["status"])
+        yield message
+
+
+_STATUS_DIGEST = re.compile(r"\bdigest: (sha256:[0-9a-f]{64})\b")
+
+
+def _status_digest(statuses: Sequence[str]) -> str | None:
+    """The digest in a push's ``TAG: digest: sha256:… size: N`` line: Podman's compat push
+    sends no ``aux`` message, only that line (Docker sends both)."""
+    for status in reversed(statuses):
+        if match := _STATUS_DIGEST.search(status):
+            return match.group(1)
+    return None
+
+
+def _sdk_stream(
+    api: Any, url: str, params: Mapping[str, str], auth_header: str | bytes | None
+) -> Iterable[dict[str, Any]]:
+    """POST ``url`` (the SDK's ``_url``) as the SDK's own push and pull do (its error mapping,
+    its JSON stream), with query parameters the SDK's methods do not take."""
+    response = api._post(
+        url,
+        params=dict(params),
+        headers={"X-Registry-Auth": auth_header} if auth_header else {},
+        stream=True,
+    )
+    api._raise_for_status(response)
+    return api._stream_helper(response, decode=True)  # type: ignore[no-any-return]
 
 
 def _deadline_store(name: str, environment: Any, deadline: float) -> Any:

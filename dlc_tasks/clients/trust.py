@@ -1,9 +1,11 @@
 """Make the local Docker engine trust a registry's private CA (``dlc.ca_file``).
 
 The engine reads ``/etc/docker/certs.d/HOST:PORT/ca.crt`` on every connection (no
-restart needed). When ``ca_file`` is set and the engine runs on this machine, the
-file is installed there (only if it differs) and the tool says so; when it cannot
-be (not root, or a remote engine), the error says what to do. Nothing here turns
+restart needed); so does a rootful Podman, and a rootless one reads the user's
+``~/.config/containers/certs.d`` too (:func:`certs_dirs`). When ``ca_file`` is set and
+the engine runs on this machine, the file is installed there (only if it differs) and
+the tool says so; when it cannot be (not root, or a remote engine), the error says what
+to do. Nothing here turns
 verification off: without the CA, TLS fails closed in the engine and in the
 tool's own registry calls alike.
 
@@ -24,10 +26,13 @@ from pathlib import Path
 
 from dlc_tasks._files import atomic_write_bytes
 from dlc_tasks.clients.engine import engine_is_local
+from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.config import is_loopback
 from dlc_tasks.errors import RegistryTLSError
 
 CERTS_D = Path("/etc/docker/certs.d")
+# Where Podman reads a registry's CA (containers-certs.d(5)); it reads Docker's folder too.
+PODMAN_CERTS_D = Path("/etc/containers/certs.d")
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 FIX = "set dlc.ca_file to a PEM file holding only the CA certificate(s)"
 
@@ -55,6 +60,20 @@ def certificates(data: bytes, source: object) -> list[bytes]:
     if not certs:
         raise RegistryTLSError(f"{source} is not a PEM certificate", hint=FIX)
     return certs
+
+
+def certs_dirs(identity: EngineIdentity) -> list[Path]:
+    """The folders the engine reads registry CAs from, the one :func:`install_ca` writes first.
+
+    Docker and rootful Podman both read ``/etc/docker/certs.d``; a rootless Podman also reads
+    the user's ``~/.config/containers/certs.d``, the one such a user can write.
+    """
+    if identity.maps_root_to_caller:
+        user = Path(os.path.expanduser("~/.config/containers/certs.d"))
+        return [user, PODMAN_CERTS_D, CERTS_D]
+    if identity.is_podman:
+        return [CERTS_D, PODMAN_CERTS_D]
+    return [CERTS_D]
 
 
 def install_ca(

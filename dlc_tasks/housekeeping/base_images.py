@@ -2,10 +2,11 @@
 
 ``inv setup.base-images`` (run by ``./dev``) first asks the engine for the
 configured Go and runtime base images; if the engine has them, or can pull
-them, nothing is done. Otherwise it imports the local images of
-:mod:`dlc_tasks.clients.baseimages` and records them in the user's Invoke
-configuration (``~/.invoke.yaml``, merged, other keys kept), so that every
-later ``inv`` on this machine builds on them.
+them, nothing is done. The engine is the one ``DOCKER_HOST`` names: Podman keeps
+its own image store, so with ``DOCKER_HOST`` at a Podman service they go there.
+Otherwise it imports the local images of :mod:`dlc_tasks.clients.baseimages` and
+records them in the user's Invoke configuration (``~/.invoke.yaml``, merged, other
+keys kept), so that every later ``inv`` on this machine builds on them.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ def ensure_base_images(out: Console, configured: dict[str, str], force: bool = F
     engine = Engine.connect()
     go_ref = configured.get("GO_IMAGE", DEFAULT_GO_IMAGE)
     runtime_ref = configured.get("RUNTIME_IMAGE", DEFAULT_RUNTIME_IMAGE)
+    name = engine.identity().name  # Podman keeps its own store: they are imported there too
     if not force and _available(engine, go_ref) and _available(engine, runtime_ref):
-        out.line(f"base images available: {go_ref}, {runtime_ref}")
+        out.line(f"base images available in {name}: {go_ref}, {runtime_ref}")
         return
-    out.line("base images cannot be pulled here: importing local ones")
+    out.line(f"base images cannot be pulled here: importing local ones into {name}")
     busybox = baseimages.find_busybox()
     go_image = baseimages.make_go_image(engine, busybox, baseimages.find_goroot())
     out.line(f"  imported {go_image}")

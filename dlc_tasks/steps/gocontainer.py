@@ -16,7 +16,6 @@ The container is removed on every exit path, Ctrl-C and SIGTERM included.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -73,15 +72,22 @@ def go_environment(run: Run) -> dict[str, str]:
     return {**GO_ENV, **run.settings.go_env}
 
 
+def ensure_cache_image(run: Run, digest: str) -> Engine:
+    """The run's engine, holding the cache image by ``digest``: pulled from the registry when
+    its store lacks it (another machine built it, or another engine: Podman keeps its own)."""
+    repo, engine = run.cache_repository(), run.engine()
+    if not engine.has_repo_digest(str(repo), digest):
+        run.out.line(f"pulling {repo}@{short(digest)}")
+        run.pull(str(repo), digest)
+    return engine
+
+
 def open_go_container(run: Run) -> GoContainer:
     """A :class:`GoContainer` of the run's cache image, pulled by digest if the engine lacks it."""
     from dlc_tasks.steps.cache import cache_digest  # noqa: PLC0415
 
     repo, digest = run.cache_repository(), cache_digest(run)
-    engine = run.engine()
-    if not engine.has_repo_digest(str(repo), digest):
-        run.out.line(f"pulling {repo}@{short(digest)}")
-        run.pull(str(repo), digest)
+    engine = ensure_cache_image(run, digest)
     volume = cache_volume_name(run.settings.repo, run.deps().value)
     s = run.settings
     return GoContainer(
@@ -125,7 +131,8 @@ class GoContainer:
         self.owned = tuple(owned)
         # A remote engine cannot bind-mount this machine's files: copy in, copy back.
         self.remote = not engine_is_local()
-        self.user = "0:0" if self.remote else f"{os.getuid()}:{os.getgid()}"
+        # Your uid, so what Go writes is yours; root where that root is you (rootless Podman)
+        self.user = engine.step_user()
         self.container_id: str | None = None
         self.sent: dict[str, str] = {}  # remote engine: what copy_in sent, path -> sha256
 

@@ -20,7 +20,7 @@ from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
-from dlc_tasks.steps.gocontainer import binary_path
+from dlc_tasks.steps.gocontainer import binary_path, ensure_cache_image
 from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
 
 if TYPE_CHECKING:
@@ -167,6 +167,9 @@ class ProdStep(Step):
         write_rendered(dockerfile_path(run, target), text)
         labels = dict(decision.facts["labels"])
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        digest = cache_digest(run)
+        if f"FROM {run.cache_repository().pinned(digest)}" in text:
+            ensure_cache_image(run, digest)  # the engine's own store may lack it (Podman's)
         engine = run.engine()
         build_text = text + label_instruction(labels)  # one LABEL step, not one per label
         files = context_files(run, target)

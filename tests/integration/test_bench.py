@@ -22,7 +22,7 @@ def tiny_module(root: Path) -> Path:
     (root / "cmd" / "tiny").mkdir(parents=True)
     (root / "go.mod").write_text("module example.com/tiny\n\ngo 1.22\n")
     (root / "cmd" / "tiny" / "main.go").write_text("package main\n\nfunc main() {}\n")
-    (root / "config.yaml").write_text("listen: \":8080\"\n")  # the ADR's Dockerfile copies it
+    (root / "config.yaml").write_text('listen: ":8080"\n')  # the ADR's Dockerfile copies it
     (root / "VERSION").write_text("MAJOR=0\nMINOR=1\nPATCH=0\n")
     return root
 

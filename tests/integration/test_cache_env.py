@@ -28,9 +28,7 @@ def test_the_eight_checks_pass_on_the_service_and_every_step_really_runs(
     assert re.search(r"\[8/8\] ok +production container runs: the health check .* passed", out)
 
 
-def test_a_failing_check_names_its_step_in_one_line(
-    service: Path, warm_registry: Registry
-) -> None:
+def test_a_failing_check_names_its_step_in_one_line(service: Path, warm_registry: Registry) -> None:
     (service / "pkg" / "server" / "broken_test.go").write_text(
         'package server\n\nimport "testing"\n\nfunc TestBroken(t *testing.T) { t.Fatal("no") }\n'
     )

@@ -139,7 +139,10 @@ def test_a_fresh_runner_compiles_only_the_modules_own_packages(
     # cmd/server under test (with coverage), its test main, the binary, the untested package
     # (for its 0%): nothing from std or dep
     assert sorted(compiled) == [
-        "example.com/withdep/cmd/server", "example.com/withdep/untested", "main", "main"
+        "example.com/withdep/cmd/server",
+        "example.com/withdep/untested",
+        "main",
+        "main",
     ], compiled
     # covdata came built in the image's cache, and the one go test ran was that one
     assert len(shipped) == 1 and used == shipped, (shipped, used)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shlex
 import subprocess
 import tarfile
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.clients.engine import ExecResult
+from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.config import Settings
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
@@ -96,6 +98,7 @@ class FakeEngine:
     # A tag whose push raises this (once): a registry refusing, a Ctrl-C between two tags.
     push_faults: dict[str, BaseException] = field(default_factory=dict)
     inactivity: float = 600.0
+    say: Callable[[str], None] = field(default=lambda line: None)
     _counter: int = 0
 
     def _next(self, what: str) -> str:
@@ -109,6 +112,12 @@ class FakeEngine:
 
     def set_timeouts(self, timeouts: Any) -> None:
         self.inactivity = timeouts.inactivity  # nothing streams here: only recorded
+
+    def identity(self) -> EngineIdentity:
+        return EngineIdentity("Docker", "fake", "1.41")
+
+    def step_user(self) -> str:
+        return f"{os.getuid()}:{os.getgid()}"
 
     def build(
         self,

@@ -63,6 +63,12 @@ class FakeAPI:
         self.calls.append({"repository": repository, **kwargs})
         return iter(self.streams.pop(0))
 
+    def version(self) -> dict[str, Any]:
+        return {"Version": "20.10.24", "ApiVersion": "1.41"}
+
+    def info(self) -> dict[str, Any]:
+        return {"CgroupDriver": "cgroupfs", "CgroupVersion": "1"}
+
 
 def push(api: FakeAPI, credentials: Credentials | None = None) -> tuple[str, list[str]]:
     lines: list[str] = []
@@ -343,6 +349,12 @@ class SilentStreams:
 
     push = _stall
     build = _stall
+
+    def version(self) -> dict[str, Any]:
+        return {"Version": "20.10.24", "ApiVersion": "1.41"}
+
+    def info(self) -> dict[str, Any]:
+        return {"SecurityOptions": [], "CgroupDriver": "cgroupfs"}
 
 
 @pytest.mark.parametrize("what", ["push", "build"])

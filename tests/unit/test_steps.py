@@ -231,6 +231,22 @@ def test_the_go_steps_pull_the_cache_image_by_digest_when_the_engine_lacks_it(
     assert len(pulls) == 1 and "@sha256:" in pulls[0]
 
 
+def test_a_scratch_image_pulls_the_cache_image_it_copies_from_when_the_engine_lacks_it(
+    world: World,
+) -> None:
+    """Podman keeps its own store: a test step skipped as up to date left no cache image in
+    it, and Podman's build would fetch the FROM itself over https from a loopback registry."""
+    (world.project / "docker" / "Dockerfile.prod.template").unlink()  # the packaged template
+    chain(world.run(image={"base": "scratch"}), ("hash", "cache", "generate", "test"))
+    world.engine.forget_images()
+    chain(world.run(image={"base": "scratch"}), ("hash", "cache", "generate", "test", "prod"))
+    pulls = [target for kind, target in world.engine.calls if kind == "pull"]
+    assert len(pulls) == 1 and "-build-cache@sha256:" in pulls[0]
+    world.engine.calls.clear()
+    chain(world.run(), ("hash", "cache", "generate", "test", "prod"))  # runtime base: no pull
+    assert not [c for c in world.engine.calls if c[0] == "pull"]
+
+
 def test_prod_without_a_cache_image_says_what_to_run(world: World) -> None:
     with pytest.raises(NotFoundError, match="no build-cache image"):
         chain(world.run(), ("hash", "generate"))

@@ -80,9 +80,7 @@ def test_an_ignored_file_generate_wrote_keeps_the_tree_clean(world: World) -> No
     """A generator's output that git ignores (not committed, made again by every generate)
     is the commit's, not a local change: release tags as for any clean tree. An ignored file
     that generate did not write still makes it dirty (the test above)."""
-    (world.project / ".gitignore").write_text(
-        ".dlc/\ndeps_hash.env\ncoverage.out\ngenerated.txt\n"
-    )
+    (world.project / ".gitignore").write_text(".dlc/\ndeps_hash.env\ncoverage.out\ngenerated.txt\n")
     subprocess.run(["git", "rm", "-q", "--cached", "generated.txt"], cwd=world.project, check=True)
     commit_all(world.project)
     (world.project / "generated.txt").unlink()  # a fresh clone: generate writes it
