@@ -84,10 +84,16 @@ class RegistryClient:
         return self.transport.granted(scope)
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, *, scope: str = ""
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        *,
+        scope: str = "",
+        data: bytes | None = None,
     ) -> Any:
-        """One API call (see :meth:`Transport.request`)."""
-        return self.transport.request(method, path, headers, scope=scope)
+        """One API call (see :meth:`Transport.request`); ``data`` is the body of a write."""
+        return self.transport.request(method, path, headers, scope=scope, data=data)
 
     def _refuse(self, response: requests.Response, what: str) -> None:
         status = response.status_code
