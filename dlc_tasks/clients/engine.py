@@ -498,6 +498,12 @@ class Engine:
         return True
 
     @_engine_call
+    def save(self, ref: str, dest: IO[bytes]) -> None:
+        """``docker save REF`` (a Docker archive) into ``dest``."""
+        for chunk in self._api.get_image(ref):
+            dest.write(chunk)
+
+    @_engine_call
     def import_image(self, archive: Path, repository: str, tag: str, changes: list[str]) -> None:
         """``docker import`` a root filesystem tar as repository:tag."""
         self._api.import_image_from_file(
