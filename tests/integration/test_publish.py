@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dlc_tasks.clients.baseregistry import engine_tag, publish_runtime_index
+from dlc_tasks.clients.baseregistry import engine_tag
 from dlc_tasks.clients.engine import Engine, context_tar
 from dlc_tasks.clients.registry import RegistryClient
 from dlc_tasks.clients.registry.blobs import (
@@ -46,7 +46,7 @@ from dlc_tasks.model.oci.recipe import parse as parse_recipe
 from dlc_tasks.model.oci.referrers import fallback_tag
 from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.render import label_instruction, render_text
-from tests.integration.conftest import REPO, Registry, start_registry
+from tests.integration.conftest import REPO, Registry, commit, inv, ok, start_registry
 from tests.support import publishing
 
 pytestmark = pytest.mark.integration
@@ -149,15 +149,14 @@ def test_a_two_platform_image_assembled_pushed_and_verified(
 ) -> None:
     client = RegistryClient(registry.address)
     dlc_engine = Engine.connect()
+    module = publishing.hello_module(tmp_path / "hello")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=module, check=True)
+    commit(module, "hello")
     # the runtime base: the engine's own (amd64) pushed from the engine, arm64 from Debian
-    base_index = publish_runtime_index(
-        dlc_engine,
-        client,
-        engine_ref=RUNTIME,
-        repository="dlc-local/runtime",
-        tag="1",
-        platforms=[AMD64, ARM64],
-    )
+    platforms = "--platforms=linux/amd64,linux/arm64"
+    said = ok(inv("setup.base-images", platforms, project=module, registry=registry.address))
+    base_index = client.manifest_digest("dlc-local/runtime", "1")
+    assert base_index is not None and base_index in said
     base_image_id = dlc_engine.image_id(RUNTIME)
     assert base_image_id is not None
     assert registry.tags("dlc-local/runtime") == sorted(["1", engine_tag(base_image_id)])
@@ -172,7 +171,6 @@ def test_a_two_platform_image_assembled_pushed_and_verified(
     recipe = parse_recipe(text, {"RUNTIME_IMAGE": RUNTIME})
     assert recipe.base == RUNTIME
 
-    module = publishing.hello_module(tmp_path / "hello")
     images, infos = [], {}
     for platform in (AMD64, ARM64):
         binary = publishing.cross_compile(

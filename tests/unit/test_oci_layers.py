@@ -100,6 +100,15 @@ def test_platforms_are_normalised_and_say_how_go_builds_for_them(
     assert Platform.parse(str(platform)) == platform
 
 
+def test_a_list_of_platforms_names_each_once() -> None:
+    assert Platform.parse_list("linux/amd64, linux/arm64,linux/aarch64") == [
+        Platform("linux", "amd64"),
+        Platform("linux", "arm64", "v8"),
+    ]
+    with pytest.raises(InvalidValue, match="no platform named"):
+        Platform.parse_list(" , ")
+
+
 @pytest.mark.parametrize("text", ["linux", "linux/amd64/v3/x", "Linux/AMD 64", "linux/$(id)"])
 def test_a_malformed_platform_is_one_line(text: str) -> None:
     with pytest.raises(InvalidValue, match="not a platform"):

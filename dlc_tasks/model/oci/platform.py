@@ -39,6 +39,17 @@ class Platform:
         return cls(os_name, arch, variant)
 
     @classmethod
+    def parse_list(cls, text: str) -> list[Platform]:
+        """``linux/amd64,linux/arm64``: each parsed, each once, in order."""
+        found: list[Platform] = []
+        for part in text.split(","):
+            if part.strip() and (platform := cls.parse(part)) not in found:
+                found.append(platform)
+        if not found:
+            raise InvalidValue("no platform named", hint="use e.g. linux/amd64,linux/arm64")
+        return found
+
+    @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Platform:
         """An index entry's or a configuration's ``os``/``architecture``/``variant``."""
         return cls(str(raw["os"]), str(raw["architecture"]), str(raw.get("variant") or ""))
