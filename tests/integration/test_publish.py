@@ -21,7 +21,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from dlc_tasks.clients.baseimages import CA_BUNDLE
 from dlc_tasks.clients.baseregistry import engine_tag
+from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.engine import Engine, context_tar
 from dlc_tasks.clients.registry import RegistryClient
 from dlc_tasks.clients.registry.blobs import (
@@ -31,7 +33,7 @@ from dlc_tasks.clients.registry.blobs import (
     get_blob,
     upload_blob,
 )
-from dlc_tasks.clients.registry.images import push_image, push_index, read_base
+from dlc_tasks.clients.registry.images import push_image, push_index, read_base, read_file
 from dlc_tasks.clients.registry.manifests import get_manifest, put_manifest
 from dlc_tasks.clients.registry.referrers import attach, referrers
 from dlc_tasks.model import provenance, sbom
@@ -48,6 +50,7 @@ from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.render import label_instruction, render_text
 from tests.integration.conftest import REPO, Registry, commit, inv, ok, start_registry
 from tests.support import publishing
+from tests.support.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +103,35 @@ def test_blob_and_manifest_calls(registry: Registry, tmp_path: Path) -> None:
     fetched = get_manifest(client, "a/two", manifest.digest)
     assert fetched is not None and fetched.data == manifest.data
     assert get_manifest(client, "a/two", "nope") is None
+
+
+def test_writes_through_token_auth_ask_one_token_per_scope(tmp_path: Path) -> None:
+    """Against a registry in token mode (as GHCR, Harbor and GitLab run theirs): an upload
+    asks ``pull,push``, a mount also ``pull`` on the repository it mounts from, and
+    attaching lists tags and writes manifests with the same tokens."""
+    tokens = TokenServer(tmp_path / "tokens", users={"ci": "pw-publish"}).start()
+    registry = start_registry(tmp_path / "registry", tokens.registry_config("dlc-test-registry"))
+    try:
+        client = RegistryClient(registry.address, credentials=Credentials("ci", "pw-publish"))
+        layer = layers.build([layers.file("/app/x", b"x")], EPOCH)
+        assert ensure_blob(client, "t/one", layer.blob) == "uploaded"
+        assert ensure_blob(client, "t/two", layer.blob, mount_from="t/one") == "mounted"
+        config = Blob(OCI_CONFIG, b"{}")
+        ensure_blob(client, "t/two", config)
+        subject = image_manifest(config.descriptor, [layer.descriptor])
+        push_index(client, "t/two", subject, ["v1"])
+        payload = Blob("text/plain", b"note")
+        artifact = artifact_manifest("text/plain", payload, subject.descriptor)
+        assert attach(client, "t/two", artifact, [EMPTY, payload]) == "tag schema"
+        assert [d.digest for d in referrers(client, "t/two", subject.digest)] == [artifact.digest]
+        asked = [sorted(request.scopes) for request in tokens.log]
+        assert ["repository:t/one:pull,push"] in asked  # the upload
+        assert ["repository:t/one:pull", "repository:t/two:pull,push"] in asked  # the mount
+        assert len(asked) == len({tuple(a) for a in asked})  # each token fetched once
+    finally:
+        registry.process.terminate()
+        registry.process.wait(10)
+        tokens.stop()
 
 
 def test_two_writers_attaching_at_once_lose_no_referrer(registry: Registry) -> None:
@@ -160,6 +192,12 @@ def test_a_two_platform_image_assembled_pushed_and_verified(
     base_image_id = dlc_engine.image_id(RUNTIME)
     assert base_image_id is not None
     assert registry.tags("dlc-local/runtime") == sorted(["1", engine_tag(base_image_id)])
+    # a file of an image read from its layers by digest (a scratch image's CA bundle)
+    arm_base = read_base(client, "dlc-local/runtime", base_index, ARM64)
+    bundle = read_file(
+        client, "dlc-local/runtime", [d.digest for d in arm_base.layers], CA_BUNDLE.as_posix()
+    )
+    assert bundle == CA_BUNDLE.read_bytes()
     # the packaged template, rendered as prod renders it, read as a recipe
     settings = ImageSettings.from_mapping({})
     cache_image = f"{registry.address}/acme/hello-build-cache@sha256:{'0' * 64}"
@@ -396,3 +434,15 @@ def test_the_engine_and_the_assembly_give_one_image_for_the_packaged_template(
     assert _files([layer.blob.data for layer in image.new_layers]) == _files(
         [layer.blob.data for layer in built.layers[base_count:]]
     )
+    # the assembled image loads into the engine (a Docker archive): its id is its config's
+    loaded = f"dlc-publish-loaded-{uuid.uuid4().hex[:8]}:1"
+    blobs = [layer.blob.data for layer in (*saved_base.layers, *image.new_layers)]
+    with (tmp_path / "load.tar").open("w+b") as archive:
+        dockerarchive.write(image.config, blobs, [loaded], archive)
+        archive.seek(0)
+        dlc_engine.load(archive)
+    try:
+        assert dlc_engine.image_id(loaded) == image.config.digest
+        assert dlc_engine.inspect(loaded)["Config"]["Entrypoint"] == theirs["Entrypoint"]
+    finally:
+        engine.images.remove(loaded, force=True)

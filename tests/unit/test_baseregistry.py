@@ -86,3 +86,14 @@ def test_debian_names_each_architecture() -> None:
     assert _dpkg_arch(Platform.parse("linux/arm/v7")) == "armhf"
     with pytest.raises(NotFoundError, match="no Debian architecture for linux/mips"):
         _dpkg_arch(Platform.parse("linux/mips"))
+
+
+def test_an_assembled_image_becomes_an_archive_docker_load_reads() -> None:
+    tar = layers.tar_bytes([layers.file("bin/sh", b"sh", 0o755)], 0)
+    image = dockerarchive.read(archive([tar]))
+    out = io.BytesIO()
+    dockerarchive.write(image.config, [layer.blob.data for layer in image.layers], ["x/y:1"], out)
+    out.seek(0)
+    again = dockerarchive.read(out)  # what `docker save` would give back: the same image
+    assert again.config == image.config
+    assert again.manifest.digest == image.manifest.digest
