@@ -4,8 +4,8 @@ As ko writes its layers (``pkg/build/gobuild.go``): entries sorted by path, each
 file needs written before it (``/app`` for ``/app/server``), owner ``0:0`` with no user or
 group names, modes given (0644, 0755 for executables and folders), every mtime the one
 ``epoch`` (the commit time, ``SOURCE_DATE_EPOCH``), PAX format; compressed by zlib at one
-level through a gzip header without a file name or a time. Nothing of the machine, the
-clock or the file system the files came from reaches the bytes.
+level (:data:`COMPRESSLEVEL`) through a gzip header without a file name or a time. Nothing
+of the machine, the clock or the file system the files came from reaches the bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from dlc_tasks.errors import InvalidValue
 from dlc_tasks.model.oci.descriptor import OCI_LAYER_GZIP, Blob, Descriptor, sha256_digest
 
-COMPRESSLEVEL = 6  # zlib's default: the level every layer of this tool is compressed at
+# The one level every layer is compressed at: zlib's fastest, as go-containerregistry's
+# default (gzip.BestSpeed). Measured on the service's 7.3 MB binary here: level 1 0.47 s,
+# 3.37 MB; level 6 1.15 s, 3.08 MB; level 9 6.2 s (a loaded 2-core machine).
+COMPRESSLEVEL = 1
 FILE, DIRECTORY, SYMLINK = "file", "directory", "symlink"
 
 
