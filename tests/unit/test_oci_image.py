@@ -43,7 +43,7 @@ def base(platform: Platform) -> BaseImage:
         **platform.to_dict(),
         "created": "2026-12-02T10:00:00.123Z",
         "container_config": {"Hostname": "builder-machine"},
-        "config": {"Env": ["PATH=/usr/bin:/bin", "TZ=Europe/Paris"], "Cmd": ["/bin/sh"]},
+        "config": {"Env": ["TZ=Europe/Paris", "PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"]},
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
         "history": [{"created": "2026-12-02T10:00:00Z", "created_by": "import"}],
     }
@@ -159,7 +159,7 @@ def test_the_configuration_is_the_bases_with_what_the_dockerfile_says() -> None:
     assert (config["os"], config["architecture"]) == ("linux", "amd64")
     assert "container_config" not in config  # the base builder's machine, not this image's
     settings = config["config"]
-    assert settings["Env"] == ["PATH=/usr/bin:/bin", "TZ=UTC"]  # replaced in place, as Docker
+    assert settings["Env"] == ["TZ=UTC", "PATH=/usr/bin:/bin"]  # replaced in place, as Docker
     assert settings["WorkingDir"] == "/app"
     assert settings["User"] == "65532:65532"
     assert settings["ExposedPorts"] == {"53/udp": {}, "8080/tcp": {}}

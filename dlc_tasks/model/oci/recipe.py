@@ -81,15 +81,24 @@ class Recipe:
     labels: Mapping[str, str] = field(default_factory=dict)
     stop_signal: str | None = None
 
+    def _env(self, base: list[str]) -> list[str]:
+        """The base's ``Env`` with this recipe's: replaced where the base has a variable, else
+        appended (as the builder does)."""
+        env = [str(e) for e in base]
+        for key, value in self.env:
+            names = [e.split("=", 1)[0] for e in env]
+            if key in names:
+                env[names.index(key)] = f"{key}={value}"
+            else:
+                env.append(f"{key}={value}")
+        return env
+
     def apply(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The base's container configuration (``config`` of its image configuration) with
         this recipe's settings, as the legacy builder leaves it."""
         out = dict(config)
-        env = [str(e) for e in (config.get("Env") or [])]
-        for key, value in self.env:
-            env = [e for e in env if e.split("=", 1)[0] != key] + [f"{key}={value}"]
         if self.env:
-            out["Env"] = env
+            out["Env"] = self._env(config.get("Env") or [])
         if self.workdir is not None:
             out["WorkingDir"] = self.workdir
         if self.user is not None:
