@@ -118,6 +118,11 @@ def test_what_only_a_builder_can_do_is_refused_naming_the_line(text: str, says: 
         parse(text)
 
 
+def test_quoted_values_unescape_as_the_builder_does() -> None:
+    recipe = parse('FROM a\nLABEL "k"="a \\"b\\" \\$c \\n" plain=x\\ y \'s=\\q\'\n')
+    assert recipe.labels == {"k": 'a "b" $c \\n', "plain": "x y", "s": "\\q"}
+
+
 def test_shell_forms_continuations_and_old_env_syntax() -> None:
     recipe = parse(
         "FROM a\n"

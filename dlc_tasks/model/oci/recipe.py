@@ -152,12 +152,14 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
 
 
 def words(text: str) -> list[str]:
-    """Whitespace-separated words with ``"…"``/``'…'`` quoting and ``\\`` escapes."""
+    """Whitespace-separated words with ``"…"``/``'…'`` quoting and ``\\`` escapes (inside
+    double quotes only of ``"``, ``\\``, ``$`` and a backtick, as the builder reads them)."""
     out: list[str] = []
     current, quote, escaped, started = "", "", False, False
     for ch in text:
         if escaped:
-            current, escaped, started = current + ch, False, True
+            kept = "\\" if quote == '"' and ch not in '"\\$`' else ""
+            current, escaped, started = current + kept + ch, False, True
         elif ch == "\\" and quote != "'":
             escaped = True
         elif quote:
