@@ -180,3 +180,10 @@ def _file_fix(err: OSError, where: str) -> str:
     if err.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
         return "a file stands where a folder is needed (or the reverse): move it away"
     return "check the path and its permissions; DLC_DEBUG=1 shows the traceback"
+
+
+class NotAssemblable(DlcError):
+    """A production Dockerfile does what only a builder can (``RUN``, ``ADD``, a build stage
+    that builds, variables the tool does not expand): the engine builds it instead."""
+
+    hint = "the engine's builder builds a Dockerfile.prod.template with such instructions"

@@ -10,13 +10,30 @@ from typing import Any
 from dlc_tasks.cli.task import dlc_task
 
 
-@dlc_task(help={"force": "import the local images even when the configured ones are available"})
-def base_images(c: Any, force: bool = False) -> None:
+@dlc_task(
+    help={
+        "force": "import the local images even when the configured ones are available",
+        "platforms": "also keep the runtime base in the registry as one index over these "
+        "platforms (comma-separated: linux/amd64,linux/arm64)",
+    },
+    command_wide=("registry",),
+)
+def base_images(c: Any, force: bool = False, platforms: str = "") -> None:
     """Make local Go and runtime base images where none can be pulled (./dev runs this)."""
-    from dlc_tasks.housekeeping.base_images import ensure_base_images  # noqa: PLC0415
+    from dlc_tasks.housekeeping.base_images import (  # noqa: PLC0415
+        ensure_base_images,
+        publish_runtime_bases,
+    )
+    from dlc_tasks.model.oci.platform import Platform  # noqa: PLC0415
     from dlc_tasks.reporting.console import Console  # noqa: PLC0415
 
+    wanted = Platform.parse_list(platforms) if platforms else []  # refused before any work
     ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
+    if wanted:
+        from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+
+        run = run_of(c)
+        publish_runtime_bases(run.out, run.engine(), run.client(), wanted)
 
 
 @dlc_task(name="cache-env", command_wide=("registry", "image"), needs_module=True)

@@ -15,7 +15,7 @@ images a machine can reach is a fact about the machine, not the project.
 
 from __future__ import annotations
 
-import io
+import json
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks.errors import NotFoundError
+from dlc_tasks.model.oci.layer import Entry, add, directory, file, symlink
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.engine import Engine
@@ -33,6 +34,12 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # /etc/passwd lines for the images (no secrets: the x means "no password here").
 PASSWD = "root:x:0:0::/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/bin/false\n"  # noqa: S105
 GROUP = "root:x:0:\nnonroot:x:65532:\n"
+# The runtime base's configuration (the engine's import and the other platforms' images alike).
+RUNTIME_ENV = (
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+)
+RUNTIME_CMD = ["/bin/sh"]
 
 
 def find_busybox() -> Path:
@@ -62,34 +69,22 @@ def go_version(goroot: Path) -> str:
     return (goroot / "VERSION").read_text().splitlines()[0].removeprefix("go").strip()
 
 
-def _add_text(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o644) -> None:
-    data = text.encode()
-    info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), mode
-    tar.addfile(info, io.BytesIO(data))
-
-
-def _add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode = tarfile.DIRTYPE, mode
-    tar.addfile(info)
+def runtime_entries(busybox: bytes, applets: list[str], ca_bundle: bytes | None) -> list[Entry]:
+    """The runtime base's files: busybox and its applets, passwd, group, the CA bundle."""
+    entries = [directory(d) for d in ("bin", "etc", "etc/ssl", "etc/ssl/certs", "usr", "home")]
+    entries += [directory("usr/local"), directory("tmp", 0o1777), directory("home/nonroot")]
+    entries.append(file("bin/busybox", busybox, 0o755))
+    entries += [symlink(f"bin/{a}", "busybox") for a in applets if a != "busybox"]
+    entries += [file("etc/passwd", PASSWD.encode()), file("etc/group", GROUP.encode())]
+    if ca_bundle is not None:
+        entries.append(file("etc/ssl/certs/ca-certificates.crt", ca_bundle))
+    return entries
 
 
 def _busybox_layer(tar: tarfile.TarFile, busybox: Path, applets: list[str]) -> None:
-    for folder in ("bin", "etc", "etc/ssl", "etc/ssl/certs", "usr", "usr/local", "home"):
-        _add_dir(tar, folder)
-    _add_dir(tar, "tmp", 0o1777)
-    _add_dir(tar, "home/nonroot", 0o755)
-    tar.add(str(busybox), arcname="bin/busybox")
-    for applet in applets:
-        if applet != "busybox":
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(link)
-    _add_text(tar, "etc/passwd", PASSWD)
-    _add_text(tar, "etc/group", GROUP)
-    if CA_BUNDLE.is_file():
-        tar.add(str(CA_BUNDLE), arcname="etc/ssl/certs/ca-certificates.crt")
+    ca_bundle = CA_BUNDLE.read_bytes() if CA_BUNDLE.is_file() else None
+    for entry in runtime_entries(busybox.read_bytes(), applets, ca_bundle):
+        add(tar, entry, epoch=0)
 
 
 def _goroot_filter(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -136,7 +131,7 @@ def make_go_image(engine: Engine, busybox: Path, goroot: Path) -> str:
     def fill(tar: tarfile.TarFile) -> None:
         _busybox_layer(tar, busybox, applets)
         tar.add(str(goroot), arcname="usr/local/go", filter=_goroot_filter)
-        _add_dir(tar, "go")
+        add(tar, directory("go"), epoch=0)
 
     changes = [
         "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -154,11 +149,7 @@ def make_runtime_image(engine: Engine, busybox: Path) -> str:
     """Import ``dlc-local/runtime:1``; return its reference."""
     applets = busybox_applets(busybox)
     repository, tag = RUNTIME_IMAGE.split(":")
-    changes = [
-        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
-        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-        'CMD ["/bin/sh"]',
-    ]
+    changes = [f"ENV {e}" for e in RUNTIME_ENV] + [f"CMD {json.dumps(RUNTIME_CMD)}"]
     import_rootfs(
         engine, repository, tag, lambda tar: _busybox_layer(tar, busybox, applets), changes
     )

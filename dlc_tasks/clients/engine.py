@@ -675,6 +675,20 @@ class Engine:
             return False
 
     @_engine_call
+    def save(self, ref: str, dest: IO[bytes]) -> None:
+        """``docker save REF`` (a Docker archive) into ``dest``."""
+        for chunk in self._api.get_image(ref):
+            dest.write(chunk)
+
+    @_engine_call
+    def load(self, archive: IO[bytes]) -> None:
+        """``docker load`` a Docker archive (:func:`dlc_tasks.model.oci.dockerarchive.write`)."""
+        for message in self._api.load_image(archive):  # type: ignore[no-untyped-call]
+            error = message.get("errorDetail", {}).get("message") or message.get("error")
+            if error:
+                raise EngineError(f"docker load failed: {error}")
+
+    @_engine_call
     def import_image(self, archive: Path, repository: str, tag: str, changes: list[str]) -> None:
         """``docker import`` a root filesystem tar as repository:tag.
 

@@ -7,13 +7,18 @@ its own image store, so with ``DOCKER_HOST`` at a Podman service they go there.
 Otherwise it imports the local images of :mod:`dlc_tasks.clients.baseimages` and
 records them in the user's Invoke configuration (``~/.invoke.yaml``, merged, other
 keys kept), so that every later ``inv`` on this machine builds on them.
+
+With platforms named (``--platforms linux/amd64,linux/arm64``), the runtime base is also
+kept in the registry as one index over those platforms (:func:`publish_runtime_bases`):
+the engine keeps only its own platform, and images for the others are assembled from
+registry manifests.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,6 +26,10 @@ from dlc_tasks._files import atomic_write_text
 from dlc_tasks.clients import baseimages
 from dlc_tasks.clients.engine import Engine
 from dlc_tasks.reporting.console import Console
+
+if TYPE_CHECKING:
+    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.model.oci.platform import Platform
 
 DEFAULT_GO_IMAGE = "golang:1.26.1-alpine"
 DEFAULT_RUNTIME_IMAGE = "alpine:3.18"
@@ -64,3 +73,24 @@ def ensure_base_images(out: Console, configured: dict[str, str], force: bool = F
     args = {"GO_IMAGE": go_image, "RUNTIME_IMAGE": runtime_image, "GOPROXY": "off"}
     record_build_args(user_config_path(), args)
     out.line(f"  recorded dlc.build_args in {user_config_path()}")
+
+
+def publish_runtime_bases(
+    out: Console, engine: Engine, client: RegistryClient, wanted: list[Platform]
+) -> str:
+    """Keep ``dlc-local/runtime:1`` in the registry as an index over ``wanted``; returns the
+    index digest."""
+    from dlc_tasks.clients.baseregistry import publish_runtime_index  # noqa: PLC0415
+
+    repository, tag = baseimages.RUNTIME_IMAGE.split(":")
+    digest = publish_runtime_index(
+        engine,
+        client,
+        engine_ref=baseimages.RUNTIME_IMAGE,
+        repository=repository,
+        tag=tag,
+        platforms=wanted,
+    )
+    names = ", ".join(str(p) for p in wanted)
+    out.line(f"runtime base for {names}: {client.registry}/{repository}:{tag} ({digest})")
+    return digest

@@ -85,10 +85,16 @@ class RegistryClient:
         return self.transport.granted(scope)
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, *, scope: str = ""
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        *,
+        scope: str = "",
+        data: bytes | None = None,
     ) -> Any:
-        """One API call (see :meth:`Transport.request`)."""
-        return self.transport.request(method, path, headers, scope=scope)
+        """One API call (see :meth:`Transport.request`); ``data`` is the body of a write."""
+        return self.transport.request(method, path, headers, scope=scope, data=data)
 
     def json_body(self, response: requests.Response, what: str) -> dict[str, Any]:
         """The JSON object a 200 answer holds; one line naming the registry, the request and

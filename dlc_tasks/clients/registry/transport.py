@@ -126,11 +126,23 @@ class Transport:
         return self.fetcher.log
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, *, scope: str = ""
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        *,
+        scope: str = "",
+        data: bytes | None = None,
     ) -> requests.Response:
-        """One API call with retries on transient faults; returns the final response."""
+        """One API call with retries on transient faults; returns the final response.
+
+        ``data`` is the request body (a blob, a chunk, a manifest): bytes, so a retry
+        sends it again whole.
+        """
         url = f"{self.base_url}{path}"
-        return self._retried(lambda: self._authorised(method, url, dict(headers or {}), scope))
+        return self._retried(
+            lambda: self._authorised(method, url, dict(headers or {}), scope, data)
+        )
 
     def _retried(self, call: Callable[[], T]) -> T:
         """``call`` with retries on transient faults; the last one becomes a RegistryError."""
@@ -173,10 +185,10 @@ class Transport:
         return token if token and token.valid(self.clock()) else None
 
     def _authorised(
-        self, method: str, url: str, headers: dict[str, str], scope: str
+        self, method: str, url: str, headers: dict[str, str], scope: str, data: bytes | None = None
     ) -> requests.Response:
         sent = self._cached(scope)
-        response = self._send(method, url, headers, sent)
+        response = self._send(method, url, headers, sent, data)
         fetched = 0  # tokens fetched for this request: at most 2, the second on invalid_token
         while response.status_code == 401:
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -186,7 +198,7 @@ class Transport:
                 if self.credentials is None or self._basic:
                     return response  # nothing (more) to offer: the API turns the 401 into an error
                 self._basic = True
-                return self._send(method, url, headers, None)
+                return self._send(method, url, headers, None, data)
             if challenge.scheme != "bearer" or not challenge.realm:
                 return response
             self.bearer = challenge
@@ -201,11 +213,16 @@ class Transport:
             if scope:
                 self._key_for_scope[scope] = key
             sent = token
-            response = self._send(method, url, headers, token)
+            response = self._send(method, url, headers, token, data)
         return response
 
     def _send(
-        self, method: str, url: str, headers: dict[str, str], token: Token | None
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        token: Token | None,
+        data: bytes | None = None,
     ) -> requests.Response:
         import requests  # noqa: PLC0415
 
@@ -221,6 +238,7 @@ class Transport:
                 url,
                 headers=headers,
                 auth=auth,
+                data=data,
                 timeout=self.retries.timeout,
                 verify=self.verify,
             )
