@@ -4,8 +4,9 @@ On a terminal lines are coloured, an image build shows one live line per instruc
 (:mod:`.buildview`) and pushes and pulls a live bar per layer (``rich``), each collapsed when
 done. Elsewhere (CI, pipes, ``NO_COLOR``) everything is plain, with no escape codes, each
 line prefixed by the elapsed time: a build prints one line per instruction with its
-duration, a push or pull one line for the layers it sent or fetched, and the commands a
-step runs are not echoed (its decision, printed before, lists them). Everything goes to
+duration, a push or pull one line for the layers it sent or fetched, and each command a
+step runs is echoed as it starts (``$ go build …``), so a CI log shows what was running when
+a job hung or was killed, and since when. Everything goes to
 stdout except errors, which the CLI wrapper prints to stderr. Every line passes through
 :func:`dlc_tasks.secrets.redact`: a registered secret never prints.
 """
@@ -50,8 +51,8 @@ THERE = ("Layer already exists", "Already exists", "Mounted from")  # one that d
 class Command(str):
     """A command line a step announces as it starts it (``$ go vet ./...``).
 
-    Printed on a terminal; in plain mode left out, because the step's decision, printed
-    just before, already lists every command it runs.
+    Printed in both modes: the step's decision lists every command it will run, this line
+    says when each one started (in a CI log, the last one is the one that hung).
     """
 
     __slots__ = ()
@@ -103,10 +104,8 @@ class Console:
         self.line(f"    {outcome.task}: {word} in {outcome.seconds:.1f}s{detail}")
 
     def output(self, text: str) -> None:
-        """Streamed output of a tool (go test); timestamped when plain. A :class:`Command`
-        is printed on a terminal only."""
-        if isinstance(text, Command) and not self.fancy:
-            return
+        """Streamed output of a tool (go test) or a :class:`Command` it starts; timestamped
+        when plain."""
         prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
         text = shown(text)
         self.stream.write(prefix + (text if text.endswith("\n") else text + "\n"))

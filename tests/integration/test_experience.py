@@ -129,7 +129,10 @@ def test_doctor_with_a_healthy_and_a_broken_registry(service: Path, registry: Re
     healthy = inv("doctor", project=service, registry=registry.address)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     lines = [TIMESTAMP.sub("", line) for line in healthy.stdout.splitlines()]
-    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert [line.split()[0] for line in lines] == ["ok"] * len(lines), healthy.stdout
+    names = [line.split(":")[0].split(None, 1)[1] for line in lines]
+    assert names[:6] == ["go module", "configuration", "git", "VERSION", "files", "engine"]
+    assert names[6:] == ["base images", "registry"], names
     assert any(line.startswith(f"ok   registry: {registry.address} answers") for line in lines)
 
     broken = inv(
@@ -278,6 +281,7 @@ def test_watch_runs_a_cycle_per_save_and_shows_the_failing_test(
         shell.keys("C-c")
         screen = shell.wait_for(r"watch: stopped after 4 cycle\(s\)\n\$")
         assert "#5" not in screen  # one cycle per save, none while the tool wrote its files
+        print(screen)  # the session as captured (pytest -rP), for the documentation
     finally:
         shell.close()
     history = (service / ".dlc" / "history.jsonl").read_text().splitlines()

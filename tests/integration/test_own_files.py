@@ -52,12 +52,14 @@ def read_only_state(service: Path) -> Iterator[Path]:
 def test_a_read_only_state_folder_is_one_line_naming_it(
     service: Path, registry: Registry, read_only_state: Path
 ) -> None:
-    """The cache step builds and pushes, then cannot record its stamp: that was a raw
-    OSError traceback."""
+    """That was a raw OSError traceback. The first write under ``.dlc`` is the build log of
+    the cache step's build, made as the build starts: the run stops there, before building
+    or pushing anything, in one line naming the file."""
     result = inv("cache", project=service, registry=registry.address)
     assert result.returncode == 1, result.stdout + result.stderr
     line = one_error_line(result)
-    assert f"{read_only_state}/state.json: Read-only file system" in line, line
+    assert f"cannot create {read_only_state}/logs/" in line, line
+    assert ": Read-only file system" in line, line
     assert "writable checkout" in line
     assert "dlc: also: " in result.stdout  # the report could not be written either, and says so
     assert list(read_only_state.iterdir()) == []
