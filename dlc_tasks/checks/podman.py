@@ -84,7 +84,7 @@ def storage_driver(identity: EngineIdentity) -> str:
     """A rootless store on ``vfs`` copies every layer whole (gigabytes for one cache image)."""
     if identity.storage_driver == "vfs":
         raise DoctorWarning(
-            "the storage driver is vfs: every layer is a whole copy (set driver = \"overlay\" "
+            'the storage driver is vfs: every layer is a whole copy (set driver = "overlay" '
             "under [storage] in ~/.config/containers/storage.conf: native overlay in a user "
             "namespace needs kernel 5.13 or later)"
         )

@@ -22,15 +22,53 @@ from dlc_tasks.project import constraints, gomod, layout
 PREFIXES = ("//go:generate ", "//go:generate\t")
 # `go tool NAME` that every toolchain has
 GO_TOOLS = frozenset(
-    ("addr2line", "asm", "buildid", "cgo", "compile", "covdata", "cover", "dist", "distpack",
-     "doc", "fix", "link", "nm", "objdump", "pack", "pprof", "preprofile", "test2json", "trace",
-     "vet")
+    (
+        "addr2line",
+        "asm",
+        "buildid",
+        "cgo",
+        "compile",
+        "covdata",
+        "cover",
+        "dist",
+        "distpack",
+        "doc",
+        "fix",
+        "link",
+        "nm",
+        "objdump",
+        "pack",
+        "pprof",
+        "preprofile",
+        "test2json",
+        "trace",
+        "vet",
+    )
 )
 # `go run` flags that take a value (`-tags x`); `-flag=value` and boolean flags take none
 _VALUE_FLAGS = frozenset(
-    ("C", "exec", "tags", "mod", "modfile", "overlay", "pgo", "gcflags", "ldflags", "asmflags",
-     "toolexec", "p", "buildmode", "compiler", "gccgoflags", "installsuffix", "pkgdir", "coverpkg",
-     "covermode", "o")
+    (
+        "C",
+        "exec",
+        "tags",
+        "mod",
+        "modfile",
+        "overlay",
+        "pgo",
+        "gcflags",
+        "ldflags",
+        "asmflags",
+        "toolexec",
+        "p",
+        "buildmode",
+        "compiler",
+        "gccgoflags",
+        "installsuffix",
+        "pkgdir",
+        "coverpkg",
+        "covermode",
+        "o",
+    )
 )
 _MAJOR = re.compile(r"v[0-9]+")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')

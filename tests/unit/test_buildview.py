@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import itertools
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest

@@ -170,7 +170,7 @@ def test_the_default_install_is_how_this_dlc_tasks_was_installed(
 def test_the_bundled_wheel_is_a_wheel_of_this_library(tmp_path: Path) -> None:
     dist = install.installed()
     assert dist is not None
-    (rel, data), = wheel.wheel_files(ci_install(None)).items()
+    ((rel, data),) = wheel.wheel_files(ci_install(None)).items()
     assert rel == ".dlc-tasks/dlc_tasks-0.1.0-py3-none-any.whl"
     assert wheel.build_wheel(dist) == data  # the same bytes every time
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -180,12 +180,15 @@ def test_the_bundled_wheel_is_a_wheel_of_this_library(tmp_path: Path) -> None:
             name, digest, size = line.split(",")
             content = archive.read(name)
             assert int(size) == len(content)
-            assert digest == "sha256=" + base64.urlsafe_b64encode(
-                hashlib.sha256(content).digest()
-            ).rstrip(b"=").decode()
-        assert "dlc = dlc_tasks.cli.program:main" in archive.read(
-            "dlc_tasks-0.1.0.dist-info/entry_points.txt"
-        ).decode()
+            assert (
+                digest
+                == "sha256="
+                + base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=").decode()
+            )
+        assert (
+            "dlc = dlc_tasks.cli.program:main"
+            in archive.read("dlc_tasks-0.1.0.dist-info/entry_points.txt").decode()
+        )
     assert "dlc_tasks/templates/Dockerfile.build" in names
     assert "dlc_tasks/cli/program.py" in names and "dlc_tasks/py.typed" in names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
