@@ -120,6 +120,22 @@ class RegistryTLSError(RegistryError):
     hint = "set dlc.ca_file to the registry's CA certificate"
 
 
+class RegistryRefused(RegistryError):
+    """The registry refused a request; ``codes`` are the codes of its error body
+    (``NAME_UNKNOWN``, ``MANIFEST_UNKNOWN``, ``TOOMANYREQUESTS``…), empty when it sent none."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, codes: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.codes = codes
+
+
+class RegistryUnsupported(RegistryRefused):
+    """The registry does not support the request (``UNSUPPORTED``, a 405): a ``DELETE`` on a
+    registry whose deletes are disabled, most often."""
+
+
 class RegistryAnswerError(RegistryError):
     """The registry (or its token server) answered something the tool cannot read: a body
     that is not the JSON the API defines, a header of the wrong shape."""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from dlc_tasks.clients.registry import errorbody
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
 from dlc_tasks.clients.registry.tokens import Token, TokenFetcher, utf8_pair
 from dlc_tasks.clients.retry import Transient, with_retries
@@ -246,22 +247,26 @@ class Transport:
             where = f"dlc.ca_file={self.ca_file}" if self.ca_file else "no dlc.ca_file set"
             raise RegistryTLSError(
                 f"cannot verify the TLS certificate of {self.registry} ({where}): {short(err)}"
-            ) from None
+            ) from err
         except requests.exceptions.Timeout as err:
             raise Transient(
                 f"{self.registry} did not answer {method} {url} within {self.retries.timeout:g} s",
                 hint=DEADLINE_HINT,
             ) from err
         except requests.exceptions.ConnectionError as err:
-            raise Transient(f"{self.registry} unreachable: {short(err)}") from None
-        except requests.exceptions.ChunkedEncodingError:
+            raise Transient(f"{self.registry} unreachable: {short(err)}") from err
+        except requests.exceptions.ChunkedEncodingError as err:
             cut = f"{self.registry}: the answer to {method} {url} was cut short"
-            raise Transient(cut) from None
+            raise Transient(cut) from err
         except requests.exceptions.RequestException as err:
-            raise RegistryError(f"{method} {url} failed: {short(err)}") from None
+            raise RegistryError(f"{method} {url} failed: {short(err)}") from err
         if response.status_code == 429 or response.status_code >= 500:
+            faults = errorbody.read(response.content)
+            said = f" {errorbody.describe(faults)}" if faults else ""
+            code = faults[0].code if faults else "TOOMANYREQUESTS" * (response.status_code == 429)
             raise Transient(
-                f"{self.registry} answered {response.status_code} to {method} {url}",
+                f"{self.registry} answered {response.status_code} to {method} {url}{said}",
                 retry_after(response.headers.get("Retry-After")),
+                hint=errorbody.hint(code, method=method, registry=self.registry),
             )
         return response
