@@ -348,7 +348,7 @@ class Run:
         except OSError as err:
             raise ReportWriteFailed(
                 f"cannot write {self.settings.state_dir / 'report.json'}: {err.strerror or err}"
-            ) from None
+            ) from err
         self.out.line(f"report: {self.settings.state_dir / 'report.json'} (ok={written['ok']})")
 
 

@@ -110,6 +110,6 @@ def run_check(run: Run) -> None:
         try:
             detail = check()
         except DlcError as err:
-            raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from None
+            raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from err
         verdict = "skip" if isinstance(detail, Skipped) else "ok  "
         run.out.line(f"[{number}/8] {verdict} {name}: {detail}")

@@ -179,7 +179,7 @@ def run_doctor(holder: RunHolder) -> None:
         s = holder.settings()
     except DlcError as err:
         out.line(f"FAIL configuration: {err.one_line()}")
-        raise DoctorFailed("1 check failed: the configuration") from None
+        raise DoctorFailed("1 check failed: the configuration") from err
     run = holder.get()
     connected: list[Engine] = []
 

@@ -124,7 +124,7 @@ def busybox_for(platform: Platform, host: Platform, cache: Path = PACKAGES) -> P
             raise ToolError(
                 f"cannot fetch busybox-static:{arch}: {' '.join(detail.split())[:200]}",
                 hint=f"dpkg --add-architecture {arch} && apt-get update (./dev does)",
-            ) from None
+            ) from err
     if not binary.is_file():
         raise ToolError(f"busybox-static:{arch} holds no bin/busybox")
     return binary

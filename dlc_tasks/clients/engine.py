@@ -171,7 +171,7 @@ def _engine_call(method: F) -> F:
         except _engine_faults() as err:
             if _timed_out(err):
                 raise Inactive(f"the Docker engine's {what}", self.inactivity) from err
-            raise _engine_failed(what, err) from None
+            raise _engine_failed(what, err) from err
 
     return call  # type: ignore[return-value]
 
@@ -181,7 +181,7 @@ def _guarded(chunks: Iterable[bytes], what: str) -> Iterator[bytes]:
     try:
         yield from chunks
     except _engine_faults() as err:
-        raise _engine_failed(what, err) from None
+        raise _engine_failed(what, err) from err
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class Engine:
             api = EngineAPIClient(version="auto", timeout=PING_TIMEOUT, **kwargs_from_env())
             api.ping()
         except DockerException as err:
-            raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
+            raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from err
         api.timeout = INACTIVITY  # type: ignore[assignment]
         return cls(api)
 
@@ -320,7 +320,7 @@ class Engine:
                     image_id = str(aux["ID"])
             log.flush()
         except APIError as err:
-            raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from None
+            raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from err
         except StoreError as err:
             # The SDK asks the credsStore helper for every login (`list`), to hand the engine
             # credentials for the base images; a helper failing there is the user's to fix.
@@ -332,7 +332,7 @@ class Engine:
             raise CredentialHelperError(
                 f"docker build of {tag}: the credential helper named in {docker_config_file()} "
                 f"failed to list its logins ({type(err).__name__}: {_first_line(err)})"
-            ) from None
+            ) from err
         if image_id is None:
             image_id = self.image_id(tag)
         if image_id is None:
@@ -450,7 +450,7 @@ class Engine:
                 stream = _noting_statuses(self._push_stream(repository, tag, auth), statuses)
                 aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, progress)
             except APIError as err:
-                raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from None
+                raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from err
             digest = aux.get("Digest") or _status_digest(statuses)
             if not digest:
                 raise PushError(f"push of {repository}:{tag} reported no digest")
@@ -478,10 +478,10 @@ class Engine:
             try:
                 stream = self._pull_stream(repository, reference, auth)
                 self._stream_registry_op(f"pull of {repository}", stream, progress)
-            except NotFound:
-                raise PushError(f"{repository}@{reference} is not in the registry") from None
+            except NotFound as err:
+                raise PushError(f"{repository}@{reference} is not in the registry") from err
             except APIError as err:
-                raise Transient(f"pull of {repository}: {_first_line(err)}") from None
+                raise Transient(f"pull of {repository}: {_first_line(err)}") from err
 
         _retried(attempt, retries, output)
 
@@ -547,7 +547,7 @@ class Engine:
                     continue
                 raise EngineError(
                     f"cannot create a container of {image}: {_first_line(err)}"
-                ) from None
+                ) from err
             container_id = str(container["Id"])
             try:
                 self._api.start(container_id)
@@ -556,7 +556,7 @@ class Engine:
                 if isinstance(err, APIError):
                     if self._adapted_to(err):
                         continue
-                    raise EngineError(f"cannot start {image}: {_first_line(err)}") from None
+                    raise EngineError(f"cannot start {image}: {_first_line(err)}") from err
                 raise
             return container_id
 
@@ -628,7 +628,7 @@ class Engine:
             code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
         except APIError as err:
             what = " ".join(argv[:2])
-            raise EngineError(f"{what} in the container: {_first_line(err)}") from None
+            raise EngineError(f"{what} in the container: {_first_line(err)}") from err
         return ExecResult(list(argv), int(code if code is not None else 1), lines)
 
     @_engine_call
@@ -817,7 +817,7 @@ def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str],
     try:
         return with_retries(attempt, retries, on_retry=say)
     except Transient as fault:
-        raise PushError(f"{fault} (after {retries.attempts} tries)") from None
+        raise PushError(f"{fault} (after {retries.attempts} tries)") from fault
 
 
 def exec_frames(sock: Any, inactivity: float | None) -> Iterator[bytes]:

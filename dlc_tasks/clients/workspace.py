@@ -207,7 +207,7 @@ def _install(project_dir: Path, staged: list[tuple[Path, PurePosixPath]], stagin
                 where = where.relative_to(project_dir)
             raise CopyBackRefused(
                 f"cannot write {where} while copying back: {err.strerror or err}"
-            ) from None
+            ) from err
         raise
 
 

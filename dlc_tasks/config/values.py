@@ -208,12 +208,12 @@ def check_host(value: object, key: str) -> str:
         )
     try:
         address = ipaddress.ip_address(host)
-    except ValueError:
+    except ValueError as err:
         if not _HOST.fullmatch(host):
             raise InvalidValue(
                 f"{key} {host!r} is not a host name or IP address",
                 hint=f"set dlc.{key} to e.g. 127.0.0.1",
-            ) from None
+            ) from err
         return host
     if address.version == 6:
         raise InvalidValue(

@@ -96,7 +96,7 @@ class GenerateStep(Step):
                 try:
                     go.run(step)
                 except GoStepFailed as err:
-                    raise generate_failure(run.settings.project_dir, step, err) from None
+                    raise generate_failure(run.settings.project_dir, step, err) from err
         after = run.source_fingerprints()
         # What the generators wrote: new or changed content, or rewritten (a new mtime) with
         # the same content; and what an earlier generate wrote that is still as it left it.

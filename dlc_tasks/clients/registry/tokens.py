@@ -238,12 +238,12 @@ class TokenFetcher:
                 allow_redirects=False,  # a redirect never carries credentials to another host
                 **kwargs,
             )
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError as err:
             raise self.fail(
                 realm,
                 "failed: cannot verify the token server's TLS certificate",
                 hint="set dlc.ca_file to the CA that signed it",
-            ) from None
+            ) from err
         except requests.exceptions.Timeout as err:
             raise self.transient(
                 realm,
@@ -253,16 +253,16 @@ class TokenFetcher:
         except unreachable as err:
             raise self.transient(
                 realm, f"the token server is unreachable ({type(err).__name__})"
-            ) from None
+            ) from err
         except cut_short as err:
             raise self.transient(
                 realm, f"the token server's answer was cut short ({type(err).__name__})"
-            ) from None
+            ) from err
         except (requests.exceptions.RequestException, ValueError) as err:
             # InvalidURL, urllib3's LocationParseError (a ValueError): a realm requests cannot use
             raise self.fail(
                 realm, f"failed: the registry named a malformed token realm ({type(err).__name__})"
-            ) from None
+            ) from err
         if response.is_redirect:
             target = urllib.parse.urljoin(realm, response.headers.get("Location", ""))
             if not _same_host(target, realm):
