@@ -145,6 +145,10 @@ class PushError(RegistryError):
     """A push failed, or a pushed tag does not name the expected digest."""
 
 
+class PullError(RegistryError):
+    """A pull failed, or the image pulled is not in the registry."""
+
+
 class DeadlineExceeded(DlcError):
     """Something the tool waits for (a credential helper, git, a registry or token request)
     did not answer within its deadline; the hint names the setting that changes it."""

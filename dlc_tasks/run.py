@@ -166,16 +166,12 @@ class Run:
             if not self._registry_started:
                 self._client = EmptyRegistry()  # type: ignore[assignment]
                 return self._client  # type: ignore[return-value]
-
-            def say(attempt: int, fault: Exception, delay: float) -> None:
-                self.out.line(f"    registry: retry {attempt} in {delay:.1f}s ({fault})")
-
             self._client = self.make_registry_client(
                 registry,
                 credentials=self.credentials(),
                 ca_file=self.settings.ca_file,
                 retries=self.settings.retries,
-                on_retry=say,
+                say=self.out.line,
             )
         return self._client
 

@@ -35,14 +35,21 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from dlc_tasks.clients import podman
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.podman import EngineIdentity
-from dlc_tasks.clients.retry import Transient, with_retries
+from dlc_tasks.clients.retry import Transient, retried
 from dlc_tasks.config import Retries, Timeouts
-from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
+from dlc_tasks.errors import (
+    BuildError,
+    EngineError,
+    Inactive,
+    PullError,
+    PushError,
+    RegistryAuthError,
+    RegistryError,
+)
 
 if TYPE_CHECKING:
     from docker.api.client import APIClient
 
-T = TypeVar("T")
 PING_TIMEOUT = 10
 INACTIVITY = 600.0  # dlc.timeouts.inactivity's default
 # Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
@@ -371,7 +378,10 @@ class Engine:
         what: str,
         messages: Iterable[dict[str, Any]],
         progress: Callable[[str, str, int | None, int | None], None] | None,
+        failure: type[RegistryError] = PushError,
     ) -> dict[str, Any]:
+        """Read a push's or pull's messages: progress to ``progress``, an error in the stream
+        raised (auth, transient, or ``failure``), the ``aux`` fields returned."""
         aux: dict[str, Any] = {}
         for message in messages:
             error = message.get("errorDetail", {}).get("message") or message.get("error")
@@ -381,7 +391,7 @@ class Engine:
                     raise RegistryAuthError(f"{what} refused: {error}")
                 if kind == "transient":
                     raise Transient(f"{what}: {error}")
-                raise PushError(f"{what} failed: {error}")
+                raise failure(f"{what} failed: {error}")
             if isinstance(message.get("aux"), dict):
                 aux.update(message["aux"])
             status, layer = message.get("status"), message.get("id")
@@ -456,7 +466,7 @@ class Engine:
                 raise PushError(f"push of {repository}:{tag} reported no digest")
             return str(digest)
 
-        return _retried(attempt, retries, output)
+        return retried(attempt, retries, source="engine", failure=PushError, say=output)
 
     @_engine_call
     def pull(
@@ -477,13 +487,13 @@ class Engine:
         def attempt() -> None:
             try:
                 stream = self._pull_stream(repository, reference, auth)
-                self._stream_registry_op(f"pull of {repository}", stream, progress)
+                self._stream_registry_op(f"pull of {repository}", stream, progress, PullError)
             except NotFound as err:
-                raise PushError(f"{repository}@{reference} is not in the registry") from err
+                raise PullError(f"{repository}@{reference} is not in the registry") from err
             except APIError as err:
                 raise Transient(f"pull of {repository}: {_first_line(err)}") from err
 
-        _retried(attempt, retries, output)
+        retried(attempt, retries, source="engine", failure=PullError, say=output)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -806,18 +816,6 @@ class _BuildLog:
         self.output(line)
         if line.strip():
             self.tail = [*self.tail[-29:], line.strip()]
-
-
-def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:
-    """Run a push or pull attempt with retries, saying each retry; the last fault is a PushError."""
-
-    def say(n: int, fault: Transient, delay: float) -> None:
-        output(f"    retry {n}/{retries.attempts - 1} in {delay:.1f}s: {fault}")
-
-    try:
-        return with_retries(attempt, retries, on_retry=say)
-    except Transient as fault:
-        raise PushError(f"{fault} (after {retries.attempts} tries)") from fault
 
 
 def exec_frames(sock: Any, inactivity: float | None) -> Iterator[bytes]:

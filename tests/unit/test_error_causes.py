@@ -19,7 +19,7 @@ from dlc_tasks.clients.registry import RegistryClient
 from dlc_tasks.config import Retries
 from dlc_tasks.errors import DlcError, RegistryError, VersionFileError
 from dlc_tasks.model.versionfile import read_version
-from dlc_tasks.secrets import forms_of, format_exception, register
+from dlc_tasks.secrets import format_exception, forms_of, register
 from tests.support.servers import free_loopback_port
 
 SECRET = 'tok-"s3cret"\n-value-ä'

@@ -68,11 +68,11 @@ class RegistryClient:
         credentials: Credentials | None = None,
         ca_file: Path | None = None,
         retries: Retries | None = None,
-        on_retry: Callable[[int, Exception, float], None] | None = None,
+        say: Callable[[str], None] | None = None,
         transport: Transport | None = None,
     ) -> None:
         self.transport = transport or Transport(
-            registry, credentials=credentials, ca_file=ca_file, retries=retries, on_retry=on_retry
+            registry, credentials=credentials, ca_file=ca_file, retries=retries, say=say
         )
         self.registry = registry
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 from dlc_tasks.clients.registry import errorbody
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
 from dlc_tasks.clients.registry.tokens import Token, TokenFetcher, utf8_pair
-from dlc_tasks.clients.retry import Transient, with_retries
+from dlc_tasks.clients.retry import Transient, retried
 from dlc_tasks.config import Retries, is_loopback
 from dlc_tasks.errors import RegistryError, RegistryTLSError
 
@@ -91,7 +91,7 @@ class Transport:
         credentials: Credentials | None = None,
         ca_file: Path | None = None,
         retries: Retries | None = None,
-        on_retry: Callable[[int, Exception, float], None] | None = None,
+        say: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from dlc_tasks.clients.registry.session import RegistrySession  # noqa: PLC0415
@@ -100,7 +100,7 @@ class Transport:
         self.scheme = "http" if is_loopback(registry) else "https"
         self.credentials = credentials
         self.retries = retries or Retries()
-        self.on_retry = on_retry
+        self.say = say  # where each retry is said (retry.retry_line)
         self.clock = clock
         self.session = RegistrySession()  # kept out of `inv --list`'s start-up
         # Verification is always on: the system store, or the private CA. Passed with every
@@ -147,17 +147,7 @@ class Transport:
 
     def _retried(self, call: Callable[[], T]) -> T:
         """``call`` with retries on transient faults; the last one becomes a RegistryError."""
-
-        def report(attempt: int, fault: Transient, delay: float) -> None:
-            if self.on_retry:
-                self.on_retry(attempt, fault, delay)
-
-        try:
-            return with_retries(call, self.retries, on_retry=report)
-        except Transient as fault:
-            raise RegistryError(
-                f"{fault} (after {self.retries.attempts} tries)", hint=fault.hint
-            ) from fault
+        return retried(call, self.retries, source="registry", failure=RegistryError, say=self.say)
 
     @property
     def auth_scheme(self) -> str:
