@@ -22,7 +22,7 @@ from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.run import Run
 
 if TYPE_CHECKING:
-    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.clients.seams import RegistryAPI
     from dlc_tasks.model.refs import Repository
 
 CACHE_HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -35,7 +35,7 @@ class PruneRefused(DlcError):
 
 
 def check_still_doomed(
-    client: RegistryClient, repo: Repository, doomed: dict[str, str | None]
+    client: RegistryAPI, repo: Repository, doomed: dict[str, str | None]
 ) -> None:
     """Read the tag list again; refuse when a tag not being deleted names a doomed digest
     (a registry deletes a manifest with every tag naming it)."""
