@@ -3,11 +3,11 @@
 :class:`FakeEngine` implements :class:`dlc_tasks.clients.seams.EngineAPI` and
 :class:`FakeRegistry` :class:`~dlc_tasks.clients.seams.RegistryAPI`, the Protocols the real
 clients implement (mypy checks this module too, so a fake cannot drift from its client); both
-record what they were asked, so a test can assert that a skipped step touched nothing. The Go commands are simulated
-from what they would leave in the bind-mounted tree: ``go test`` writes the coverage
-profile, ``go build -o`` writes a "binary" whose content is a digest of the ``.go``
-sources and the command but not its output path (so an edit changes it and a rerun does
-not), ``go tool cover`` prints a total.
+record what they were asked, so a test can assert that a skipped step touched nothing. The
+Go commands are simulated from what they would leave in the bind-mounted tree: ``go test``
+writes the coverage profile, ``go build -o`` writes a "binary" whose content is a digest of
+the ``.go`` sources and the command but not its output path (so an edit changes it and a rerun
+does not), ``go tool cover`` prints a total.
 """
 
 from __future__ import annotations
