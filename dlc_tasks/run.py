@@ -23,9 +23,9 @@ from invoke.config import Config
 
 from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
-from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.errors import DirtyTree, NoRepository, NotFoundError, ReportWriteFailed
 from dlc_tasks.model import depshash, sourcetree
-from dlc_tasks.model.dirtytree import DirtyTree, TreeState, judge
+from dlc_tasks.model.dirtytree import TreeState, judge
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import State
@@ -53,19 +53,6 @@ def _registry_client(registry: str, **kwargs: Any) -> RegistryAPI:
 
 
 __all__ = ["DirtyTree", "EmptyRegistry", "NoRepository", "Run", "RunHolder"]
-
-
-class NoRepository(DlcError):
-    """The project is in no git repository and ``dlc.revision`` is not set."""
-
-    exit_code = 2
-    hint = "set dlc.revision to the revision to tag (outside git no dirty check is possible)"
-
-
-class ReportWriteFailed(DlcError):
-    """The run's report or history could not be written."""
-
-    hint = "check that project_dir/.dlc is writable and the disk is not full"
 
 
 @dataclass

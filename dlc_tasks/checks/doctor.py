@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.config import Settings
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import DlcError, DoctorFailed
 from dlc_tasks.model.render import render
 
 if TYPE_CHECKING:
@@ -22,12 +22,6 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run, RunHolder
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
-
-
-class DoctorFailed(DlcError):
-    """At least one check failed."""
-
-    hint = "fix the lines marked FAIL above"
 
 
 def _module(s: Settings) -> str:

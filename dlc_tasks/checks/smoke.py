@@ -18,14 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dlc_tasks.clients.seams import EngineAPI
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import SmokeTestFailed
 from dlc_tasks.model.prodimage import ImageSettings
-
-
-class SmokeTestFailed(DlcError):
-    """The production container did not start, or did not pass its health check."""
-
-    hint = "run the image by hand: docker run --rm IMAGE"
 
 
 def _poll(

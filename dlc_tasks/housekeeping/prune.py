@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.errors import ConfigError, DlcError
+from dlc_tasks.errors import ConfigError, PruneRefused
 from dlc_tasks.run import Run
 
 if TYPE_CHECKING:
@@ -26,12 +26,6 @@ if TYPE_CHECKING:
     from dlc_tasks.model.refs import Repository
 
 CACHE_HASH = re.compile(r"^[0-9a-f]{64}$")
-
-
-class PruneRefused(DlcError):
-    """A tag the prune keeps now names a digest it was about to delete."""
-
-    hint = "nothing was deleted; run inv cache.prune again"
 
 
 def check_still_doomed(

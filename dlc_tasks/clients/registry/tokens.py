@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from dlc_tasks.clients.credentials import TOKEN_USERNAME
 from dlc_tasks.clients.retry import Transient
 from dlc_tasks.config import is_loopback
-from dlc_tasks.errors import RegistryAuthError
+from dlc_tasks.errors import TokenError
 from dlc_tasks.secrets import register
 
 if TYPE_CHECKING:
@@ -74,12 +74,6 @@ PLAIN_HTTP_HINT = (
     "the registry's token realm must be https "
     "(plain http only when the registry and the realm are both on loopback)"
 )
-
-
-class TokenError(RegistryAuthError):
-    """The token server refused, was unreachable, or answered something that is not a token."""
-
-    hint = "check the credentials (inv doctor names their source) and that the token server is up"
 
 
 @dataclass(frozen=True)
