@@ -31,7 +31,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
-        raise FileError.of(err, "write", path) from None
+        raise FileError.of(err, "write", path) from err
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -43,7 +43,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):
-            raise FileError.of(err, "write", path) from None
+            raise FileError.of(err, "write", path) from err
         raise
 
 
@@ -73,7 +73,7 @@ def locked(path: Path) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
-        raise FileError.of(err, "lock", path) from None
+        raise FileError.of(err, "lock", path) from err
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -125,7 +125,7 @@ def live_folder(parent: Path, prefix: str) -> Iterator[Path]:
             fd = os.open(folder / LIVE, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)
     except OSError as err:
-        raise FileError.of(err, "make a folder in", parent) from None
+        raise FileError.of(err, "make a folder in", parent) from err
     try:
         yield folder
     finally:
@@ -151,7 +151,7 @@ def append_line(path: Path, line: str) -> None:
             finally:
                 os.close(fd)
         except OSError as err:
-            raise FileError.of(err, "append to", path) from None
+            raise FileError.of(err, "append to", path) from err
 
 
 def file_sha256(path: Path) -> str:

@@ -2,7 +2,10 @@
 
 Every failure a user can meet is a :class:`DlcError`; the task wrapper in
 :mod:`dlc_tasks.cli.task` turns it into one line on stderr and a non-zero exit.
-Each subclass says what failed and, in ``hint``, what to do about it.
+Each subclass says what failed and, in ``hint``, what to do about it. Every error class of
+the package is declared here (the modules that raise them import them from here, and the
+names they were first declared under still work), and every conversion of a lower-level
+fault chains it (``raise … from err``): ``DLC_DEBUG=1`` shows the whole chain, redacted.
 """
 
 from __future__ import annotations
@@ -120,6 +123,22 @@ class RegistryTLSError(RegistryError):
     hint = "set dlc.ca_file to the registry's CA certificate"
 
 
+class RegistryRefused(RegistryError):
+    """The registry refused a request; ``codes`` are the codes of its error body
+    (``NAME_UNKNOWN``, ``MANIFEST_UNKNOWN``, ``TOOMANYREQUESTS``…), empty when it sent none."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, codes: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.codes = codes
+
+
+class RegistryUnsupported(RegistryRefused):
+    """The registry does not support the request (``UNSUPPORTED``, a 405): a ``DELETE`` on a
+    registry whose deletes are disabled, most often."""
+
+
 class RegistryAnswerError(RegistryError):
     """The registry (or its token server) answered something the tool cannot read: a body
     that is not the JSON the API defines, a header of the wrong shape."""
@@ -127,6 +146,10 @@ class RegistryAnswerError(RegistryError):
 
 class PushError(RegistryError):
     """A push failed, or a pushed tag does not name the expected digest."""
+
+
+class PullError(RegistryError):
+    """A pull failed, or the image pulled is not in the registry."""
 
 
 class DeadlineExceeded(DlcError):
@@ -187,3 +210,122 @@ class NotAssemblable(DlcError):
     that builds, variables the tool does not expand): the engine builds it instead."""
 
     hint = "the engine's builder builds a Dockerfile.prod.template with such instructions"
+
+
+# -- the errors of each part of the package (raised there, declared here) ----------------
+
+
+class CIFileFailed(DlcError):
+    """A file a CI system asked for (``GITHUB_STEP_SUMMARY``, ``GITHUB_OUTPUT``) could not be
+    written."""
+
+
+class DirtyTree(DlcError):
+    """A CI run found changes in its own checkout."""
+
+    hint = "commit them (generated files out of date?), or pass --allow-dirty"
+
+
+class NotAGoModule(ConfigError):
+    """A task that builds or reports on a Go module was run outside one."""
+
+    hint = (
+        "run it in the module's root, where go.mod is, or set dlc.project_dir to it; "
+        "`dlc init` adopts a module"
+    )
+
+
+class SmokeTestFailed(DlcError):
+    """The production container did not start, or did not pass its health check."""
+
+    hint = "run the image by hand: docker run --rm IMAGE"
+
+
+class CheckFailed(DlcError):
+    """A step of the build-cache environment check failed."""
+
+
+class DoctorFailed(DlcError):
+    """At least one check failed."""
+
+    hint = "fix the lines marked FAIL above"
+
+
+class PruneRefused(DlcError):
+    """A tag the prune keeps now names a digest it was about to delete."""
+
+    hint = "nothing was deleted; run inv cache.prune again"
+
+
+class WorkspaceRefused(ConfigError):
+    """The project is a ``go.work`` workspace, which the chain does not build."""
+
+    hint = (
+        "run dlc in one module of the workspace, or set dlc.project_dir to it: each module is "
+        "built alone (GOWORK=off), its dependencies from go.mod"
+    )
+
+
+class MainPackageAmbiguous(ConfigError):
+    """The module has no ``package main``, or more than one."""
+
+    hint = "set dlc.main_package (or dlc.images, one per main package)"
+
+
+class WouldOverwrite(DlcError):
+    """``init`` found files it would change."""
+
+    exit_code = 2
+    hint = "run with --force to replace them, or --dry-run to see what would be written"
+
+
+class NoRepository(DlcError):
+    """The project is in no git repository and ``dlc.revision`` is not set."""
+
+    exit_code = 2
+    hint = "set dlc.revision to the revision to tag (outside git no dirty check is possible)"
+
+
+class ReportWriteFailed(DlcError):
+    """The run's report or history could not be written."""
+
+    hint = "check that project_dir/.dlc is writable and the disk is not full"
+
+
+class NoCommit(ToolError):
+    """The git repository has no commit yet, so no sha can name the source."""
+
+    hint = "commit your files first (git add -A && git commit), or set dlc.revision"
+
+
+class TokenError(RegistryAuthError):
+    """The token server refused, was unreachable, or answered something that is not a token."""
+
+    hint = "check the credentials (inv doctor names their source) and that the token server is up"
+
+
+class CopyBackRefused(DlcError):
+    """Files the Go steps changed could not be brought back without losing or leaking something."""
+
+    hint = "nothing was copied back; your files are as you left them"
+
+
+class VersionTagTaken(DlcError):
+    """``dlc.version_tags: immutable`` and the release tag already names another image."""
+
+    hint = "run inv version.bump patch (or set dlc.version_tags: move)"
+
+
+class BinaryNotTested(DlcError):
+    """The binary is not the one the last successful ``test`` built (its sha256 differs)."""
+
+    hint = "run inv test (it rebuilds the binary from the current sources)"
+
+
+class GenerateFailed(GoStepFailed):
+    """A ``dlc.generate`` step failed; the message names the directive when Go said which."""
+
+    hint = (
+        "leave it out in dlc.generate (go generate -skip REGEX ./..., as dlc init writes for "
+        "directives the cache image cannot run) and commit its output, or make it a Go command"
+    )

@@ -23,9 +23,9 @@ from invoke.config import Config
 
 from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import DirtyTree, NoRepository, NotFoundError, ReportWriteFailed
 from dlc_tasks.model import depshash, sourcetree
-from dlc_tasks.model.dirtytree import DirtyTree, TreeState, judge
+from dlc_tasks.model.dirtytree import TreeState, judge
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import State
@@ -36,18 +36,17 @@ from dlc_tasks.reporting.runlogs import RunLogs
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
-    from dlc_tasks.clients.engine import Engine
-    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.clients.seams import EngineAPI, RegistryAPI
     from dlc_tasks.model.refs import Repository
 
 
-def _connect_engine() -> Engine:
+def _connect_engine() -> EngineAPI:
     from dlc_tasks.clients.engine import Engine  # noqa: PLC0415  (kept out of `inv --list`)
 
     return Engine.connect()
 
 
-def _registry_client(registry: str, **kwargs: Any) -> RegistryClient:
+def _registry_client(registry: str, **kwargs: Any) -> RegistryAPI:
     from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
 
     return RegistryClient(registry, **kwargs)
@@ -56,27 +55,14 @@ def _registry_client(registry: str, **kwargs: Any) -> RegistryClient:
 __all__ = ["DirtyTree", "EmptyRegistry", "NoRepository", "Run", "RunHolder"]
 
 
-class NoRepository(DlcError):
-    """The project is in no git repository and ``dlc.revision`` is not set."""
-
-    exit_code = 2
-    hint = "set dlc.revision to the revision to tag (outside git no dirty check is possible)"
-
-
-class ReportWriteFailed(DlcError):
-    """The run's report or history could not be written."""
-
-    hint = "check that project_dir/.dlc is writable and the disk is not full"
-
-
 @dataclass
 class Run:
     """Everything one invocation shares across its tasks, made lazily and once."""
 
     settings: Settings
     out: Console = field(default_factory=Console)
-    make_engine: Callable[[], Engine] = _connect_engine
-    make_registry_client: Callable[..., RegistryClient] = _registry_client
+    make_engine: Callable[[], EngineAPI] = _connect_engine
+    make_registry_client: Callable[..., RegistryAPI] = _registry_client
     # `--force`: rebuild the cache image even when the registry has it.
     force: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
@@ -84,10 +70,10 @@ class Run:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Dry run: the steps the plan says would run, so later steps know their inputs change.
     would_run: set[str] = field(default_factory=set)
-    _engine: Engine | None = None
+    _engine: EngineAPI | None = None
     _registry: str | None = None
     _registry_started: bool = True
-    _client: RegistryClient | None = None
+    _client: RegistryAPI | None = None
     _credentials: tuple[Credentials | None] | None = None
     _deps: depshash.DepsHash | None = None
     _tree: TreeState | None = None
@@ -105,7 +91,7 @@ class Run:
 
     # -- the outside world -------------------------------------------------------------------
 
-    def engine(self) -> Engine:
+    def engine(self) -> EngineAPI:
         """The Docker engine, connected on first use (and told to trust ``ca_file``)."""
         if self._engine is None:
             self._engine = self.make_engine()
@@ -159,23 +145,19 @@ class Run:
             self._credentials = (lookup(self.registry(), helper_deadline=deadline),)
         return self._credentials[0]
 
-    def client(self) -> RegistryClient:
+    def client(self) -> RegistryAPI:
         """The registry HTTP client (in a dry run against a registry not yet started: empty)."""
         if self._client is None:
             registry = self.registry()
             if not self._registry_started:
-                self._client = EmptyRegistry()  # type: ignore[assignment]
-                return self._client  # type: ignore[return-value]
-
-            def say(attempt: int, fault: Exception, delay: float) -> None:
-                self.out.line(f"    registry: retry {attempt} in {delay:.1f}s ({fault})")
-
+                self._client = EmptyRegistry()
+                return self._client
             self._client = self.make_registry_client(
                 registry,
                 credentials=self.credentials(),
                 ca_file=self.settings.ca_file,
                 retries=self.settings.retries,
-                on_retry=say,
+                say=self.out.line,
             )
         return self._client
 
@@ -348,20 +330,37 @@ class Run:
         except OSError as err:
             raise ReportWriteFailed(
                 f"cannot write {self.settings.state_dir / 'report.json'}: {err.strerror or err}"
-            ) from None
+            ) from err
         self.out.line(f"report: {self.settings.state_dir / 'report.json'} (ok={written['ok']})")
 
 
 class EmptyRegistry:
-    """A dry run's view of a local registry that is not running yet: it holds nothing."""
+    """A dry run's view of a local registry that is not running yet: it holds nothing
+    (a :class:`~dlc_tasks.clients.seams.RegistryAPI`)."""
+
+    auth_scheme = "none"
+
+    def ping(self) -> None:
+        """Nothing to reach yet: the run would start it."""
+
+    def granted(self, scope: str) -> list[str] | None:
+        """No bearer auth: nothing granted to read."""
+        return None
 
     def manifest_digest(self, repository: str, reference: str) -> str | None:
         """Nothing is there."""
         return None
 
+    def image_config(self, repository: str, reference: str) -> dict[str, Any]:
+        """Nothing is there: no tag names an image."""
+        raise NotFoundError(f"{repository}:{reference} is not in the registry (not started)")
+
     def tags(self, repository: str) -> list[str]:
         """No tags."""
         return []
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Nothing to delete (a dry run deletes nothing anyway)."""
 
 
 @dataclass

@@ -16,6 +16,10 @@ print the part before the line break). Values shorter than :data:`MIN_LENGTH` ch
 not masked (masking every ``a`` in the output would print nothing useful); pieces shorter
 than :data:`MIN_PIECE` are not masked on their own.
 
+A traceback is text too: under ``DLC_DEBUG=1`` (or for an error that is a bug) the task
+wrapper installs :func:`excepthook`, which prints the traceback with its whole chain of
+causes, redacted like any line.
+
 The registry is process-wide (a secret learnt by one task must stay hidden in the summary
 the executor prints after it), behind a lock.
 """
@@ -24,8 +28,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
+import traceback
 import urllib.parse
+from types import TracebackType
 from typing import Any
 
 MASK = "***"
@@ -87,6 +94,25 @@ def redact_values(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_values(item) for item in value]
     return value
+
+
+def format_exception(err: BaseException) -> str:
+    """The traceback Python prints for ``err``, its causes and contexts included, with every
+    registered secret masked (the message of a cause may hold a token or a URL with one)."""
+    return redact("".join(traceback.format_exception(err)))
+
+
+def excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """``sys.excepthook`` printing :func:`format_exception`'s text instead of the raw one."""
+    sys.stderr.write(format_exception(value.with_traceback(tb)))
+    sys.stderr.flush()
+
+
+def redact_tracebacks() -> None:
+    """Make the traceback of an error escaping to the top level redacted (idempotent)."""
+    sys.excepthook = excepthook
 
 
 def forget_all() -> None:

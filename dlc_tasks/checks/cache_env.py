@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from dlc_tasks._files import short
 from dlc_tasks.checks.smoke import check_running
-from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.errors import CheckFailed, DlcError, NotFoundError
 from dlc_tasks.model.stamps import ProdStamp
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.run import Run
@@ -28,10 +28,6 @@ from dlc_tasks.steps.prod import LABEL_CACHE, dockerfile_path
 from dlc_tasks.steps.runner import run_step
 
 ELF_MAGIC = b"\x7fELF"
-
-
-class CheckFailed(DlcError):
-    """A step of the build-cache environment check failed."""
 
 
 class Skipped(str):
@@ -110,6 +106,6 @@ def run_check(run: Run) -> None:
         try:
             detail = check()
         except DlcError as err:
-            raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from None
+            raise CheckFailed(f"step {number}/8 ({name}) failed: {err.one_line()}") from err
         verdict = "skip" if isinstance(detail, Skipped) else "ok  "
         run.out.line(f"[{number}/8] {verdict} {name}: {detail}")

@@ -14,21 +14,14 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.config import Settings
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import DlcError, DoctorFailed
 from dlc_tasks.model.render import render
 
 if TYPE_CHECKING:
-    from dlc_tasks.clients.engine import Engine
-    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.clients.seams import EngineAPI, RegistryAPI
     from dlc_tasks.run import Run, RunHolder
 
 EXAMPLE_DIGEST = "sha256:" + "0" * 64
-
-
-class DoctorFailed(DlcError):
-    """At least one check failed."""
-
-    hint = "fix the lines marked FAIL above"
 
 
 def _module(s: Settings) -> str:
@@ -81,12 +74,12 @@ def _files(s: Settings) -> str:
     )
 
 
-def _engine(connect: Callable[[], Engine]) -> str:
+def _engine(connect: Callable[[], EngineAPI]) -> str:
     return connect().identity().describe()
 
 
 def _podman_checks(
-    s: Settings, connect: Callable[[], Engine]
+    s: Settings, connect: Callable[[], EngineAPI]
 ) -> list[tuple[str, Callable[[], str]]]:
     """What Podman needs that Docker does not (:mod:`dlc_tasks.checks.podman`), if it is one."""
     from dlc_tasks.checks import podman  # noqa: PLC0415
@@ -108,7 +101,7 @@ def _podman_checks(
     return checks
 
 
-def _base_images(s: Settings, connect: Callable[[], Engine]) -> str:
+def _base_images(s: Settings, connect: Callable[[], EngineAPI]) -> str:
     from dlc_tasks.errors import NotFoundError  # noqa: PLC0415
     from dlc_tasks.housekeeping.base_images import DEFAULT_GO_IMAGE, DEFAULT_RUNTIME_IMAGE  # noqa: PLC0415
 
@@ -153,7 +146,7 @@ def _registry(run: Run) -> str:
     return f"{address} answers /v2/ {who} ({source}){tls}; {_tokens(client, s, address)}"
 
 
-def _tokens(client: RegistryClient, s: Settings, address: str) -> str:
+def _tokens(client: RegistryAPI, s: Settings, address: str) -> str:
     """Which pull/push tokens the token server grants for the cache and service repositories."""
     if client.auth_scheme != "bearer":
         return f"auth: {client.auth_scheme}"
@@ -179,11 +172,11 @@ def run_doctor(holder: RunHolder) -> None:
         s = holder.settings()
     except DlcError as err:
         out.line(f"FAIL configuration: {err.one_line()}")
-        raise DoctorFailed("1 check failed: the configuration") from None
+        raise DoctorFailed("1 check failed: the configuration") from err
     run = holder.get()
-    connected: list[Engine] = []
+    connected: list[EngineAPI] = []
 
-    def connect() -> Engine:  # once: the engine and base-image checks share the connection
+    def connect() -> EngineAPI:  # once: the engine and base-image checks share the connection
         if not connected:
             connected.append(run.make_engine())
         return connected[0]

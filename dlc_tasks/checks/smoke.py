@@ -17,19 +17,19 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from dlc_tasks.clients.engine import Engine
-from dlc_tasks.errors import DlcError
+from dlc_tasks.clients.seams import EngineAPI
+from dlc_tasks.errors import SmokeTestFailed
 from dlc_tasks.model.prodimage import ImageSettings
 
 
-class SmokeTestFailed(DlcError):
-    """The production container did not start, or did not pass its health check."""
-
-    hint = "run the image by hand: docker run --rm IMAGE"
-
-
 def _poll(
-    engine: Engine, cid: str, image: str, attempt: Callable[[], Any], *, timeout: float, what: str
+    engine: EngineAPI,
+    cid: str,
+    image: str,
+    attempt: Callable[[], Any],
+    *,
+    timeout: float,
+    what: str,
 ) -> Any:
     """``attempt()`` until it returns a value (not None); fail when the container exits."""
     deadline = time.monotonic() + timeout
@@ -49,7 +49,7 @@ def _poll(
 
 
 def check_running(
-    engine: Engine, image: str, settings: ImageSettings, timeout: float = 30.0
+    engine: EngineAPI, image: str, settings: ImageSettings, timeout: float = 30.0
 ) -> str | None:
     """Run ``image`` and check it as its settings say; None when it has nothing to check."""
     tcp = [p for p in settings.ports if p.endswith("/tcp") or "/" not in p]
@@ -80,7 +80,7 @@ def check_running(
         engine.remove_container(cid)
 
 
-def probe(engine: Engine, image: str, path: str = "/healthz", timeout: float = 30.0) -> Any:
+def probe(engine: EngineAPI, image: str, path: str = "/healthz", timeout: float = 30.0) -> Any:
     """Run ``image`` with port 8080 published on loopback; return the JSON at ``path``."""
     cid = engine.start_container(image, publish=8080, labels={"dlc-tasks.role": "smoke"})
     try:

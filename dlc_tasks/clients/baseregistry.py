@@ -39,8 +39,8 @@ from dlc_tasks.model.oci.manifest import image_index, image_manifest
 from dlc_tasks.model.oci.platform import Platform
 
 if TYPE_CHECKING:
-    from dlc_tasks.clients.engine import Engine
     from dlc_tasks.clients.registry.api import RegistryClient
+    from dlc_tasks.clients.seams import EngineAPI
 
 # Debian's name for each architecture (and ARM variant) Go builds for.
 DPKG_ARCH = {
@@ -61,7 +61,7 @@ def engine_tag(image_id: str) -> str:
     return "engine-" + image_id.partition(":")[2]
 
 
-def engine_platform(engine: Engine, ref: str) -> Platform:
+def engine_platform(engine: EngineAPI, ref: str) -> Platform:
     """The platform of an engine image (``Os``/``Architecture``/``Variant``)."""
     found = engine.inspect(ref)
     arch, variant = str(found["Architecture"]), str(found.get("Variant") or "")
@@ -69,7 +69,7 @@ def engine_platform(engine: Engine, ref: str) -> Platform:
 
 
 def push_engine_image(
-    engine: Engine, client: RegistryClient, ref: str, repository: str
+    engine: EngineAPI, client: RegistryClient, ref: str, repository: str
 ) -> Descriptor:
     """Make sure ``repository`` holds the engine's image ``ref`` (pushed the first time,
     found by its tag after); returns its manifest's descriptor, with its platform."""
@@ -124,7 +124,7 @@ def busybox_for(platform: Platform, host: Platform, cache: Path = PACKAGES) -> P
             raise ToolError(
                 f"cannot fetch busybox-static:{arch}: {' '.join(detail.split())[:200]}",
                 hint=f"dpkg --add-architecture {arch} && apt-get update (./dev does)",
-            ) from None
+            ) from err
     if not binary.is_file():
         raise ToolError(f"busybox-static:{arch} holds no bin/busybox")
     return binary
@@ -153,7 +153,7 @@ def runtime_image(
 
 
 def publish_runtime_index(
-    engine: Engine,
+    engine: EngineAPI,
     client: RegistryClient,
     *,
     engine_ref: str,

@@ -35,14 +35,21 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from dlc_tasks.clients import podman
 from dlc_tasks.clients.credentials import Credentials
 from dlc_tasks.clients.podman import EngineIdentity
-from dlc_tasks.clients.retry import Transient, with_retries
+from dlc_tasks.clients.retry import Transient, retried
 from dlc_tasks.config import Retries, Timeouts
-from dlc_tasks.errors import BuildError, EngineError, Inactive, PushError, RegistryAuthError
+from dlc_tasks.errors import (
+    BuildError,
+    EngineError,
+    Inactive,
+    PullError,
+    PushError,
+    RegistryAuthError,
+    RegistryError,
+)
 
 if TYPE_CHECKING:
     from docker.api.client import APIClient
 
-T = TypeVar("T")
 PING_TIMEOUT = 10
 INACTIVITY = 600.0  # dlc.timeouts.inactivity's default
 # Status codes as whole words only: a port (127.0.0.1:5000) or a digest must not match.
@@ -171,7 +178,7 @@ def _engine_call(method: F) -> F:
         except _engine_faults() as err:
             if _timed_out(err):
                 raise Inactive(f"the Docker engine's {what}", self.inactivity) from err
-            raise _engine_failed(what, err) from None
+            raise _engine_failed(what, err) from err
 
     return call  # type: ignore[return-value]
 
@@ -181,7 +188,7 @@ def _guarded(chunks: Iterable[bytes], what: str) -> Iterator[bytes]:
     try:
         yield from chunks
     except _engine_faults() as err:
-        raise _engine_failed(what, err) from None
+        raise _engine_failed(what, err) from err
 
 
 @dataclass(frozen=True)
@@ -250,7 +257,7 @@ class Engine:
             api = EngineAPIClient(version="auto", timeout=PING_TIMEOUT, **kwargs_from_env())
             api.ping()
         except DockerException as err:
-            raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from None
+            raise EngineError(f"cannot reach the Docker engine: {_first_line(err)}") from err
         api.timeout = INACTIVITY  # type: ignore[assignment]
         return cls(api)
 
@@ -320,7 +327,7 @@ class Engine:
                     image_id = str(aux["ID"])
             log.flush()
         except APIError as err:
-            raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from None
+            raise BuildError(f"docker build of {tag} failed: {_first_line(err)}") from err
         except StoreError as err:
             # The SDK asks the credsStore helper for every login (`list`), to hand the engine
             # credentials for the base images; a helper failing there is the user's to fix.
@@ -332,7 +339,7 @@ class Engine:
             raise CredentialHelperError(
                 f"docker build of {tag}: the credential helper named in {docker_config_file()} "
                 f"failed to list its logins ({type(err).__name__}: {_first_line(err)})"
-            ) from None
+            ) from err
         if image_id is None:
             image_id = self.image_id(tag)
         if image_id is None:
@@ -371,7 +378,10 @@ class Engine:
         what: str,
         messages: Iterable[dict[str, Any]],
         progress: Callable[[str, str, int | None, int | None], None] | None,
+        failure: type[RegistryError] = PushError,
     ) -> dict[str, Any]:
+        """Read a push's or pull's messages: progress to ``progress``, an error in the stream
+        raised (auth, transient, or ``failure``), the ``aux`` fields returned."""
         aux: dict[str, Any] = {}
         for message in messages:
             error = message.get("errorDetail", {}).get("message") or message.get("error")
@@ -381,7 +391,7 @@ class Engine:
                     raise RegistryAuthError(f"{what} refused: {error}")
                 if kind == "transient":
                     raise Transient(f"{what}: {error}")
-                raise PushError(f"{what} failed: {error}")
+                raise failure(f"{what} failed: {error}")
             if isinstance(message.get("aux"), dict):
                 aux.update(message["aux"])
             status, layer = message.get("status"), message.get("id")
@@ -450,13 +460,13 @@ class Engine:
                 stream = _noting_statuses(self._push_stream(repository, tag, auth), statuses)
                 aux = self._stream_registry_op(f"push of {repository}:{tag}", stream, progress)
             except APIError as err:
-                raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from None
+                raise Transient(f"push of {repository}:{tag}: {_first_line(err)}") from err
             digest = aux.get("Digest") or _status_digest(statuses)
             if not digest:
                 raise PushError(f"push of {repository}:{tag} reported no digest")
             return str(digest)
 
-        return _retried(attempt, retries, output)
+        return retried(attempt, retries, source="engine", failure=PushError, say=output)
 
     @_engine_call
     def pull(
@@ -477,13 +487,13 @@ class Engine:
         def attempt() -> None:
             try:
                 stream = self._pull_stream(repository, reference, auth)
-                self._stream_registry_op(f"pull of {repository}", stream, progress)
-            except NotFound:
-                raise PushError(f"{repository}@{reference} is not in the registry") from None
+                self._stream_registry_op(f"pull of {repository}", stream, progress, PullError)
+            except NotFound as err:
+                raise PullError(f"{repository}@{reference} is not in the registry") from err
             except APIError as err:
-                raise Transient(f"pull of {repository}: {_first_line(err)}") from None
+                raise Transient(f"pull of {repository}: {_first_line(err)}") from err
 
-        _retried(attempt, retries, output)
+        retried(attempt, retries, source="engine", failure=PullError, say=output)
 
     # -- containers --------------------------------------------------------------------------
 
@@ -547,7 +557,7 @@ class Engine:
                     continue
                 raise EngineError(
                     f"cannot create a container of {image}: {_first_line(err)}"
-                ) from None
+                ) from err
             container_id = str(container["Id"])
             try:
                 self._api.start(container_id)
@@ -556,7 +566,7 @@ class Engine:
                 if isinstance(err, APIError):
                     if self._adapted_to(err):
                         continue
-                    raise EngineError(f"cannot start {image}: {_first_line(err)}") from None
+                    raise EngineError(f"cannot start {image}: {_first_line(err)}") from err
                 raise
             return container_id
 
@@ -628,7 +638,7 @@ class Engine:
             code = self._api.exec_inspect(exec_id["Id"])["ExitCode"]
         except APIError as err:
             what = " ".join(argv[:2])
-            raise EngineError(f"{what} in the container: {_first_line(err)}") from None
+            raise EngineError(f"{what} in the container: {_first_line(err)}") from err
         return ExecResult(list(argv), int(code if code is not None else 1), lines)
 
     @_engine_call
@@ -806,18 +816,6 @@ class _BuildLog:
         self.output(line)
         if line.strip():
             self.tail = [*self.tail[-29:], line.strip()]
-
-
-def _retried(attempt: Callable[[], T], retries: Retries, output: Callable[[str], None]) -> T:
-    """Run a push or pull attempt with retries, saying each retry; the last fault is a PushError."""
-
-    def say(n: int, fault: Transient, delay: float) -> None:
-        output(f"    retry {n}/{retries.attempts - 1} in {delay:.1f}s: {fault}")
-
-    try:
-        return with_retries(attempt, retries, on_retry=say)
-    except Transient as fault:
-        raise PushError(f"{fault} (after {retries.attempts} tries)") from None
 
 
 def exec_frames(sock: Any, inactivity: float | None) -> Iterator[bytes]:

@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from dlc_tasks.clients.bounded import run
-from dlc_tasks.errors import ToolError
+from dlc_tasks.errors import NoCommit, ToolError
 from dlc_tasks.model.refs import check_tag
 
 GITLINK = "160000"  # the index mode of a submodule
@@ -44,12 +44,6 @@ def _within(deadline: float) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
-
-
-class NoCommit(ToolError):
-    """The git repository has no commit yet, so no sha can name the source."""
-
-    hint = "commit your files first (git add -A && git commit), or set dlc.revision"
 
 
 def _run(cwd: Path, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:

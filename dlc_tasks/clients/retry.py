@@ -1,4 +1,9 @@
-"""Capped, jittered exponential backoff for transient faults."""
+"""Capped, jittered exponential backoff for transient faults: the one retry wrapper.
+
+The engine's pushes and pulls and the registry client's requests both go through
+:func:`retried`: each retry said in one format (:func:`retry_line`), and the last fault turned
+into the caller's error type, chained to it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dlc_tasks.config import Retries
+from dlc_tasks.errors import DlcError
 
 T = TypeVar("T")
 
@@ -57,3 +63,30 @@ def with_retries(
                 on_retry(attempt + 1, fault, delay)
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retry_line(source: str, attempt: int, fault: Exception, delay: float) -> str:
+    """How a retry is said, for the engine and the registry alike."""
+    return f"    {source}: retry {attempt} in {delay:.1f}s: {fault}"
+
+
+def retried(
+    call: Callable[[], T],
+    limits: Retries,
+    *,
+    source: str,
+    failure: Callable[..., DlcError],
+    say: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """:func:`with_retries` saying each retry on ``say`` (``source`` names who retries), the
+    last :class:`Transient` raised as ``failure(message, hint=...)``, its cause kept."""
+
+    def report(attempt: int, fault: Transient, delay: float) -> None:
+        if say is not None:
+            say(retry_line(source, attempt, fault, delay))
+
+    try:
+        return with_retries(call, limits, on_retry=report, sleep=sleep)
+    except Transient as fault:
+        raise failure(f"{fault} (after {limits.attempts} tries)", hint=fault.hint) from fault

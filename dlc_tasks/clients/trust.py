@@ -54,8 +54,8 @@ def certificates(data: bytes, source: object) -> list[bytes]:
         pem = b"-----BEGIN CERTIFICATE-----\n" + body.strip() + b"\n-----END CERTIFICATE-----\n"
         try:
             ssl.create_default_context(cadata=pem.decode("ascii"))
-        except (ssl.SSLError, ValueError, UnicodeDecodeError):
-            raise RegistryTLSError(f"{source} holds a malformed certificate", hint=FIX) from None
+        except (ssl.SSLError, ValueError, UnicodeDecodeError) as err:
+            raise RegistryTLSError(f"{source} holds a malformed certificate", hint=FIX) from err
         certs.append(pem)
     if not certs:
         raise RegistryTLSError(f"{source} is not a PEM certificate", hint=FIX)
@@ -104,7 +104,7 @@ def install_ca(
         raise RegistryTLSError(
             f"cannot install {ca_file} as {target}: {err.strerror}",
             hint=f"copy it there as root: cp {ca_file} {target}",
-        ) from None
+        ) from err
     if existing:
         say(
             f"the engine now trusts {ca_file} for {registry} beside the {len(existing)} "

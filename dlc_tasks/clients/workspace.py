@@ -39,17 +39,11 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from dlc_tasks._files import file_sha256, live_folder, remove_dead_folders
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import CopyBackRefused
 from dlc_tasks.model import sourcetree
 
 SPOOL = 16 * 1024 * 1024
 STAGING_PREFIX = "copy-back-"
-
-
-class CopyBackRefused(DlcError):
-    """Files the Go steps changed could not be brought back without losing or leaking something."""
-
-    hint = "nothing was copied back; your files are as you left them"
 
 
 def source_tar(project_dir: Path, owned: Iterable[Path] = ()) -> tuple[IO[bytes], dict[str, str]]:
@@ -207,7 +201,7 @@ def _install(project_dir: Path, staged: list[tuple[Path, PurePosixPath]], stagin
                 where = where.relative_to(project_dir)
             raise CopyBackRefused(
                 f"cannot write {where} while copying back: {err.strerror or err}"
-            ) from None
+            ) from err
         raise
 
 

@@ -24,19 +24,19 @@ from dlc_tasks.config.defaults import DEFAULTS, FLAG_KEYS, PACKAGE_TEMPLATES
 if TYPE_CHECKING:
     from dlc_tasks.config.settings import Retries, Settings, Timeouts, settings
     from dlc_tasks.config.values import (
-        NotAGoModule,
         ci_install,
         confined,
         is_loopback,
         require_go_module,
     )
+    from dlc_tasks.errors import NotAGoModule
 
 _LAZY = {
     "Retries": "dlc_tasks.config.settings",
     "Settings": "dlc_tasks.config.settings",
     "Timeouts": "dlc_tasks.config.settings",
     "settings": "dlc_tasks.config.settings",
-    "NotAGoModule": "dlc_tasks.config.values",
+    "NotAGoModule": "dlc_tasks.errors",
     "ci_install": "dlc_tasks.config.values",
     "confined": "dlc_tasks.config.values",
     "is_loopback": "dlc_tasks.config.values",

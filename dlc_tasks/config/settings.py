@@ -324,7 +324,7 @@ class Settings:
                 selected_image=str(selected) if selected else None,
             )
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"invalid dlc configuration: {err}") from None
+            raise ConfigError(f"invalid dlc configuration: {err}") from err
         made.targets()  # an unknown --image is refused before any step runs
         return made
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dlc_tasks.config.defaults import GO_BUILD_ARGS, STATE_DIR
-from dlc_tasks.errors import ConfigError, InvalidValue
+from dlc_tasks.errors import ConfigError, InvalidValue, NotAGoModule
 
 # scheme://user[:password]@ anywhere in a value (GOPROXY may be a comma-separated list)
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s,|]*@")
@@ -141,15 +141,6 @@ def confined(project_dir: Path, value: object, key: str) -> Path:
     return path
 
 
-class NotAGoModule(ConfigError):
-    """A task that builds or reports on a Go module was run outside one."""
-
-    hint = (
-        "run it in the module's root, where go.mod is, or set dlc.project_dir to it; "
-        "`dlc init` adopts a module"
-    )
-
-
 def require_go_module(project_dir: object, said: str = "") -> Path:
     """``project_dir`` resolved, or one line saying it holds no ``go.mod`` (then ``said``).
 
@@ -208,12 +199,12 @@ def check_host(value: object, key: str) -> str:
         )
     try:
         address = ipaddress.ip_address(host)
-    except ValueError:
+    except ValueError as err:
         if not _HOST.fullmatch(host):
             raise InvalidValue(
                 f"{key} {host!r} is not a host name or IP address",
                 hint=f"set dlc.{key} to e.g. 127.0.0.1",
-            ) from None
+            ) from err
         return host
     if address.version == 6:
         raise InvalidValue(

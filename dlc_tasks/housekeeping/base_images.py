@@ -25,10 +25,11 @@ import yaml
 from dlc_tasks._files import atomic_write_text
 from dlc_tasks.clients import baseimages
 from dlc_tasks.clients.engine import Engine
+from dlc_tasks.errors import RegistryError
 from dlc_tasks.reporting.console import Console
 
 if TYPE_CHECKING:
-    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.clients.seams import EngineAPI, RegistryAPI
     from dlc_tasks.model.oci.platform import Platform
 
 DEFAULT_GO_IMAGE = "golang:1.26.1-alpine"
@@ -76,11 +77,16 @@ def ensure_base_images(out: Console, configured: dict[str, str], force: bool = F
 
 
 def publish_runtime_bases(
-    out: Console, engine: Engine, client: RegistryClient, wanted: list[Platform]
+    out: Console, engine: EngineAPI, client: RegistryAPI, wanted: list[Platform]
 ) -> str:
     """Keep ``dlc-local/runtime:1`` in the registry as an index over ``wanted``; returns the
-    index digest."""
+    index digest. Writing blobs and manifests needs the real client (a dry run's empty
+    registry has no API to write to)."""
     from dlc_tasks.clients.baseregistry import publish_runtime_index  # noqa: PLC0415
+    from dlc_tasks.clients.registry import RegistryClient  # noqa: PLC0415
+
+    if not isinstance(client, RegistryClient):
+        raise RegistryError("publishing the runtime bases needs a running registry")
 
     repository, tag = baseimages.RUNTIME_IMAGE.split(":")
     digest = publish_runtime_index(

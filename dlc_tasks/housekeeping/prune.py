@@ -18,24 +18,18 @@ import re
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.errors import ConfigError, DlcError
+from dlc_tasks.errors import ConfigError, PruneRefused
 from dlc_tasks.run import Run
 
 if TYPE_CHECKING:
-    from dlc_tasks.clients.registry import RegistryClient
+    from dlc_tasks.clients.seams import RegistryAPI
     from dlc_tasks.model.refs import Repository
 
 CACHE_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
-class PruneRefused(DlcError):
-    """A tag the prune keeps now names a digest it was about to delete."""
-
-    hint = "nothing was deleted; run inv cache.prune again"
-
-
 def check_still_doomed(
-    client: RegistryClient, repo: Repository, doomed: dict[str, str | None]
+    client: RegistryAPI, repo: Repository, doomed: dict[str, str | None]
 ) -> None:
     """Read the tag list again; refuse when a tag not being deleted names a doomed digest
     (a registry deletes a manifest with every tag naming it)."""

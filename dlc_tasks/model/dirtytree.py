@@ -13,13 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dlc_tasks.errors import DlcError
-
-
-class DirtyTree(DlcError):
-    """A CI run found changes in its own checkout."""
-
-    hint = "commit them (generated files out of date?), or pass --allow-dirty"
+from dlc_tasks.errors import DirtyTree
 
 
 @dataclass(frozen=True)

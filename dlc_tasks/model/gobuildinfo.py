@@ -62,8 +62,8 @@ def _unquote(text: str) -> str:
     """A Go-quoted string's value (Go's escapes are a subset of Python's)."""
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise InvalidValue(f"a malformed quoted build setting: {text[:60]}") from None
+    except (ValueError, SyntaxError) as err:
+        raise InvalidValue(f"a malformed quoted build setting: {text[:60]}") from err
     if not isinstance(value, str):
         raise InvalidValue(f"a malformed quoted build setting: {text[:60]}")
     return value

@@ -46,10 +46,10 @@ def render_text(
     """The rendered text of the template at ``template_path``, with the do-not-edit header."""
     try:
         template = template_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         raise NotFoundError(
             f"{template_path} not found", hint="set dlc.dockerfile_prod_template"
-        ) from None
+        ) from err
     body = render(template, values, template_path.name, blocks)
     return HEADER.format(template=template_path.name) + body
 

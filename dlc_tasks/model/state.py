@@ -45,7 +45,7 @@ class State:
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return {}  # no stamps yet (or a file in the way, which the next write names)
         except OSError as err:
-            raise FileError.of(err, "read", self.path) from None
+            raise FileError.of(err, "read", self.path) from err
         return data if isinstance(data, dict) else {}
 
     def get(self, task: str) -> dict[str, Any]:

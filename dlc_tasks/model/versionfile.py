@@ -106,10 +106,10 @@ def read_version(path: Path) -> Version:
     """Read and parse the VERSION file at ``path``."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VersionFileError(f"{path} not found") from None
-    except UnicodeDecodeError:
-        raise VersionFileError(f"{path} is not UTF-8 text") from None
+    except FileNotFoundError as err:
+        raise VersionFileError(f"{path} not found") from err
+    except UnicodeDecodeError as err:
+        raise VersionFileError(f"{path} is not UTF-8 text") from err
     return parse_version(text, str(path))
 
 

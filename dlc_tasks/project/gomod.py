@@ -81,9 +81,9 @@ def read(project_dir: Path) -> GoMod:
     path = project_dir / "go.mod"
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         raise NotFoundError(
             f"{path} not found: dlc.project_dir must be a Go module",
             hint="run go mod init, or set dlc.project_dir",
-        ) from None
+        ) from err
     return parse(text, str(path))

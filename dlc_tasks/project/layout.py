@@ -8,28 +8,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlc_tasks.errors import ConfigError
+from dlc_tasks.errors import MainPackageAmbiguous, WorkspaceRefused
 from dlc_tasks.project import constraints, gomod
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 # Main packages under these top-level folders (or `test*/`) are a module's helpers (release
 # scripts, code generators, examples), not what it ships: `init` proposes no image for them.
 HELPER_DIRS = ("scripts", "tools", "hack", "internal", "examples")
-
-
-class WorkspaceRefused(ConfigError):
-    """The project is a ``go.work`` workspace, which the chain does not build."""
-
-    hint = (
-        "run dlc in one module of the workspace, or set dlc.project_dir to it: each module is "
-        "built alone (GOWORK=off), its dependencies from go.mod"
-    )
-
-
-class MainPackageAmbiguous(ConfigError):
-    """The module has no ``package main``, or more than one."""
-
-    hint = "set dlc.main_package (or dlc.images, one per main package)"
 
 
 def package_clause(path: Path) -> str | None:

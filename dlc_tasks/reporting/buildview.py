@@ -55,7 +55,7 @@ class BuildView:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("w", encoding="utf-8", errors="replace")
         except OSError as err:
-            raise FileError.of(err, "write", self.log_path) from None
+            raise FileError.of(err, "write", self.log_path) from err
         if self._live_stream is not None:
             from rich.console import Console as RichConsole  # noqa: PLC0415
             from rich.live import Live  # noqa: PLC0415

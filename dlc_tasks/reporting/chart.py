@@ -114,10 +114,10 @@ def figure(data: ChartData) -> Any:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError:
+    except ImportError as err:
         raise ToolError(
             "matplotlib is not installed", hint="pip install 'dlc-tasks[report]' (./dev does)"
-        ) from None
+        ) from err
     width = max(8.0, 0.45 * len(data.runs) + 3)
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(width, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]}

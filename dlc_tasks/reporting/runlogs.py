@@ -48,7 +48,7 @@ class RunLogs:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise FileError.of(err, "create", folder) from None
+            raise FileError.of(err, "create", folder) from err
         self.prune()
         return folder
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from dlc_tasks._files import append_line, atomic_write_text, locked, remove_temporaries
 from dlc_tasks.config import Settings
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import CIFileFailed, DlcError
 from dlc_tasks.model.depshash import DepsHash
 from dlc_tasks.model.stamps import CacheStamp, ProdStamp, PushStamp
 from dlc_tasks.model.state import State
@@ -138,11 +138,6 @@ def github_outputs(report: dict[str, Any]) -> str:
         "image_digest": (report["pushed"] or {}).get("digest") or "",
     }
     return "".join(f"{k}={v}\n" for k, v in values.items())
-
-
-class CIFileFailed(DlcError):
-    """A file a CI system asked for (``GITHUB_STEP_SUMMARY``, ``GITHUB_OUTPUT``) could not be
-    written."""
 
 
 def _append_ci_file(variable: str, text: str) -> CIFileFailed | None:

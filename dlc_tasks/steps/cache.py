@@ -135,7 +135,7 @@ class CacheStep(Step):
             raise BuildError(
                 f"go.sum does not match the module's content ({mismatch.strip()})",
                 hint="restore go.sum (git checkout go.sum), or run go mod tidy if it is meant",
-            ) from None
+            ) from err
         digest = run.push(str(run.cache_repository()), deps.value)
         self._record(run, ref, digest)
         return Done(Status.MISS, f"built and pushed {ref}@{short(digest, 12)}")

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlc_tasks.errors import GoStepFailed
+from dlc_tasks.errors import GenerateFailed, GoStepFailed
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
@@ -24,15 +24,6 @@ if TYPE_CHECKING:
 
 # what go generate prints when a directive fails: `tz/tz.go:3: running "./gen.py": …`
 _GO_GENERATE_ERROR = re.compile(r"^(?P<file>\S+\.go):(?P<line>[0-9]+): (?P<error>.+)$")
-
-
-class GenerateFailed(GoStepFailed):
-    """A ``dlc.generate`` step failed; the message names the directive when Go said which."""
-
-    hint = (
-        "leave it out in dlc.generate (go generate -skip REGEX ./..., as dlc init writes for "
-        "directives the cache image cannot run) and commit its output, or make it a Go command"
-    )
 
 
 def generate_failure(project_dir: Path, step: list[str], err: GoStepFailed) -> GoStepFailed:
@@ -96,7 +87,7 @@ class GenerateStep(Step):
                 try:
                     go.run(step)
                 except GoStepFailed as err:
-                    raise generate_failure(run.settings.project_dir, step, err) from None
+                    raise generate_failure(run.settings.project_dir, step, err) from err
         after = run.source_fingerprints()
         # What the generators wrote: new or changed content, or rewritten (a new mtime) with
         # the same content; and what an earlier generate wrote that is still as it left it.

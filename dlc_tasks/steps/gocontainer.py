@@ -24,12 +24,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.clients.engine import Engine, ExecResult, engine_is_local
+from dlc_tasks.clients.engine import ExecResult, engine_is_local
 from dlc_tasks.errors import EngineError, GoStepFailed
 from dlc_tasks.model.gobuild import GoBuild
 from dlc_tasks.reporting.console import Command
 
 if TYPE_CHECKING:
+    from dlc_tasks.clients.seams import EngineAPI
     from dlc_tasks.model.targets import ImageTarget
     from dlc_tasks.run import Run
 
@@ -72,7 +73,7 @@ def go_environment(run: Run) -> dict[str, str]:
     return {**GO_ENV, **run.settings.go_env}
 
 
-def ensure_cache_image(run: Run, digest: str) -> Engine:
+def ensure_cache_image(run: Run, digest: str) -> EngineAPI:
     """The run's engine, holding the cache image by ``digest``: pulled from the registry when
     its store lacks it (another machine built it, or another engine: Podman keeps its own)."""
     repo, engine = run.cache_repository(), run.engine()
@@ -110,7 +111,7 @@ class GoContainer:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineAPI,
         image: str,
         project_dir: Path,
         volume: str,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256, short
 from dlc_tasks.config import confined
-from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.errors import BinaryNotTested, NotFoundError
 from dlc_tasks.model.render import label_instruction, render_text, write_rendered
 from dlc_tasks.model.stamps import ProdStamp, TestStamp
 from dlc_tasks.model.state import inputs_key
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
 LABEL_CACHE = "io.dlc-tasks.build-cache"
-
-
-class BinaryNotTested(DlcError):
-    """The binary is not the one the last successful ``test`` built (its sha256 differs)."""
-
-    hint = "run inv test (it rebuilds the binary from the current sources)"
 
 
 def check_tested(run: Run, target: ImageTarget, sha256: str) -> None:

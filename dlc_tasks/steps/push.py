@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.errors import DlcError, NotFoundError, PushError
+from dlc_tasks.errors import NotFoundError, PushError, VersionTagTaken
 from dlc_tasks.model.stamps import ProdStamp, PushedTags, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
@@ -22,12 +22,6 @@ from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
-
-
-class VersionTagTaken(DlcError):
-    """``dlc.version_tags: immutable`` and the release tag already names another image."""
-
-    hint = "run inv version.bump patch (or set dlc.version_tags: move)"
 
 
 def release_tags(run: Run) -> list[str]:

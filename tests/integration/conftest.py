@@ -87,9 +87,11 @@ def start_registry(
     port: int | None = None,
     prefix: list[str] | None = None,
     seed: Path | None = None,
+    deletes: bool = True,
 ) -> Registry:
     """Start ``docker-registry serve`` (under ``prefix``, e.g. ``ip netns exec NS``), on an
-    empty storage or on a copy of ``seed`` (see :func:`service_cache_seed`)."""
+    empty storage or on a copy of ``seed`` (see :func:`service_cache_seed`); ``deletes=False``
+    as Distribution's own default (``storage.delete.enabled: false``)."""
     port = port or free_port()
     storage = tmp / "storage"
     if seed is not None:
@@ -98,7 +100,8 @@ def start_registry(
     config = tmp / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+        f"  delete:\n    enabled: {'true' if deletes else 'false'}\n"
         f"http:\n  addr: {host}:{port}\n{extra_config}"
     )
     with (tmp / "registry.log").open("wb") as log:

@@ -23,6 +23,7 @@ from tests.integration.conftest import (
     git_sha,
     inv,
     ok,
+    start_registry,
 )
 from tests.support.transcript import structure
 
@@ -186,6 +187,31 @@ def test_prune_keeps_the_current_and_newest_cache_tags_and_explain_names_the_cha
             rows[words[0]] = words[2]
     assert rows.get("go.mod") == "changed", explained
     assert rows["Dockerfile.build"] == "same"
+
+
+def test_prune_on_a_registry_with_deletes_disabled_says_how_to_enable_them(
+    service: Path, service_cache_seed: Path, tmp_path: Path
+) -> None:
+    """Distribution's default refuses deletes (405 UNSUPPORTED): the prune's one line says so
+    and how to enable them, and the registry keeps every tag. Nothing is built: a changed
+    go.mod makes the seeded cache image an old one, which ``--keep 0`` deletes."""
+    registry = start_registry(tmp_path / "no-deletes", seed=service_cache_seed, deletes=False)
+    try:
+        repo = "arcodange/dance-lessons-coach-build-cache"
+        before = registry.tags(repo)
+        (service / "go.mod").write_text((service / "go.mod").read_text() + "\n// changed\n")
+        refused = inv("cache.prune", "--keep", "0", project=service, registry=registry.address)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith(f"dlc: DELETE {repo}@sha256:"), line
+        assert "the registry answered 405 UNSUPPORTED" in line
+        assert f"deletes are disabled on {registry.address}" in line
+        assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in line
+        assert "check dlc.registry" not in line
+        assert registry.tags(repo) == before
+    finally:
+        registry.process.terminate()
+        registry.process.wait(10)
 
 
 class Tmux:

@@ -1,12 +1,13 @@
 """Fakes for the two seams, so unit tests can cover the chain's decisions without Docker.
 
-:class:`FakeEngine` has :class:`dlc_tasks.clients.engine.Engine`'s public methods and
-:class:`FakeRegistry` the registry client's; both record what they were asked, so a
-test can assert that a skipped step touched nothing. The Go commands are simulated
-from what they would leave in the bind-mounted tree: ``go test`` writes the coverage
-profile, ``go build -o`` writes a "binary" whose content is a digest of the ``.go``
-sources and the command but not its output path (so an edit changes it and a rerun does
-not), ``go tool cover`` prints a total.
+:class:`FakeEngine` implements :class:`dlc_tasks.clients.seams.EngineAPI` and
+:class:`FakeRegistry` :class:`~dlc_tasks.clients.seams.RegistryAPI`, the Protocols the real
+clients implement (mypy checks this module too, so a fake cannot drift from its client); both
+record what they were asked, so a test can assert that a skipped step touched nothing. The
+Go commands are simulated from what they would leave in the bind-mounted tree: ``go test``
+writes the coverage profile, ``go build -o`` writes a "binary" whose content is a digest of
+the ``.go`` sources and the command but not its output path (so an edit changes it and a rerun
+does not), ``go tool cover`` prints a total.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import os
 import shlex
 import subprocess
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dlc_tasks.clients.engine import ExecResult
 from dlc_tasks.clients.podman import EngineIdentity
@@ -82,6 +83,10 @@ class FakeRegistry:
 GoHook = Callable[[list[str], Path], ExecResult | None]
 
 
+def _silent(line: str) -> None:
+    """Where the fake engine says what it adapted to, until a run points it at its console."""
+
+
 @dataclass
 class FakeEngine:
     """An engine in memory, wired to a :class:`FakeRegistry` for push and pull."""
@@ -98,8 +103,12 @@ class FakeEngine:
     # A tag whose push raises this (once): a registry refusing, a Ctrl-C between two tags.
     push_faults: dict[str, BaseException] = field(default_factory=dict)
     inactivity: float = 600.0
-    say: Callable[[str], None] = field(default=lambda line: None)
     _counter: int = 0
+
+    def __post_init__(self) -> None:
+        # an instance attribute, settable as EngineAPI.say (a dataclass field of a callable
+        # type reads as a method to mypy)
+        self.say: Callable[[str], None] = _silent
 
     def _next(self, what: str) -> str:
         self._counter += 1
@@ -220,8 +229,20 @@ class FakeEngine:
     def put_archive(self, container_id: str, path: str, data: Any) -> None:
         raise AssertionError("the fake engine is local: nothing is copied in")
 
-    def get_archive(self, container_id: str, path: str) -> Any:
+    def get_archive(self, container_id: str, path: str) -> tuple[Iterator[bytes], Any]:
         return iter([_empty_tar()]), {}
+
+    def published_port(self, container_id: str, port: int) -> int:
+        raise AssertionError("the fake engine publishes nothing: smoke tests run on a real one")
+
+    def container_state(self, container_id: str) -> str:
+        return "running" if container_id in self.containers else "exited"
+
+    def container_logs(self, container_id: str) -> str:
+        return ""
+
+    def save(self, ref: str, dest: IO[bytes]) -> None:
+        raise AssertionError("the fake engine saves nothing: base images are a real engine's")
 
 
 def shlex_pairs(text: str) -> dict[str, str]:
@@ -358,7 +379,7 @@ class World:
         return Run(
             settings,
             out=Console(stream=io.StringIO()),
-            make_engine=lambda: self.engine,  # type: ignore[arg-type,return-value]
+            make_engine=lambda: self.engine,
             make_registry_client=client,
             force=force,
         )

@@ -182,12 +182,12 @@ class TokenServer:
         if grant == "password":
             name, password = form.get("username", ""), form.get("password", "")
             return (name if self.users.get(name) == password and name else "", grant)
-        name, password = _basic(handler)
-        if name is None:
+        user, secret = _basic(handler)
+        if user is None:
             return "anonymous", grant
-        if password in self.refresh_tokens:
-            return f"refresh:{self.refresh_tokens[password]}", grant
-        return (name if name in self.users and self.users[name] == password else "", grant)
+        if secret in self.refresh_tokens:
+            return f"refresh:{self.refresh_tokens[secret]}", grant
+        return (user if user in self.users and self.users[user] == secret else "", grant)
 
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         query = urllib.parse.urlsplit(handler.path).query
@@ -244,20 +244,22 @@ class TokenServer:
             return 200, b"<html><body>Sign in to continue</body></html>", "text/html"
         if not who:
             return 401, b'{"details":"wrong credentials"}', "application/json"
-        access = []
+        grants: list[tuple[str, str, list[str]]] = []
         for scope in scopes:
             kind, _, rest = scope.partition(":")
             name, _, actions = rest.rpartition(":")
             granted = actions.split(",")
             if who == "anonymous":
                 granted = ["pull"] if self.anonymous_pull and "pull" in granted else []
-            access.append({"type": kind, "name": name, "actions": granted})
+            grants.append((kind, name, granted))
+        access: list[dict[str, object]] = [
+            {"type": kind, "name": name, "actions": granted} for kind, name, granted in grants
+        ]
         signed = self._sign(who, service, access, expired) if self.sign else None
         token = signed or secrets.token_urlsafe(24)
         self.issued[token] = (who, scopes, time.time() + self.expires_in)
         self.granted[token] = {
-            f"{a['type']}:{a['name']}:{','.join(a['actions'])}"  # type: ignore[arg-type]
-            for a in access
+            f"{kind}:{name}:{','.join(granted)}" for kind, name, granted in grants
         }
         if expired:
             self.expired_tokens.add(token)

@@ -21,7 +21,14 @@ from dlc_tasks.clients.credentials import CredentialHelperError, Credentials
 from dlc_tasks.clients.engine import Engine, classify_stream_error, stream_lines
 from dlc_tasks.clients.workspace import copy_out
 from dlc_tasks.config import Retries, Timeouts
-from dlc_tasks.errors import DeadlineExceeded, EngineError, Inactive, PushError, RegistryAuthError
+from dlc_tasks.errors import (
+    DeadlineExceeded,
+    EngineError,
+    Inactive,
+    PullError,
+    PushError,
+    RegistryAuthError,
+)
 
 DIGEST = "sha256:" + "a" * 64
 NO_WAIT = Retries(attempts=3, base_delay=0, max_delay=0)
@@ -62,6 +69,13 @@ class FakeAPI:
     def push(self, repository: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         self.calls.append({"repository": repository, **kwargs})
         return iter(self.streams.pop(0))
+
+    def pull(self, repository: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        self.calls.append({"repository": repository, **kwargs})
+        stream = self.streams.pop(0)
+        if isinstance(stream, Exception):
+            raise stream
+        return iter(stream)
 
     def version(self) -> dict[str, Any]:
         return {"Version": "20.10.24", "ApiVersion": "1.41"}
@@ -144,6 +158,30 @@ def test_a_stream_without_a_digest_is_a_failure() -> None:
     api = FakeAPI([{"status": "Preparing"}, {"status": "Pushed", "id": "l1"}])
     with pytest.raises(PushError, match="no digest"):
         push(api)
+
+
+def pull(api: FakeAPI) -> list[str]:
+    lines: list[str] = []
+    Engine(api).pull(  # type: ignore[arg-type]
+        "127.0.0.1:5000/org/app", DIGEST, credentials=None, retries=NO_WAIT, output=lines.append
+    )
+    return lines
+
+
+@pytest.mark.parametrize(
+    "streams",
+    [
+        [docker.errors.NotFound("manifest unknown")],
+        [[{"error": "manifest invalid"}]],
+        [[{"error": "read: connection reset by peer"}]] * 3,
+    ],
+    ids=["not-found", "fatal-in-stream", "transient-every-try"],
+)
+def test_a_failed_pull_is_a_pull_error_not_a_push_error(streams: list[Any]) -> None:
+    with pytest.raises(PullError) as caught:
+        pull(FakeAPI(*streams))
+    assert not isinstance(caught.value, PushError)
+    assert "pull" in str(caught.value) or "not in the registry" in str(caught.value)
 
 
 def test_credentials_are_passed_as_auth_config() -> None:

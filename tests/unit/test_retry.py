@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from dlc_tasks.clients.registry import RegistryClient
 from dlc_tasks.clients.registry.transport import retry_after as _retry_after
-from dlc_tasks.clients.retry import Transient, backoff_delay, with_retries
+from dlc_tasks.clients.retry import Transient, backoff_delay, retried, with_retries
 from dlc_tasks.config import Retries
+from dlc_tasks.errors import PushError, RegistryError
+from tests.support.servers import free_loopback_port
+from tests.unit.test_engine import DIGEST, FakeAPI, push
 
 
 class Flaky:
@@ -118,3 +124,44 @@ def test_retry_after_in_seconds_or_as_a_past_http_date() -> None:
     assert _retry_after("3") == 3.0
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert _retry_after(None) is None
+
+
+def test_retried_says_each_retry_in_one_format_and_raises_the_callers_error_with_its_cause() -> (
+    None
+):
+    lines: list[str] = []
+    last = Transient("502 again", hint="wait")
+    call = Flaky(Transient("502"), last)
+    with pytest.raises(PushError) as caught:
+        retried(
+            call,
+            Retries(attempts=2, base_delay=0.0, max_delay=0.0),
+            source="engine",
+            failure=PushError,
+            say=lines.append,
+            sleep=lambda _: None,
+        )
+    assert lines == ["    engine: retry 1 in 0.0s: 502"]
+    assert str(caught.value) == "502 again (after 2 tries)" and caught.value.hint == "wait"
+    assert caught.value.__cause__ is last
+
+
+def test_the_engine_and_the_registry_client_say_retries_alike() -> None:
+    """One wording: a push retried by the engine and a request retried by the registry client."""
+    api = FakeAPI([{"error": "read: connection reset by peer"}], [{"aux": {"Digest": DIGEST}}])
+    _, engine_lines = push(api)
+    registry_lines: list[str] = []
+    port = free_loopback_port()
+    client = RegistryClient(
+        f"127.0.0.1:{port}",
+        retries=Retries(attempts=2, base_delay=0.0, max_delay=0.0, timeout=5.0),
+        say=registry_lines.append,
+    )
+    with pytest.raises(RegistryError, match="after 2 tries"):
+        client.ping()
+    said = re.compile(r"^    (engine|registry): retry 1 in 0\.0s: \S")
+    assert next(line for line in engine_lines if "retry" in line) == (
+        "    engine: retry 1 in 0.0s: push of 127.0.0.1:5000/org/app:1.2.3: "
+        "read: connection reset by peer"
+    )
+    assert said.match(registry_lines[0]) and registry_lines[0].startswith("    registry:")

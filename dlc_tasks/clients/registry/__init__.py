@@ -9,8 +9,9 @@ Two layers, as in go-containerregistry (``pkg/v1/remote`` over
 
 from dlc_tasks.clients.registry.api import MANIFEST_TYPES, RegistryClient
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
-from dlc_tasks.clients.registry.tokens import Token, TokenError
+from dlc_tasks.clients.registry.tokens import Token
 from dlc_tasks.clients.registry.transport import Transport
+from dlc_tasks.errors import TokenError
 
 __all__ = [
     "MANIFEST_TYPES",

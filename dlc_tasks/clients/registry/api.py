@@ -16,9 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlc_tasks.clients.registry import taglist
+from dlc_tasks.clients.registry import errorbody, taglist
 from dlc_tasks.clients.registry.transport import Transport
-from dlc_tasks.errors import RegistryAnswerError, RegistryAuthError, RegistryError
+from dlc_tasks.errors import (
+    RegistryAnswerError,
+    RegistryAuthError,
+    RegistryError,
+    RegistryRefused,
+    RegistryUnsupported,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -62,11 +68,11 @@ class RegistryClient:
         credentials: Credentials | None = None,
         ca_file: Path | None = None,
         retries: Retries | None = None,
-        on_retry: Callable[[int, Exception, float], None] | None = None,
+        say: Callable[[str], None] | None = None,
         transport: Transport | None = None,
     ) -> None:
         self.transport = transport or Transport(
-            registry, credentials=credentials, ca_file=ca_file, retries=retries, on_retry=on_retry
+            registry, credentials=credentials, ca_file=ca_file, retries=retries, say=say
         )
         self.registry = registry
 
@@ -116,16 +122,29 @@ class RegistryClient:
         return body
 
     def _refuse(self, response: requests.Response, what: str) -> None:
+        """Raise the error a refused request is: its status, and the codes and messages of
+        the registry's error body (:mod:`.errorbody`), with the fix the first code calls for."""
         status = response.status_code
-        if status in (401, 403):
+        request = getattr(response, "request", None)
+        method = str(getattr(request, "method", "") or what.split(" ", 1)[0])
+        faults = errorbody.read(getattr(response, "content", None))
+        said = f" {errorbody.describe(faults)}" if faults else ""
+        codes = tuple(fault.code for fault in faults)
+        if status == 405 and not codes and method == "DELETE":
+            codes = ("UNSUPPORTED",)  # Distribution's answer with deletes disabled, body or not
+        hints = [errorbody.hint(code, method=method, registry=self.registry) for code in codes]
+        hint = next((h for h in hints if h), None)
+        if status in (401, 403) or any(code in errorbody.AUTH_CODES for code in codes):
             creds = self.transport.credentials
             source = creds.source if creds else "none"
             via = "a token" if self.transport.auth_scheme == "bearer" else "the request"
             raise RegistryAuthError(
-                f"{what}: the registry answered {status} to {via} "
-                f"(credentials: {source}; auth: {self.transport.auth_scheme})"
+                f"{what}: the registry answered {status} to {via}{said} "
+                f"(credentials: {source}; auth: {self.transport.auth_scheme})",
+                hint=hint,
             )
-        raise RegistryError(f"{what}: the registry answered {status}")
+        kind = RegistryUnsupported if "UNSUPPORTED" in codes else RegistryRefused
+        raise kind(f"{what}: the registry answered {status}{said}", hint=hint, codes=codes)
 
     # -- API ---------------------------------------------------------------------------------
 

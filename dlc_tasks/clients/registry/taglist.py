@@ -31,10 +31,10 @@ def page_tags(body: bytes, what: str) -> list[str]:
     """The ``tags`` of one page (``null`` and a missing key are no tags)."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError) as err:
         raise RegistryError(
             f"{what}: the registry answered 200 with a body that is not JSON"
-        ) from None
+        ) from err
     if not isinstance(document, dict):
         raise RegistryError(f"{what}: the registry answered 200 with JSON that is not an object")
     tags = document.get("tags")

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from dlc_tasks.clients.credentials import TOKEN_USERNAME
 from dlc_tasks.clients.retry import Transient
 from dlc_tasks.config import is_loopback
-from dlc_tasks.errors import RegistryAuthError
+from dlc_tasks.errors import TokenError
 from dlc_tasks.secrets import register
 
 if TYPE_CHECKING:
@@ -74,12 +74,6 @@ PLAIN_HTTP_HINT = (
     "the registry's token realm must be https "
     "(plain http only when the registry and the realm are both on loopback)"
 )
-
-
-class TokenError(RegistryAuthError):
-    """The token server refused, was unreachable, or answered something that is not a token."""
-
-    hint = "check the credentials (inv doctor names their source) and that the token server is up"
 
 
 @dataclass(frozen=True)
@@ -238,12 +232,12 @@ class TokenFetcher:
                 allow_redirects=False,  # a redirect never carries credentials to another host
                 **kwargs,
             )
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError as err:
             raise self.fail(
                 realm,
                 "failed: cannot verify the token server's TLS certificate",
                 hint="set dlc.ca_file to the CA that signed it",
-            ) from None
+            ) from err
         except requests.exceptions.Timeout as err:
             raise self.transient(
                 realm,
@@ -253,16 +247,16 @@ class TokenFetcher:
         except unreachable as err:
             raise self.transient(
                 realm, f"the token server is unreachable ({type(err).__name__})"
-            ) from None
+            ) from err
         except cut_short as err:
             raise self.transient(
                 realm, f"the token server's answer was cut short ({type(err).__name__})"
-            ) from None
+            ) from err
         except (requests.exceptions.RequestException, ValueError) as err:
             # InvalidURL, urllib3's LocationParseError (a ValueError): a realm requests cannot use
             raise self.fail(
                 realm, f"failed: the registry named a malformed token realm ({type(err).__name__})"
-            ) from None
+            ) from err
         if response.is_redirect:
             target = urllib.parse.urljoin(realm, response.headers.get("Location", ""))
             if not _same_host(target, realm):

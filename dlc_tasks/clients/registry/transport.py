@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from dlc_tasks.clients.registry import errorbody
 from dlc_tasks.clients.registry.challenge import Challenge, parse_challenge
 from dlc_tasks.clients.registry.tokens import Token, TokenFetcher, utf8_pair
-from dlc_tasks.clients.retry import Transient, with_retries
+from dlc_tasks.clients.retry import Transient, retried
 from dlc_tasks.config import Retries, is_loopback
 from dlc_tasks.errors import RegistryError, RegistryTLSError
 
@@ -90,7 +91,7 @@ class Transport:
         credentials: Credentials | None = None,
         ca_file: Path | None = None,
         retries: Retries | None = None,
-        on_retry: Callable[[int, Exception, float], None] | None = None,
+        say: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from dlc_tasks.clients.registry.session import RegistrySession  # noqa: PLC0415
@@ -99,7 +100,7 @@ class Transport:
         self.scheme = "http" if is_loopback(registry) else "https"
         self.credentials = credentials
         self.retries = retries or Retries()
-        self.on_retry = on_retry
+        self.say = say  # where each retry is said (retry.retry_line)
         self.clock = clock
         self.session = RegistrySession()  # kept out of `inv --list`'s start-up
         # Verification is always on: the system store, or the private CA. Passed with every
@@ -146,17 +147,7 @@ class Transport:
 
     def _retried(self, call: Callable[[], T]) -> T:
         """``call`` with retries on transient faults; the last one becomes a RegistryError."""
-
-        def report(attempt: int, fault: Transient, delay: float) -> None:
-            if self.on_retry:
-                self.on_retry(attempt, fault, delay)
-
-        try:
-            return with_retries(call, self.retries, on_retry=report)
-        except Transient as fault:
-            raise RegistryError(
-                f"{fault} (after {self.retries.attempts} tries)", hint=fault.hint
-            ) from fault
+        return retried(call, self.retries, source="registry", failure=RegistryError, say=self.say)
 
     @property
     def auth_scheme(self) -> str:
@@ -246,22 +237,26 @@ class Transport:
             where = f"dlc.ca_file={self.ca_file}" if self.ca_file else "no dlc.ca_file set"
             raise RegistryTLSError(
                 f"cannot verify the TLS certificate of {self.registry} ({where}): {short(err)}"
-            ) from None
+            ) from err
         except requests.exceptions.Timeout as err:
             raise Transient(
                 f"{self.registry} did not answer {method} {url} within {self.retries.timeout:g} s",
                 hint=DEADLINE_HINT,
             ) from err
         except requests.exceptions.ConnectionError as err:
-            raise Transient(f"{self.registry} unreachable: {short(err)}") from None
-        except requests.exceptions.ChunkedEncodingError:
+            raise Transient(f"{self.registry} unreachable: {short(err)}") from err
+        except requests.exceptions.ChunkedEncodingError as err:
             cut = f"{self.registry}: the answer to {method} {url} was cut short"
-            raise Transient(cut) from None
+            raise Transient(cut) from err
         except requests.exceptions.RequestException as err:
-            raise RegistryError(f"{method} {url} failed: {short(err)}") from None
+            raise RegistryError(f"{method} {url} failed: {short(err)}") from err
         if response.status_code == 429 or response.status_code >= 500:
+            faults = errorbody.read(response.content)
+            said = f" {errorbody.describe(faults)}" if faults else ""
+            code = faults[0].code if faults else "TOOMANYREQUESTS" * (response.status_code == 429)
             raise Transient(
-                f"{self.registry} answered {response.status_code} to {method} {url}",
+                f"{self.registry} answered {response.status_code} to {method} {url}{said}",
                 retry_after(response.headers.get("Retry-After")),
+                hint=errorbody.hint(code, method=method, registry=self.registry),
             )
         return response

@@ -91,7 +91,7 @@ class Descriptor:
                 annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise InvalidValue(f"a malformed descriptor: {err}") from None
+            raise InvalidValue(f"a malformed descriptor: {err}") from err
 
     def with_platform(self, platform: Platform | None) -> Descriptor:
         """The same descriptor naming ``platform`` (as an index entry)."""

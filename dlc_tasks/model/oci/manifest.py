@@ -89,8 +89,8 @@ def media_type_of(data: bytes, declared: str = "") -> str:
     """A manifest's media type: its own ``mediaType``, else the one it was served as."""
     try:
         body = json.loads(data)
-    except ValueError:
-        raise InvalidValue("a manifest that is not JSON") from None
+    except ValueError as err:
+        raise InvalidValue("a manifest that is not JSON") from err
     own = body.get("mediaType") if isinstance(body, dict) else None
     kind = str(own or declared.split(";", maxsplit=1)[0].strip())
     if kind not in (*INDEX_TYPES, *MANIFEST_TYPES):

@@ -205,7 +205,7 @@ def _pairs(number: int, what: str, rest: str) -> list[tuple[str, str]]:
     try:
         items = words(_no_variables(number, rest))
     except ValueError as err:
-        raise NotAssemblable(f"line {number}: {what}: {err}") from None
+        raise NotAssemblable(f"line {number}: {what}: {err}") from err
     if items and "=" not in items[0]:
         return [(items[0], " ".join(items[1:]))]
     pairs = []
@@ -245,7 +245,7 @@ def _healthcheck(number: int, rest: str) -> Healthcheck:
             else:
                 raise ValueError(f"an unknown option --{name}")
         except ValueError as err:
-            raise NotAssemblable(f"line {number}: HEALTHCHECK: {err}") from None
+            raise NotAssemblable(f"line {number}: HEALTHCHECK: {err}") from err
         parts = parts[1].split(None, 1) if len(parts) > 1 else []
     if parts and parts[0].upper() == "NONE":
         return Healthcheck(("NONE",))
