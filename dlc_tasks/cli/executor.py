@@ -2,7 +2,7 @@
 
 Invoke calls ``pre`` tasks without arguments, so a flag given to ``push`` never
 reached ``hash`` or ``cache``. :class:`DlcExecutor` reads the command-wide flags
-(:data:`~dlc_tasks.cli.task.COMMAND_WIDE`, which each task declares through
+(:data:`~dlc_tasks.config.options.COMMAND_WIDE`, which each task declares through
 ``dlc_task(command_wide=...)``) from every task named on the command line, applies them
 once to the ``dlc`` settings, and hands the same run to every task of the
 invocation, ``pre`` tasks included. Invoke's own loop runs the tasks
@@ -33,8 +33,9 @@ from invoke.parser import ParseResult
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from dlc_tasks.cli.task import COMMAND_WIDE, INTERRUPTED
+from dlc_tasks.cli.task import INTERRUPTED
 from dlc_tasks.config import Settings
+from dlc_tasks.config.options import COMMAND_WIDE
 from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run, RunHolder
@@ -74,7 +75,7 @@ class RunCall(Call):
 
 
 def _make_run(settings: Settings, out: Console, options: dict[str, Any]) -> Run:
-    return Run(settings, out=out, force=bool(options.get("force")))
+    return Run(settings, out=out, force=settings.force)
 
 
 def holder_of(ctx: Any) -> RunHolder:
