@@ -25,6 +25,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from invoke.collection import Collection
 from invoke.config import Config
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -35,6 +36,7 @@ from invoke.tasks import Call
 
 from dlc_tasks.cli.task import INTERRUPTED
 from dlc_tasks.config import Settings
+from dlc_tasks.config.environment import DlcConfig
 from dlc_tasks.config.options import COMMAND_WIDE
 from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.reporting.console import Console
@@ -153,16 +155,26 @@ class DlcExecutor(Executor):
     current: Call | None = None  # the call running (or the last one that started)
     planned: list[Call]  # the calls in the order they run, once expanded
 
+    def __init__(
+        self, collection: Collection, config: Config | None = None, core: ParseResult | None = None
+    ) -> None:
+        super().__init__(collection, config, core)
+        if type(self.config) is Config:  # Invoke's own, as `inv` makes it
+            # INVOKE_DLC_* read by the table of options. The same object, of the subclass
+            # that only changes how the environment is read: Invoke's clone(into=) would
+            # load the system and user files again, which a caller may have left out.
+            self.config.__class__ = DlcConfig
+
     def execute(self, *tasks: str | tuple[str, dict[str, Any]] | ParserContext) -> dict[Any, Any]:
         """Run the tasks (and their ``pre`` tasks) of one invocation on one :class:`Run`."""
         calls = self.normalize(tasks)
         try:
             options = command_wide_options(calls, dry=bool(self.config.get("run", {}).get("dry")))
+            self.config.load_collection(self.collection.configuration())
+            self.config.load_shell_env()  # a bad INVOKE_DLC_* stops here, before any task
         except DlcError as err:
             raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
         self.planned = self.dedupe(self.expand_calls(calls))
-        self.config.load_collection(self.collection.configuration())
-        self.config.load_shell_env()  # the settings can be made before the first task
         self.holder = holder = self.new_holder(options)
         self.current = None
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)

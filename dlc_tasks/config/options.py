@@ -6,17 +6,15 @@
 (:data:`FLAG_KEYS`), how an ``INVOKE_DLC_*`` variable is read (:mod:`.environment`: lists
 and mappings as JSON), the values with a fixed set of choices that
 :class:`~dlc_tasks.config.settings.Settings` checks, and the README's configuration table
-(:func:`markdown_table`; ``python -m dlc_tasks.config.options --write README.md`` writes it,
-and a unit test fails when the README's differs).
+(:func:`markdown_table`; ``python docs/options_table.py`` writes it into README.md, and a
+unit test fails when the README's differs).
 
 Nothing heavy is imported here: ``inv --list`` reads this module.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
@@ -48,11 +46,6 @@ class Option:
     flag: str | None = None
     flag_help: str = ""
     words: bool = False
-
-    @property
-    def env_var(self) -> str:
-        """The environment variable Invoke's naming gives it: ``INVOKE_DLC_GO_FLAGS``."""
-        return "INVOKE_DLC_" + self.key.replace(".", "_").upper()
 
     @property
     def flag_default(self) -> Any:
@@ -439,7 +432,7 @@ def _keys(group: list[Option]) -> str:
     return ", ".join(f"`{o.key}`" for o in group)
 
 
-BEGIN = "<!-- the options table: python -m dlc_tasks.config.options --write README.md -->"
+BEGIN = "<!-- the table of options (dlc_tasks/config/options.py); docs/options_table.py -->"
 END = "<!-- end of the options table -->"
 
 
@@ -451,10 +444,3 @@ def with_table(document: str) -> str:
         raise ValueError(f"no {BEGIN!r} ... {END!r} section")
     return f"{before}{BEGIN}\n{markdown_table()}{END}{after}"
 
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's command; the test checks the result
-    if sys.argv[1:2] == ["--write"]:
-        target = Path(sys.argv[2])
-        target.write_text(with_table(target.read_text(encoding="utf-8")), encoding="utf-8")
-    else:
-        sys.stdout.write(markdown_table())
