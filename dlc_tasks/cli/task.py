@@ -113,9 +113,9 @@ def dlc_task(
             try:
                 if needs_module:
                     from dlc_tasks.config import require_go_module  # noqa: PLC0415
+                    from dlc_tasks.config.settings import early  # noqa: PLC0415
 
-                    project_dir = (ctx.config.get("dlc") or {}).get("project_dir", ".")
-                    require_go_module(project_dir, ": nothing was run or written")
+                    require_go_module(early(ctx.config).project_dir, ": nothing was run or written")
                 return body(ctx, *a, **kw)
             except DlcError as err:
                 if debugging():

@@ -330,3 +330,27 @@ def settings(config: Any, **overrides: Any) -> Settings:
     raw = dict(config.get("dlc", {}) or {})
     raw.update({FLAG_KEYS.get(k, k): v for k, v in overrides.items() if v is not None})
     return Settings.from_mapping(raw)
+
+
+@dataclass(frozen=True)
+class Early:
+    """The settings a task reads before, or without, the whole ``dlc`` section being valid:
+    the module's directory (checked for ``go.mod`` before anything else), the build
+    arguments (``setup.base-images``, which ``./dev`` runs before any module is set up) and
+    ``ci.install`` as given (``init``, which may replace an ``invoke.yaml`` that is not valid).
+    """
+
+    project_dir: Path
+    build_args: dict[str, str]
+    ci_install: list[str] | None
+
+
+def early(config: Any) -> Early:
+    """The :class:`Early` settings of an Invoke configuration, each checked as Settings does."""
+    raw = dict(config.get("dlc", {}) or {})
+    given = (raw.get("ci") or {}).get("install")
+    return Early(
+        project_dir=Path(str(raw.get("project_dir") or ".")).expanduser().resolve(),
+        build_args=as_str_map(raw.get("build_args") or {}, "build_args"),
+        ci_install=None if given is None else ci_install(given),
+    )

@@ -15,6 +15,8 @@ from dlc_tasks.cli.executor import DlcExecutor, run_of
 from dlc_tasks.config import DEFAULTS, FLAG_KEYS, Settings
 from dlc_tasks.config.environment import DlcConfig, EnvironmentValue, dlc_environment
 from dlc_tasks.config.options import BY_KEY, COMMAND_WIDE, OPTIONS, markdown_table, with_table
+from dlc_tasks.config.settings import early
+from dlc_tasks.errors import InvalidValue
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 from dlc_tasks.run import Run
 from tests.support.fakes import make_project
@@ -141,3 +143,25 @@ def test_the_loader_reads_only_what_the_table_declares() -> None:
     assert found == {"go": {"tags": ["a"]}}
     with pytest.raises(EnvironmentValue):
         dlc_environment({"INVOKE_DLC_GO_CGO": "2"})
+
+
+def test_the_early_settings_are_read_and_checked_by_the_settings_module(tmp_path: Path) -> None:
+    # init, setup.base-images and the go.mod check read these through config.settings (they
+    # read the raw tree before); the rest of the section need not be valid for them
+    config = Config(defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}), lazy=True)
+    config.load_collection(
+        {
+            "dlc": {
+                "project_dir": str(tmp_path),
+                "latest": "bogus",  # not valid for Settings; init may be about to replace it
+                "build_args": {"GO_IMAGE": "g:1"},
+                "ci": {"install": "nox dlc-tasks==1.0"},
+            }
+        }
+    )
+    given = early(config)
+    assert (given.project_dir, given.build_args) == (tmp_path.resolve(), {"GO_IMAGE": "g:1"})
+    assert given.ci_install == ["nox", "dlc-tasks==1.0"]
+    config.load_collection({"dlc": {"build_args": {"GOFLAGS": "-x"}}})
+    with pytest.raises(InvalidValue, match="GOFLAGS is set by dlc-tasks"):
+        early(config)
