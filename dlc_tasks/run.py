@@ -382,4 +382,4 @@ class RunHolder:
 
     def settings(self) -> Settings:
         """The validated settings (raises :class:`ConfigError` on bad values)."""
-        return settings(self.config, **{k: v for k, v in self.options.items() if k != "force"})
+        return settings(self.config, **self.options)

@@ -20,6 +20,7 @@ from dlc_tasks.cli.task import dlc_task
 )
 def base_images(c: Any, force: bool = False, platforms: str = "") -> None:
     """Make local Go and runtime base images where none can be pulled (./dev runs this)."""
+    from dlc_tasks.config.settings import early  # noqa: PLC0415
     from dlc_tasks.housekeeping.base_images import (  # noqa: PLC0415
         ensure_base_images,
         publish_runtime_bases,
@@ -28,7 +29,7 @@ def base_images(c: Any, force: bool = False, platforms: str = "") -> None:
     from dlc_tasks.reporting.console import Console  # noqa: PLC0415
 
     wanted = Platform.parse_list(platforms) if platforms else []  # refused before any work
-    ensure_base_images(Console(), dict(c.config.dlc.build_args or {}), force=force)
+    ensure_base_images(Console(), early(c.config).build_args, force=force)
     if wanted:
         from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
 

@@ -7,7 +7,6 @@ written, in one line naming the files. ``--dry-run`` prints every file it would 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from dlc_tasks.cli.task import dlc_task
@@ -32,15 +31,16 @@ def init(
     """Make this Go module use dlc-tasks: tasks.py, noxfile.py, invoke.yaml, VERSION if missing."""
     from dlc_tasks._files import atomic_write_bytes  # noqa: PLC0415
     from dlc_tasks.cli.executor import holder_of  # noqa: PLC0415
+    from dlc_tasks.config.settings import early  # noqa: PLC0415
     from dlc_tasks.errors import ConfigError  # noqa: PLC0415
     from dlc_tasks.housekeeping.scaffold import plan  # noqa: PLC0415
 
     if workflow not in (None, "gitea", "github"):
         raise ConfigError(f"unknown workflow {workflow!r}", hint="use --workflow gitea|github")
     out = holder_of(c).out
-    project_dir = Path(str(c.config.dlc.project_dir)).expanduser().resolve()
-    ci = c.config.dlc.get("ci") or {}
-    scaffold = plan(project_dir, workflow=workflow, eject=eject, install=ci.get("install"))
+    given = early(c.config)  # not Settings: init may replace an invoke.yaml that is not valid
+    project_dir = given.project_dir
+    scaffold = plan(project_dir, workflow=workflow, eject=eject, install=given.ci_install)
     planned = scaffold.files
     content = {rel: _bytes(data) for rel, data in planned.items()}
     changed = {

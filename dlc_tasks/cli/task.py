@@ -22,29 +22,16 @@ from typing import Any, overload
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
+from dlc_tasks.config.options import COMMAND_WIDE
 from dlc_tasks.errors import DlcError, FileError
 from dlc_tasks.secrets import redact, redact_tracebacks
 
-REGISTRY_HELP = "registry host[:port] (default: dlc.registry, else the local registry)"
-IMAGE_HELP = "with dlc.images: make only the image NAME (default: every image)"
-DRY_HELP = "print what each step would do and why; build, push, run and write nothing"
 INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 
-# The command-wide flags: given to any task of an invocation that takes them, they apply to
-# every task of it (the executor reads them; task bodies never see them). Declared once here,
-# so every chain task accepts every one of them: `inv push --force` works as `inv cache
-# --force push` does. Each maps to its default and its `inv --help TASK` text.
-COMMAND_WIDE: dict[str, tuple[Any, str]] = {
-    "registry": (None, REGISTRY_HELP),
-    "dry_run": (False, DRY_HELP),
-    "latest": (None, "'always' tag latest (the ADR), or 'releases' (not for a PRERELEASE)"),
-    "force": (False, "rebuild and push the cache image even when the registry has it"),
-    "allow_dirty": (
-        False,
-        "build and tag from uncommitted changes: under CI allowed, and the release tags too",
-    ),
-    "image": (None, IMAGE_HELP),
-}
+# The command-wide flags (declared in the table of options, config/options.py): given to any
+# task of an invocation that takes them, they apply to every task of it (the executor reads
+# them; task bodies never see them), so every chain task accepts every one of them: `inv
+# push --force` works as `inv cache --force push` does.
 CHAIN_FLAGS = tuple(COMMAND_WIDE)  # what every chain task takes
 
 
@@ -127,9 +114,9 @@ def dlc_task(
             try:
                 if needs_module:
                     from dlc_tasks.config import require_go_module  # noqa: PLC0415
+                    from dlc_tasks.config.settings import early  # noqa: PLC0415
 
-                    project_dir = (ctx.config.get("dlc") or {}).get("project_dir", ".")
-                    require_go_module(project_dir, ": nothing was run or written")
+                    require_go_module(early(ctx.config).project_dir, ": nothing was run or written")
                 return body(ctx, *a, **kw)
             except DlcError as err:
                 if debugging():

@@ -1,6 +1,8 @@
-"""The ``dlc`` section of Invoke's configuration: its defaults, declared once, and a typed view.
+"""The ``dlc`` section of Invoke's configuration: its options, declared once, and a typed view.
 
-The defaults (:mod:`.defaults`) are registered with ``Collection.configure`` so Invoke's
+Every option is one row of :mod:`.options` (type, default, help, choices, command-wide flag);
+``INVOKE_DLC_*`` variables are read by that table (:mod:`.environment`: lists and mappings as
+JSON). The defaults (:mod:`.defaults`, from the table) are registered with ``Collection.configure`` so Invoke's
 documented order applies: these defaults, then ``/etc/invoke.yaml``, ``~/.invoke.yaml``,
 the project's ``invoke.yaml``, ``INVOKE_DLC_*`` environment variables, a runtime ``-f``
 file, and finally task flags. :class:`Settings` (:mod:`.settings`) reads the merged tree

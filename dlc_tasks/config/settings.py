@@ -8,14 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlc_tasks.config.defaults import (
-    DEFAULTS,
-    FLAG_KEYS,
-    PACKAGE_TEMPLATES,
-    STATE_DIR,
-    TEMPLATE_NAMES,
-    VERSION_TAG_POLICIES,
-)
+from dlc_tasks.config.defaults import PACKAGE_TEMPLATES, STATE_DIR, TEMPLATE_NAMES
+from dlc_tasks.config.options import BY_KEY, DEFAULTS, FLAG_KEYS
 from dlc_tasks.config.values import (
     GO_SYMBOL,
     as_list_of_argv,
@@ -41,7 +35,6 @@ from dlc_tasks.model.targets import (
     parse_images,
     select,
 )
-from dlc_tasks.model.versionfile import LATEST_POLICIES
 
 
 @dataclass(frozen=True)
@@ -124,6 +117,7 @@ class Settings:
     dry_run: bool = False
     goproxy_dir: Path | None = None
     allow_dirty: bool = False
+    force: bool = False
     version_tags: str = "move"
     image: ImageSettings = field(default_factory=ImageSettings)
     go: GoBuild = field(default_factory=GoBuild)
@@ -239,9 +233,7 @@ class Settings:
         main_package = merged["main_package"]
         if main_package is not None:
             check_main_package(main_package)
-        latest = str(merged["latest"])
-        if latest not in LATEST_POLICIES:
-            raise ConfigError(f"latest must be one of {', '.join(LATEST_POLICIES)}, not {latest!r}")
+        latest = one_of("latest", merged["latest"])
         ca_file = merged["ca_file"]
         local = {**DEFAULTS["local_registry"], **dict(merged["local_registry"] or {})}
         retries = {**DEFAULTS["retries"], **dict(merged["retries"] or {})}
@@ -267,12 +259,7 @@ class Settings:
         for target in images:
             Repository(registry or "localhost", org, target.name)  # a valid image name
         selected = merged.get("selected_image") or None
-        version_tags = str(merged["version_tags"])
-        if version_tags not in VERSION_TAG_POLICIES:
-            raise ConfigError(
-                f"version_tags must be one of {', '.join(VERSION_TAG_POLICIES)}, "
-                f"not {version_tags!r}"
-            )
+        version_tags = one_of("version_tags", merged["version_tags"])
         version_var = merged["version_var"]
         if version_var is not None and not GO_SYMBOL.fullmatch(str(version_var)):
             raise InvalidValue(
@@ -316,6 +303,7 @@ class Settings:
                 ci_install=ci_install(ci.get("install")),
                 dry_run=flag(merged["dry_run"]),
                 allow_dirty=flag(merged["allow_dirty"]),
+                force=flag(merged.get("force")),
                 version_tags=version_tags,
                 goproxy_dir=inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
                 image=ImageSettings.from_mapping(merged.get("image")),
@@ -329,8 +317,40 @@ class Settings:
         return made
 
 
+def one_of(key: str, value: object) -> str:
+    """A value of an option with fixed choices (the table's), or one line listing them."""
+    choices = BY_KEY[key].choices
+    if str(value) not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {str(value)!r}")
+    return str(value)
+
+
 def settings(config: Any, **overrides: Any) -> Settings:
     """The ``dlc`` settings of an Invoke configuration, with flags (non-None) on top."""
     raw = dict(config.get("dlc", {}) or {})
     raw.update({FLAG_KEYS.get(k, k): v for k, v in overrides.items() if v is not None})
     return Settings.from_mapping(raw)
+
+
+@dataclass(frozen=True)
+class Early:
+    """The settings a task reads before, or without, the whole ``dlc`` section being valid:
+    the module's directory (checked for ``go.mod`` before anything else), the build
+    arguments (``setup.base-images``, which ``./dev`` runs before any module is set up) and
+    ``ci.install`` as given (``init``, which may replace an ``invoke.yaml`` that is not valid).
+    """
+
+    project_dir: Path
+    build_args: dict[str, str]
+    ci_install: list[str] | None
+
+
+def early(config: Any) -> Early:
+    """The :class:`Early` settings of an Invoke configuration, each checked as Settings does."""
+    raw = dict(config.get("dlc", {}) or {})
+    given = (raw.get("ci") or {}).get("install")
+    return Early(
+        project_dir=Path(str(raw.get("project_dir") or ".")).expanduser().resolve(),
+        build_args=as_str_map(raw.get("build_args") or {}, "build_args"),
+        ci_install=None if given is None else ci_install(given),
+    )

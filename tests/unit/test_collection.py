@@ -13,8 +13,8 @@ from invoke.tasks import Task
 
 from dlc_tasks.cli import chain, collection
 from dlc_tasks.cli.executor import DlcExecutor, command_wide_options, run_of
-from dlc_tasks.cli.task import COMMAND_WIDE
 from dlc_tasks.config import DEFAULTS
+from dlc_tasks.config.options import COMMAND_WIDE
 from dlc_tasks.run import Run
 from tests.support.fakes import make_project
 from tests.unit.conftest import invoke_tasks

@@ -10,11 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from invoke.collection import Collection
+from invoke.config import Config, merge_dicts
 from invoke.exceptions import Exit
+from invoke.parser import ParseResult
+from invoke.tasks import task
 
 from dlc_tasks.cli import chain
-from dlc_tasks.cli.executor import DlcExecutor
-from dlc_tasks.config import Settings
+from dlc_tasks.cli.collection import namespace
+from dlc_tasks.cli.executor import DlcExecutor, holder_of
+from dlc_tasks.config import DEFAULTS, Settings
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
 from tests.support.fakes import World, failing, make_project, raising, settings_for
@@ -168,3 +173,45 @@ def test_a_task_that_fails_after_the_steps_makes_the_report_a_failure(world: Wor
         ("hash", "ran"), ("bump", "failed")
     ]  # fmt: skip
     assert history(world)[-1]["ok"] is False
+
+
+def _own_namespace() -> Any:
+    """The library's namespace plus a task of Invoke's own features: autoprint, remainder."""
+
+    @task(autoprint=True)
+    def answer(c: Any) -> str:
+        return f"remainder={c.remainder!r} holder={holder_of(c) is not None}"
+
+    ns: Collection = namespace()
+    ns.add_task(answer)
+    return ns
+
+
+def test_invokes_own_loop_runs_the_tasks_autoprint_and_remainder_included(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Invoke's loop (super().execute()) is the one that runs: autoprint prints a directly
+    # named task's result, and Call.make_context hands the task `inv … -- REMAINDER`. The
+    # executor that rewrote the loop printed nothing and dropped the remainder.
+
+    config = Config(defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}))
+    core = ParseResult()
+    core.remainder = "go test -run X"
+    DlcExecutor(_own_namespace(), config, core).execute("answer")
+    assert capsys.readouterr().out == "remainder='go test -run X' holder=True\n"
+
+
+def test_invokes_no_dedupe_is_honoured_and_dedupe_is_by_task(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(chain, "run_chain_steps", lambda c, *names: ran.extend(names))
+    invoke_tasks(("cache", {"force": True}), "cache", executor=executor_for(world))
+    assert ran == ["hash", "cache"]  # by task: the flags are the run's
+    ran.clear()
+    config = Config(
+        defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}),
+        overrides={"tasks": {"dedupe": False}},  # `inv --no-dedupe`
+    )
+    executor_for(world)(namespace(), config).execute("hash", "hash")
+    assert ran == ["hash", "hash"]

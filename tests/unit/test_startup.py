@@ -22,6 +22,7 @@ LISTING = {
     "dlc_tasks.cli.task",
     "dlc_tasks.config",
     "dlc_tasks.config.defaults",
+    "dlc_tasks.config.options",  # the one table of options the defaults and flags come from
     "dlc_tasks.errors",
     "dlc_tasks.secrets",  # errors mask secrets in every line they make
 }
