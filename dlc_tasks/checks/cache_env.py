@@ -23,7 +23,7 @@ from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import binary_path, open_go_container
+from dlc_tasks.steps.gostep import binary_path, open_go_container
 from dlc_tasks.steps.prod import LABEL_CACHE, dockerfile_path
 from dlc_tasks.steps.runner import run_step
 

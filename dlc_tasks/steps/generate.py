@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dlc_tasks.clients.gocontainer import WORKDIR
 from dlc_tasks.errors import GoStepFailed
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import WORKDIR, describe_container, open_go_container
+from dlc_tasks.steps.gostep import describe_container, open_go_container
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run

@@ -20,7 +20,7 @@ from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
-from dlc_tasks.steps.gocontainer import binary_path, ensure_cache_image
+from dlc_tasks.steps.gostep import binary_path, ensure_cache_image
 from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
 
 if TYPE_CHECKING:

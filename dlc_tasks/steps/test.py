@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import file_sha256, live_folder, locked, remove_dead_folders
+from dlc_tasks.model import gocommands as go_
 from dlc_tasks.model.stamps import TestStamp
 from dlc_tasks.model.state import inputs_key
-from dlc_tasks.steps import gocontainer as go_
+from dlc_tasks.steps import gostep
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import binary_path
+from dlc_tasks.steps.gostep import binary_path
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -89,7 +90,7 @@ class TestStep(Step):
             run.source_digest(),
             cache_digest(run),
             binary_commands(run),
-            go_.go_environment(run),
+            gostep.go_environment(run),
         )
 
     def decide(self, run: Run) -> Decision:
@@ -113,7 +114,7 @@ class TestStep(Step):
         coverage = _relative(run, run.settings.coverage_file)
         checks = " & ".join(" ".join(argv) for _, argv in go_.check_commands(coverage))
         return (
-            go_.describe_container(run),
+            gostep.describe_container(run),
             f"  {checks}  (together)",
             f"  {' '.join(go_.coverage_command(coverage))}",
             *(f"  {' '.join(argv)}" for argv in binary_commands(run)),
@@ -129,7 +130,7 @@ class TestStep(Step):
         coverage_file = _relative(run, s.coverage_file)
         binary_path(run).parent.mkdir(parents=True, exist_ok=True)
         with live_folder(s.state_dir, BUILDING) as building:
-            with go_.open_go_container(run) as go:
+            with gostep.open_go_container(run) as go:
                 go.run_together(go_.check_commands(coverage_file))
                 cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)
                 coverage = go_.total_coverage(cover.lines)
