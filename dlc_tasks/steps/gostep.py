@@ -28,8 +28,8 @@ def binary_path(run: Run, target: ImageTarget | None = None) -> Path:
 def describe_container(run: Run) -> str:
     """How a step's Go commands run, as the plan and the run print it."""
     s = run.settings
-    volume = cache_volume_name(s.repo, run.deps().value)
-    image = run.cache_repository().tagged(run.deps().value)
+    volume = cache_volume_name(s.repo, run.facts.deps().value)
+    image = run.facts.cache_repository().tagged(run.facts.deps().value)
     return f"in a container of {image}, Go build cache in volume {volume}:"
 
 
@@ -41,7 +41,7 @@ def go_environment(run: Run) -> dict[str, str]:
 def ensure_cache_image(run: Run, digest: str) -> Engine:
     """The run's engine, holding the cache image by ``digest``: pulled from the registry when
     its store lacks it (another machine built it, or another engine: Podman keeps its own)."""
-    repo, engine = run.cache_repository(), run.engine()
+    repo, engine = run.facts.cache_repository(), run.engine()
     if not engine.has_repo_digest(str(repo), digest):
         run.out.line(f"pulling {repo}@{short(digest)}")
         run.pull(str(repo), digest)
@@ -50,11 +50,9 @@ def ensure_cache_image(run: Run, digest: str) -> Engine:
 
 def open_go_container(run: Run) -> GoContainer:
     """A :class:`GoContainer` of the run's cache image, pulled by digest if the engine lacks it."""
-    from dlc_tasks.steps.cache import cache_digest  # noqa: PLC0415
-
-    repo, digest = run.cache_repository(), cache_digest(run)
+    repo, digest = run.facts.cache_repository(), run.facts.cache_image().digest
     engine = ensure_cache_image(run, digest)
-    volume = cache_volume_name(run.settings.repo, run.deps().value)
+    volume = cache_volume_name(run.settings.repo, run.facts.deps().value)
     s = run.settings
     return GoContainer(
         engine,
