@@ -118,6 +118,7 @@ def measure() -> dict[str, Any]:
         "switches": sum(switches.values()),
         "steps_run_switches": between,
         "top_pairs": switches.most_common(8),
+        "all_pairs": dict(switches),
     }
 
 

@@ -85,6 +85,10 @@ class Run:
     # Dry run: the steps the plan says would run, so later steps know their inputs change.
     would_run: set[str] = field(default_factory=set)
     facts: Facts = field(init=False)
+    # True when nothing may change: no build, push, container or written file.
+    dry_run: bool = field(init=False)
+    # The stamps in ``project_dir/.dlc``.
+    state: State = field(init=False)
     _engine: Engine | None = None
     _registry_up: bool | None = None
     _prepared: bool = False
@@ -94,16 +98,8 @@ class Run:
 
     def __post_init__(self) -> None:
         self.facts = Facts(self.settings)
-
-    @property
-    def dry_run(self) -> bool:
-        """True when nothing may change: no build, push, container or written file."""
-        return self.settings.dry_run
-
-    @property
-    def state(self) -> State:
-        """The stamps in ``project_dir/.dlc``."""
-        return State(self.settings.state_dir)
+        self.dry_run = self.settings.dry_run
+        self.state = State(self.settings.state_dir)
 
     # -- the one place a run changes the machine before its work ----------------------------
 

@@ -27,9 +27,9 @@ def binary_path(run: Run, target: ImageTarget | None = None) -> Path:
 
 def describe_container(run: Run) -> str:
     """How a step's Go commands run, as the plan and the run print it."""
-    s = run.settings
-    volume = cache_volume_name(s.repo, run.facts.deps().value)
-    image = run.facts.cache_repository().tagged(run.facts.deps().value)
+    s, deps = run.settings, run.facts.deps().value
+    volume = cache_volume_name(s.repo, deps)
+    image = run.facts.cache_repository().tagged(deps)
     return f"in a container of {image}, Go build cache in volume {volume}:"
 
 

@@ -49,18 +49,20 @@ def decide(run: Run, step: Step[Any]) -> Decision[Any]:
 
 def run_step(run: Run, step: Step[Any]) -> Done:
     """Decide, print, and (unless dry) execute one step; record its outcome."""
-    run.out.task(step.name + (" (dry run)" if run.dry_run else ""))
+    dry = run.dry_run
+    run.out.task(step.name + (" (dry run)" if dry else ""))
     started = time.monotonic()
 
     def record(status: Status, detail: str) -> None:
         run.record(Outcome(step.name, status, time.monotonic() - started, detail))
 
     try:
-        run.prepare()  # a real run's side effects before its work, once; a dry run's: none
+        if not dry:
+            run.prepare()  # a real run's side effects before its work, once
         decision = decide(run, step)
-        for line in decision.lines(run.dry_run):
+        for line in decision.lines(dry):
             run.out.line(f"    {line}")
-        if run.dry_run:
+        if dry:
             if decision.run:
                 run.would_run.add(step.name)
                 done = Done(Status.PLANNED, decision.reason)
