@@ -9,7 +9,10 @@ Runs the whole chain in-process on the test suite's fakes (no engine, no registr
   them go between ``steps/`` and the run object (``run.py``, or the facts that replace it).
 
 The counts are deterministic for a given code base (no timing), so two commits can be
-compared: ``python -m bench.hubs`` prints them. Used for issue 17's before/after figures.
+compared: ``python -m bench.hubs`` prints them. Used for issue 17's before/after figures:
+on c1062ec 49 modules, 876 switches, 108 between steps/ and the run; with the facts, the
+typed plans and ``Run.prepare`` 54 modules (the Go container, its commands, the facts
+and the labels are modules of their own), 823 switches, 75 between steps/ and run/facts.
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ def measure() -> dict[str, Any]:
         "switches": sum(switches.values()),
         "steps_run_switches": between,
         "top_pairs": switches.most_common(8),
+        "all_pairs": dict(switches),
     }
 
 

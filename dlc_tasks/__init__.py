@@ -9,8 +9,11 @@ The package reads as its architecture, each layer importing only the ones below 
 * ``steps``: the chain as :class:`~dlc_tasks.steps.base.Step` objects and the runner
   that the chain, ``--dry-run``, ``inv ci`` and ``check.cache-env`` share; beside it,
   ``housekeeping`` (base images, prune, workflows, init's files);
-* ``run``: one invocation's settings, console, clients and outcomes;
-* ``clients`` (the engine, registries, credentials, trust, git, the local registry) and
+* ``run``: one invocation's settings, facts, console, clients and outcomes, and its one
+  preparation (``Run.prepare``: the local registry, the CA), before a real run's first step;
+* ``facts``: what a run reads from the world, each value computed once;
+* ``clients`` (the engine, the Go container, registries, credentials, trust, git, the
+  local registry) and
   ``reporting`` (console, report.json and history, ``inv report``);
 * ``config``: the ``dlc`` defaults and the validated settings;
 * ``model`` (values: hash, source tree, references, VERSION, rendering, stamps, images)

@@ -292,6 +292,12 @@ class ReportWriteFailed(DlcError):
     hint = "check that project_dir/.dlc is writable and the disk is not full"
 
 
+class RegistryNotRunning(DlcError):
+    """No registry is configured and the local one is not running, outside a chain task."""
+
+    hint = "run inv cache (a chain task starts the local registry), or set dlc.registry"
+
+
 class NoCommit(ToolError):
     """The git repository has no commit yet, so no sha can name the source."""
 

@@ -1,43 +1,44 @@
-"""One ``inv`` invocation: its settings, its console, its clients and what its steps did.
+"""One ``inv`` invocation: its settings, facts, console, clients and what its steps did.
 
 The executor (:mod:`dlc_tasks.cli.executor`) makes exactly one :class:`Run` per
 invocation, with the command-wide flags already applied to the settings, and
 hands it to every task; nothing about a run lives in a module-level variable.
-The engine, the registry address (which may mean starting the local
-registry), the registry client and the dependency hash are made on first use
-and kept for the run. The two seams to the outside world are constructor
-arguments (``make_engine``, ``make_registry_client``), so unit tests pass fakes.
-The run ends in :meth:`Run.finish`: summary table, ``report.json``, history, CI
-outputs, whatever happened.
+What the run reads from the world is its :class:`~dlc_tasks.facts.Facts`, computed
+once. The engine and the registry client are made on first use and kept for the run;
+making them changes nothing. What changes the machine before the work (starting the
+local registry, installing ``dlc.ca_file`` into the engine's ``certs.d``) happens in
+:meth:`Run.prepare`, which the runner calls once before the first step of a real run,
+never in a dry run, ``doctor`` or ``hash --explain``. The two seams to the outside
+world are constructor arguments (``make_engine``, ``make_registry_client``), so unit
+tests pass fakes. The run ends in :meth:`Run.finish`: summary table, ``report.json``,
+history, CI outputs, whatever happened.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
 
-from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
-from dlc_tasks.errors import DirtyTree, NoRepository, NotFoundError, ReportWriteFailed
-from dlc_tasks.model import depshash, sourcetree
-from dlc_tasks.model.dirtytree import TreeState, judge
-from dlc_tasks.model.refs import check_tag
-from dlc_tasks.model.stamps import GenerateStamp
+from dlc_tasks.errors import (
+    DirtyTree,
+    NoRepository,
+    NotFoundError,
+    RegistryNotRunning,
+    ReportWriteFailed,
+)
+from dlc_tasks.facts import Facts
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
-from dlc_tasks.model.versionfile import Version, read_version
 from dlc_tasks.reporting.console import Console, Outcome
 from dlc_tasks.reporting.runlogs import RunLogs
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
     from dlc_tasks.clients.seams import EngineAPI, RegistryAPI
-    from dlc_tasks.model.refs import Repository
 
 
 def _connect_engine() -> EngineAPI:
@@ -52,7 +53,14 @@ def _registry_client(registry: str, **kwargs: Any) -> RegistryAPI:
     return RegistryClient(registry, **kwargs)
 
 
-__all__ = ["DirtyTree", "EmptyRegistry", "NoRepository", "Run", "RunHolder"]
+__all__ = [
+    "DirtyTree",
+    "EmptyRegistry",
+    "NoRepository",
+    "RegistryNotRunning",
+    "Run",
+    "RunHolder",
+]
 
 
 @dataclass
@@ -66,75 +74,84 @@ class Run:
     # `--force`: rebuild the cache image even when the registry has it.
     force: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
-    # What each step produced this run, or (dry run) observed: e.g. the cache image's digest.
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Dry run: the steps the plan says would run, so later steps know their inputs change.
     would_run: set[str] = field(default_factory=set)
+    facts: Facts = field(init=False)
+    # True when nothing may change: no build, push, container or written file.
+    dry_run: bool = field(init=False)
+    # The stamps in ``project_dir/.dlc``.
+    state: State = field(init=False)
     _engine: EngineAPI | None = None
-    _registry: str | None = None
-    _registry_started: bool = True
+    _registry_up: bool | None = None
+    _prepared: bool = False
     _client: RegistryAPI | None = None
     _credentials: tuple[Credentials | None] | None = None
-    _deps: depshash.DepsHash | None = None
-    _tree: TreeState | None = None
     _logs: RunLogs | None = None
 
-    @property
-    def dry_run(self) -> bool:
-        """True when nothing may change: no build, push, container or written file."""
-        return self.settings.dry_run
+    def __post_init__(self) -> None:
+        self.facts = Facts(self.settings)
+        self.dry_run = self.settings.dry_run
+        self.state = State(self.settings.state_dir)
 
-    @property
-    def state(self) -> State:
-        """The stamps in ``project_dir/.dlc``."""
-        return State(self.settings.state_dir)
+    # -- the one place a run changes the machine before its work ----------------------------
 
-    # -- the outside world -------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Once per real run, before the first step: start the local registry when no registry
+        is configured, and make the engine trust ``dlc.ca_file`` for the registry.
+
+        Never in a dry run (nothing may change), nor in ``doctor`` or ``hash --explain``,
+        which do not call it.
+        """
+        if self._prepared or self.dry_run:
+            return
+        self._prepared = True
+        s = self.settings
+        if not s.registry:
+            from dlc_tasks.clients import localregistry  # noqa: PLC0415
+
+            address, started = localregistry.ensure_running(
+                s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
+            )
+            self.out.line(
+                f"no registry configured: {'started' if started else 'using'} "
+                f"the local registry at {address}"
+            )
+            self._registry_up = True
+        if s.ca_file:
+            from dlc_tasks.clients.trust import certs_dirs, install_ca  # noqa: PLC0415
+
+            engine = self.engine()
+            certs_d = certs_dirs(engine.identity())[0]
+            install_ca(self.facts.registry(), s.ca_file, self.out.line, certs_d)
+
+    # -- the outside world (making a client changes nothing) --------------------------------
 
     def engine(self) -> EngineAPI:
-        """The Docker engine, connected on first use (and told to trust ``ca_file``)."""
+        """The Docker engine, connected on first use."""
         if self._engine is None:
             self._engine = self.make_engine()
             self._engine.set_timeouts(self.settings.timeouts)
             self._engine.say = self.out.line
-            if self.settings.ca_file and not self.dry_run:
-                from dlc_tasks.clients.trust import certs_dirs, install_ca  # noqa: PLC0415
-
-                certs_d = certs_dirs(self._engine.identity())[0]
-                install_ca(self.registry(), self.settings.ca_file, self.out.line, certs_d)
         return self._engine
 
     def registry(self) -> str:
-        """The registry's address; the local registry is started when none is configured.
+        """The registry's address (a fact: nothing is started, see :meth:`prepare`)."""
+        return self.facts.registry()
 
-        A dry run starts nothing: when the local registry does not answer it says that
-        the run would start it, and plans as if the registry were empty.
-        """
-        if self._registry is None:
+    def registry_up(self) -> bool:
+        """Whether the registry can be asked: a configured one is assumed to answer; the local
+        one when it does (something else on its port is an error: the run would refuse it)."""
+        if self._registry_up is None:
             s = self.settings
             if s.registry:
-                self._registry = s.registry
+                self._registry_up = True
             else:
                 from dlc_tasks.clients import localregistry  # noqa: PLC0415
 
-                address = s.registry_or_local()
-                if self.dry_run:
-                    self._registry_started = localregistry.running(
-                        s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
-                    )
-                    if not self._registry_started:
-                        self.out.line(f"no registry configured: would start one at {address}")
-                    self._registry = address
-                else:
-                    address, started = localregistry.ensure_running(
-                        s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
-                    )
-                    self.out.line(
-                        f"no registry configured: {'started' if started else 'using'} "
-                        f"the local registry at {address}"
-                    )
-                    self._registry = address
-        return self._registry
+                self._registry_up = localregistry.running(
+                    s.local_registry_host, s.local_registry_port, s.local_registry_data_dir
+                )
+        return self._registry_up
 
     def credentials(self) -> Credentials | None:
         """Credentials for the registry, resolved once per run."""
@@ -146,10 +163,21 @@ class Run:
         return self._credentials[0]
 
     def client(self) -> RegistryAPI:
-        """The registry HTTP client (in a dry run against a registry not yet started: empty)."""
+        """The registry HTTP client.
+
+        The local registry not running: a dry run plans against an empty registry (and
+        says the run would start it); anything else is :class:`RegistryNotRunning`, since
+        only :meth:`prepare` starts it.
+        """
         if self._client is None:
             registry = self.registry()
-            if not self._registry_started:
+            if not self.registry_up():
+                if not self.dry_run:
+                    raise RegistryNotRunning(
+                        f"no registry configured and the local registry at {registry} "
+                        "is not running"
+                    )
+                self.out.line(f"no registry configured: would start one at {registry}")
                 self._client = EmptyRegistry()
                 return self._client
             self._client = self.make_registry_client(
@@ -199,107 +227,6 @@ class Run:
             )
         finally:
             self.out.end_layers()
-
-    # -- derived values ----------------------------------------------------------------------
-
-    def deps(self) -> depshash.DepsHash:
-        """The dependency hash of the current inputs."""
-        if self._deps is None:
-            s = self.settings
-            self._deps = depshash.compute(
-                s.project_dir, s.dockerfile_build, s.cache_build_args, s.goproxy_dir
-            )
-        return self._deps
-
-    def source_digest(self) -> str:
-        """The digest of the Go source tree, minus what the chain writes itself.
-
-        Not memoised: ``generate`` changes the tree between two reads.
-        """
-        return sourcetree.digest(self.settings.project_dir, exclude=self._not_source())
-
-    def source_fingerprints(self) -> dict[str, tuple[str, int]]:
-        """Each source file's (sha256, mtime), as :meth:`source_digest` covers them."""
-        return sourcetree.fingerprints(self.settings.project_dir, exclude=self._not_source())
-
-    def _not_source(self) -> list[Path]:
-        """The tool's own outputs in the tree, which no source digest covers."""
-        s = self.settings
-        return [s.hash_file, s.coverage_file, s.dockerfile_prod]
-
-    def cache_repository(self) -> Repository:
-        """``registry/org/repo-build-cache``."""
-        return self.settings.cache_repository(self.registry())
-
-    def prod_repository(self) -> Repository:
-        """``registry/org/repo``."""
-        return self.settings.prod_repository(self.registry())
-
-    def version(self) -> Version:
-        """The parsed VERSION file."""
-        return read_version(self.settings.version_file)
-
-    def revision(self) -> str:
-        """The revision the images are tagged and labelled with (see :meth:`tree`)."""
-        return self.tree().revision
-
-    def tree(self) -> TreeState:
-        """The revision and the uncommitted changes the build sees, judged once per run by
-        the dirty-tree rule (:mod:`dlc_tasks.model.dirtytree`).
-
-        The revision is ``dlc.revision`` when set, else git's commit; the git check runs
-        wherever there is a git repository, whatever names the revision. Outside one,
-        ``dlc.revision`` is required and no dirty check is possible.
-        """
-        if self._tree is None:
-            from dlc_tasks.clients import git  # noqa: PLC0415
-
-            s = self.settings
-            within = s.timeouts.git
-            if git.toplevel(s.project_dir, deadline=within) is None:
-                if not s.revision:
-                    raise NoRepository(f"{s.project_dir} is not in a git repository")
-                revision, changed = check_tag(s.revision), []
-            else:
-                revision = check_tag(s.revision) if s.revision else ""
-                revision = revision or git.head(s.project_dir, deadline=within)
-                changed = git.uncommitted(
-                    s.project_dir,
-                    self.build_inputs(),
-                    generated=self._generated_outputs(),
-                    deadline=within,
-                )
-            under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-            self._tree = judge(revision, changed, under_ci=under_ci, allow_dirty=s.allow_dirty)
-        return self._tree
-
-    def build_inputs(self) -> list[Path]:
-        """Every file the build reads: the source digest's files and the configured inputs
-        inside the project (``prod_files``, VERSION, the Dockerfiles), unresolved, so that the
-        dirty check judges a link and what it leads to."""
-        s = self.settings
-        configured = [s.version_file, s.dockerfile_build, s.dockerfile_prod_template]
-        configured += [s.project_dir / name for t in s.all_images() for name in t.prod_files]
-        inside = [p for p in configured if p.is_relative_to(s.project_dir) and p.is_file()]
-        found = sourcetree.iter_files(s.project_dir, exclude=self._not_source())
-        return list(dict.fromkeys([*found, *inside]))
-
-    def _generated_outputs(self) -> set[str]:
-        """The files the last generate wrote that are still as it wrote them."""
-        stamp = self.state.load("generate", GenerateStamp)
-        if stamp is None:
-            return set()
-        root = self.settings.project_dir
-        return {
-            rel
-            for rel, sha in stamp.outputs.items()
-            if (root / rel).is_file() and file_sha256(root / rel) == sha
-        }
-
-    @property
-    def dirty(self) -> bool:
-        """True when the images would be built from source that no commit holds."""
-        return self.tree().dirty
 
     # -- the end -----------------------------------------------------------------------------
 

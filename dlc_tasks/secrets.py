@@ -102,9 +102,7 @@ def format_exception(err: BaseException) -> str:
     return redact("".join(traceback.format_exception(err)))
 
 
-def excepthook(
-    kind: type[BaseException], value: BaseException, tb: TracebackType | None
-) -> None:
+def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     """``sys.excepthook`` printing :func:`format_exception`'s text instead of the raw one."""
     sys.stderr.write(format_exception(value.with_traceback(tb)))
     sys.stderr.flush()

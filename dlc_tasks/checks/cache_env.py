@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dlc_tasks._files import short
 from dlc_tasks.checks.smoke import check_running
 from dlc_tasks.errors import CheckFailed, DlcError, NotFoundError
+from dlc_tasks.model.labels import LABEL_CACHE
 from dlc_tasks.model.stamps import ProdStamp
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
-from dlc_tasks.steps.cache import cache_digest
-from dlc_tasks.steps.gocontainer import binary_path, open_go_container
-from dlc_tasks.steps.prod import LABEL_CACHE, dockerfile_path
+from dlc_tasks.steps.gostep import binary_path, open_go_container
+from dlc_tasks.steps.prod import dockerfile_path
 from dlc_tasks.steps.runner import run_step
 
 ELF_MAGIC = b"\x7fELF"
@@ -58,7 +58,7 @@ def _binary(run: Run) -> str:
 
 def _prod_uses_cache(run: Run) -> str:
     run_step(run, make_step("prod"))
-    pinned = run.cache_repository().pinned(cache_digest(run))
+    pinned = run.facts.cache_repository().pinned(run.facts.cache_image().digest)
     target = run.settings.targets()[0]
     text = dockerfile_path(run, target).read_text(encoding="utf-8")
     image = _prod_image(run, target)

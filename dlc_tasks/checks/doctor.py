@@ -1,10 +1,9 @@
 """``inv doctor``: one line per check, with the fix for each failure; non-zero when any fails.
 
-It changes nothing: it does not start the local registry, build or pull. It goes
-through the run's seams (issue 8): the registry client and credentials are the
-:class:`~dlc_tasks.run.Run`'s, and the engine is made by the run's ``make_engine``.
-(Not ``Run.engine()``, which also installs ``dlc.ca_file`` into the engine's
-``certs.d``: a change the doctor must not make.)
+It changes nothing: it does not start the local registry, install a CA, build or pull
+(it never calls :meth:`~dlc_tasks.run.Run.prepare`, the one place a run does). It goes
+through the run's seams: the engine, the registry client and the credentials are the
+:class:`~dlc_tasks.run.Run`'s.
 """
 
 from __future__ import annotations
@@ -174,12 +173,7 @@ def run_doctor(holder: RunHolder) -> None:
         out.line(f"FAIL configuration: {err.one_line()}")
         raise DoctorFailed("1 check failed: the configuration") from err
     run = holder.get()
-    connected: list[EngineAPI] = []
-
-    def connect() -> EngineAPI:  # once: the engine and base-image checks share the connection
-        if not connected:
-            connected.append(run.make_engine())
-        return connected[0]
+    connect = run.engine  # once: the engine and base-image checks share the connection
 
     checks: list[tuple[str, Callable[[], str]]] = [
         ("go module", lambda: _module(s)),

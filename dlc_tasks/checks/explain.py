@@ -3,6 +3,8 @@
 The cache image records its inputs' digests as a label (``io.dlc-tasks.deps-inputs``)
 when ``inv cache`` builds it. The comparison is with the newest cache image in the
 registry, read through the registry's API (manifest and configuration, no pull).
+It changes nothing: with no registry configured and the local one not running, there
+is no registry to compare with, and it says so (it never starts one).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import Any
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import RegistryError
+from dlc_tasks.model.labels import LABEL_INPUTS
 from dlc_tasks.run import Run
-from dlc_tasks.steps.cache import LABEL_INPUTS
 
 
 def newest_cache_image(rt: Run) -> tuple[str, dict[str, Any]] | None:
     """(tag, image configuration) of the newest cache image in the registry, or None."""
-    client, repo = rt.client(), rt.cache_repository()
+    client, repo = rt.client(), rt.facts.cache_repository()
     configs = [(tag, client.image_config(repo.path, tag)) for tag in client.tags(repo.path)]
     if not configs:
         return None
@@ -58,9 +60,14 @@ def compare(current: dict[str, str], previous: dict[str, str]) -> list[tuple[str
 
 def explain_hash(rt: Run) -> None:
     """Print the inputs and, when the registry has a cache image, what changed since it."""
-    deps = rt.deps()
+    deps = rt.facts.deps()
     rt.out.line(f"DEPS_HASH={deps.value}")
-    if rt.settings.dry_run:
+    if rt.settings.dry_run or not rt.registry_up():
+        if not rt.settings.dry_run:
+            rt.out.line(
+                f"no registry to compare with: the local registry at {rt.registry()} "
+                "is not running (set dlc.registry, or run inv cache)"
+            )
         for name, digest in sorted(deps.inputs.items()):
             rt.out.line(f"  {name:<24} {short(digest, 16)}")
         return

@@ -34,6 +34,7 @@ def base_images(c: Any, force: bool = False, platforms: str = "") -> None:
         from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
 
         run = run_of(c)
+        run.prepare()  # the registry the bases go to: started here when it is the local one
         publish_runtime_bases(run.out, run.engine(), run.client(), wanted)
 
 
@@ -59,10 +60,11 @@ def bump(c: Any, part: str, pre: str = "") -> None:
     from dlc_tasks.model.versionfile import image_tags  # noqa: PLC0415
 
     rt = run_of(c)
-    old = rt.version()
+    old = rt.facts.version()
     new = old.bumped(part, pre)
     tags = [t.replace("GITSHA", "<git sha>") for t in image_tags(new, "GITSHA", rt.settings.latest)]
     atomic_write_text(rt.settings.version_file, new.render())
+    rt.facts.version_changed()
     rt.out.line(f"VERSION {old} -> {new}; the next push tags: {', '.join(tags)}")
 
 
@@ -101,6 +103,7 @@ def prune(c: Any, keep: int = 3) -> None:
     from dlc_tasks.housekeeping.prune import run_prune  # noqa: PLC0415
 
     run = run_of(c)
+    run.prepare()  # a real prune needs the registry (a dry run: nothing changes)
     run_prune(run, keep, run.dry_run)
 
 

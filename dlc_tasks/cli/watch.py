@@ -29,8 +29,9 @@ from invoke.exceptions import Exit
 from dlc_tasks.cli.executor import DlcExecutor
 from dlc_tasks.config import settings
 from dlc_tasks.errors import ConfigError
+from dlc_tasks.facts import Facts
 from dlc_tasks.reporting.console import Command, Console, Outcome
-from dlc_tasks.run import Run, RunHolder
+from dlc_tasks.run import RunHolder
 
 LAST_TASKS = ("generate", "test", "prod", "push")  # what --to may name
 QUIET_MS = 300  # a burst of saves ends after this long without another change
@@ -206,7 +207,7 @@ def watch(config: Config, to: str, out: Console) -> None:
     root = settings(config).project_dir
 
     def digest() -> str:
-        return Run(settings(config)).source_digest()  # a run of its own: nothing carried over
+        return Facts(settings(config)).source_digest()  # facts of their own: nothing carried
 
     watcher = Watcher(digest, lambda: run_cycle(config, to), out.line)
     out.line(f"watch: {root}: the chain up to {to} after each change (Ctrl-C stops)")

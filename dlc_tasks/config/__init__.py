@@ -2,10 +2,10 @@
 
 Every option is one row of :mod:`.options` (type, default, help, choices, command-wide flag);
 ``INVOKE_DLC_*`` variables are read by that table (:mod:`.environment`: lists and mappings as
-JSON). The defaults (:mod:`.defaults`, from the table) are registered with ``Collection.configure`` so Invoke's
-documented order applies: these defaults, then ``/etc/invoke.yaml``, ``~/.invoke.yaml``,
-the project's ``invoke.yaml``, ``INVOKE_DLC_*`` environment variables, a runtime ``-f``
-file, and finally task flags. :class:`Settings` (:mod:`.settings`) reads the merged tree
+JSON). The defaults (:mod:`.defaults`, from the table) are registered with
+``Collection.configure`` so Invoke's documented order applies: these defaults, then
+``/etc/invoke.yaml``, ``~/.invoke.yaml``, the project's ``invoke.yaml``, ``INVOKE_DLC_*``
+environment variables, a runtime ``-f`` file, and finally task flags. :class:`Settings` (:mod:`.settings`) reads the merged tree
 once per run and validates it with the checks of :mod:`.values` (paths confined to the
 project, hosts, build arguments without credentials).
 

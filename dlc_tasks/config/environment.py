@@ -77,9 +77,9 @@ def from_text(option: Option, name: str, text: str) -> Any:
     if kind in (int, float):
         try:
             return kind(text)
-        except ValueError:
+        except ValueError as err:
             what = "an integer" if kind is int else "a number"
-            raise EnvironmentValue(f"{name} must be {what}", hint=f"e.g. {name}=5") from None
+            raise EnvironmentValue(f"{name} must be {what}", hint=f"e.g. {name}=5") from err
     if option.words and not text.lstrip().startswith("["):
         return text.split()  # `INVOKE_DLC_CI_INSTALL='nox dlc-tasks==1.0'`, as before
     shape = _JSON_NAMES[kind]
@@ -90,7 +90,7 @@ def from_text(option: Option, name: str, text: str) -> Any:
         where = (
             f"line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
         )
-        raise EnvironmentValue(f"{name} is not valid JSON ({where})", hint=hint) from None
+        raise EnvironmentValue(f"{name} is not valid JSON ({where})", hint=hint) from err
     if not isinstance(value, kind):
         raise EnvironmentValue(
             f"{name} must be a JSON {shape}, not a JSON {_JSON_NAMES.get(type(value), 'value')}",

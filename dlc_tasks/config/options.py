@@ -443,4 +443,3 @@ def with_table(document: str) -> str:
     if not found or not ended:
         raise ValueError(f"no {BEGIN!r} ... {END!r} section")
     return f"{before}{BEGIN}\n{markdown_table()}{END}{after}"
-

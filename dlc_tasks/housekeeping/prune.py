@@ -49,8 +49,8 @@ def run_prune(rt: Run, keep: int, dry_run: bool) -> list[str]:
     """Delete (or, dry, list) the cache tags beyond the current one and the ``keep`` newest."""
     if keep < 0:
         raise ConfigError(f"--keep must be 0 or more, not {keep}")
-    client, repo = rt.client(), rt.cache_repository()
-    current = rt.deps().value
+    client, repo = rt.client(), rt.facts.cache_repository()
+    current = rt.facts.deps().value
     tags = client.tags(repo.path)
     others = [t for t in tags if t != current and CACHE_HASH.match(t)]
     created = {t: str(client.image_config(repo.path, t).get("created", "")) for t in others}

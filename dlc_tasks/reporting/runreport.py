@@ -31,6 +31,19 @@ from dlc_tasks.reporting.console import Outcome
 from dlc_tasks.secrets import redact, redact_values
 
 
+class ReportedFacts(Protocol):
+    """What the report reads of a run's facts (:class:`dlc_tasks.facts.Facts` is one)."""
+
+    def deps(self) -> DepsHash:
+        """The dependency hash."""
+
+    def revision(self) -> str:
+        """The revision images are tagged with."""
+
+    def version(self) -> Version:
+        """The parsed VERSION."""
+
+
 class RunFacts(Protocol):
     """What the report reads of a run (:class:`dlc_tasks.run.Run` is one): reporting sits
     below the run, so it names what it needs instead of importing it."""
@@ -41,14 +54,9 @@ class RunFacts(Protocol):
     def state(self) -> State:
         """The stamps."""
 
-    def deps(self) -> DepsHash:
-        """The dependency hash."""
-
-    def revision(self) -> str:
-        """The revision images are tagged with."""
-
-    def version(self) -> Version:
-        """The parsed VERSION."""
+    @property
+    def facts(self) -> ReportedFacts:
+        """What the run read from the world."""
 
 
 SCHEMA = 1
@@ -77,9 +85,9 @@ def build_report(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
     }
     state = rt.state
     try:
-        report["deps_hash"] = rt.deps().value
-        report["revision"] = rt.revision()
-        report["version"] = str(rt.version())
+        report["deps_hash"] = rt.facts.deps().value
+        report["revision"] = rt.facts.revision()
+        report["version"] = str(rt.facts.version())
     except DlcError:
         pass  # a report is written for failed runs too, with what could be known
     cache_results = [o.status for o in outcomes if o.task == "cache"]

@@ -7,6 +7,8 @@ iterate the same steps through :mod:`dlc_tasks.steps.runner`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import CacheStep
 from dlc_tasks.steps.dev import DevStep
@@ -19,9 +21,9 @@ from dlc_tasks.steps.test import TestStep
 CHAIN: tuple[str, ...] = ("hash", "cache", "generate", "test", "prod", "push")
 
 
-def make_step(name: str, *, force: bool = False) -> Step:
+def make_step(name: str, *, force: bool = False) -> Step[Any]:
     """The step called ``name`` (``force`` applies to ``cache``)."""
-    makers: dict[str, type[Step]] = {
+    makers: dict[str, type[Step[Any]]] = {
         "hash": HashStep,
         "generate": GenerateStep,
         "test": TestStep,

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
-from dlc_tasks.errors import BuildError, NotFoundError
+from dlc_tasks.errors import BuildError
+from dlc_tasks.facts import CacheImage
 from dlc_tasks.model import sourcetree
-from dlc_tasks.model.depshash import declared_args
+from dlc_tasks.model.depshash import DepsHash, declared_args
+from dlc_tasks.model.labels import LABEL_HASH, LABEL_INPUTS
 from dlc_tasks.model.render import label_instruction
 from dlc_tasks.model.stamps import CacheStamp
 from dlc_tasks.steps.base import Decision, Done, Status, Step
@@ -24,8 +27,6 @@ from dlc_tasks.steps.base import Decision, Done, Status, Step
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
-LABEL_HASH = "io.dlc-tasks.deps-hash"
-LABEL_INPUTS = "io.dlc-tasks.deps-inputs"
 NO_PROXY_README = "no local module proxy (dlc.goproxy_dir is not set)\n"
 
 
@@ -44,18 +45,17 @@ def build_context_files(run: Run) -> tuple[dict[str, Path], dict[str, str]]:
     return files, {}
 
 
-def cache_digest(run: Run) -> str:
-    """The digest of the cache image for the current hash: this run's, else the stamp's."""
-    known = run.outputs.get("cache", {}).get("digest")
-    if known:
-        return str(known)
-    stamp = run.state.load("cache", CacheStamp)
-    if stamp is None or stamp.inputs != run.deps().value:
-        raise NotFoundError("no build-cache image for the current hash", hint="run inv cache")
-    return stamp.digest
+@dataclass(frozen=True)
+class CachePlan:
+    """The hash, the cache image's tag and, on a hit, the digest the registry has for it."""
+
+    deps: DepsHash
+    ref: str
+    repository: str
+    digest: str | None = None
 
 
-class CacheStep(Step):
+class CacheStep(Step[CachePlan]):
     """Make sure the registry has the cache image for the hash."""
 
     name = "cache"  # its input is the hash itself, not the file `hash` writes
@@ -63,11 +63,12 @@ class CacheStep(Step):
     def __init__(self, force: bool = False) -> None:
         self.force = force
 
-    def decide(self, run: Run) -> Decision:
+    def decide(self, run: Run) -> Decision[CachePlan]:
         """A hit when the registry has the hash's tag (unless ``--force``), else a build."""
-        s, deps = run.settings, run.deps()
-        repo = run.cache_repository()
+        s, deps = run.settings, run.facts.deps()
+        repo = run.facts.cache_repository()
         ref = repo.tagged(deps.value)
+        plan = CachePlan(deps, ref, str(repo))
         if not self.force:
             digest = run.client().manifest_digest(repo.path, deps.value)
             if digest:
@@ -75,7 +76,7 @@ class CacheStep(Step):
                     False,
                     f"the registry has {ref}@{short(digest, 12)}",
                     skip_status=Status.HIT,
-                    facts={"digest": digest, "ref": ref},
+                    plan=CachePlan(deps, ref, str(repo), digest),
                 )
         files, texts = build_context_files(run)
         declared = set(declared_args(s.dockerfile_build.read_text(encoding="utf-8")))
@@ -102,18 +103,24 @@ class CacheStep(Step):
                 ),
                 f"docker push {ref}",
             ),
-            facts={"ref": ref},
+            plan=plan,
         )
 
-    def execute(self, run: Run, decision: Decision) -> Done:
+    def observe(self, run: Run, decision: Decision[CachePlan]) -> None:
+        """A dry run's hit: later steps plan with the digest the registry has."""
+        plan = decision.planned()
+        if plan.digest:
+            run.facts.learn_cache_image(CacheImage(plan.ref, plan.digest))
+
+    def execute(self, run: Run, decision: Decision[CachePlan]) -> Done:
         """Record a hit; on a miss build, push and record the digest."""
         from dlc_tasks.clients.engine import context_tar  # noqa: PLC0415
 
-        deps, ref = run.deps(), str(decision.facts["ref"])
-        if not decision.run:
-            digest = str(decision.facts["digest"])
-            self._record(run, ref, digest)
-            return Done(Status.HIT, f"{ref}@{short(digest, 12)}")
+        plan = decision.planned()
+        deps, ref = plan.deps, plan.ref
+        if not decision.run and plan.digest:
+            self._record(run, deps, CacheImage(ref, plan.digest))
+            return Done(Status.HIT, f"{ref}@{short(plan.digest, 12)}")
         s = run.settings
         files, texts = build_context_files(run)
         labels = {LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)}
@@ -136,11 +143,11 @@ class CacheStep(Step):
                 f"go.sum does not match the module's content ({mismatch.strip()})",
                 hint="restore go.sum (git checkout go.sum), or run go mod tidy if it is meant",
             ) from err
-        digest = run.push(str(run.cache_repository()), deps.value)
-        self._record(run, ref, digest)
+        digest = run.push(plan.repository, deps.value)
+        self._record(run, deps, CacheImage(ref, digest))
         return Done(Status.MISS, f"built and pushed {ref}@{short(digest, 12)}")
 
     @staticmethod
-    def _record(run: Run, ref: str, digest: str) -> None:
-        run.outputs["cache"] = {"digest": digest, "ref": ref}
-        run.state.save("cache", CacheStamp(run.deps().value, ref=ref, digest=digest))
+    def _record(run: Run, deps: DepsHash, image: CacheImage) -> None:
+        run.facts.learn_cache_image(image)
+        run.state.save("cache", CacheStamp(deps.value, ref=image.ref, digest=image.digest))

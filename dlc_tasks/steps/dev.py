@@ -4,6 +4,7 @@ project as context. The Dockerfile is rendered (``{{ binary }}``, ``{{ main_pack
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,19 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
 
-class DevStep(Step):
+@dataclass(frozen=True)
+class DevPlan:
+    """The rendered development Dockerfile."""
+
+    text: str
+
+
+class DevStep(Step[DevPlan]):
     """Always builds: the engine's layer cache decides what is reused."""
 
     name = "dev"
 
-    def decide(self, run: Run) -> Decision:
+    def decide(self, run: Run) -> Decision[DevPlan]:
         """Refuse early when the Dockerfile is missing; otherwise build."""
         s = run.settings
         if not s.dockerfile_dev.is_file():
@@ -39,7 +47,7 @@ class DevStep(Step):
                 f"render {s.shown(s.dockerfile_dev)} to {s.shown(self.out(run))}",
                 f"docker build -f {s.shown(self.out(run))} -t {s.repo}:dev {s.project_dir}",
             ),
-            facts={"text": text},
+            plan=DevPlan(text),
         )
 
     @staticmethod
@@ -47,11 +55,11 @@ class DevStep(Step):
         """Where the rendered development Dockerfile is written: ``.dlc/Dockerfile.dev``."""
         return run.settings.state_dir / "Dockerfile.dev"
 
-    def execute(self, run: Run, decision: Decision) -> Done:
+    def execute(self, run: Run, decision: Decision[DevPlan]) -> Done:
         """Build with the project directory as context."""
         s = run.settings
         tag = f"{s.repo}:dev"
-        text = str(decision.facts["text"])
+        text = decision.planned().text
         write_rendered(self.out(run), text)
         image = run.build(
             s.project_dir,

@@ -7,6 +7,7 @@ built from a binary that no successful ``test`` of these sources produced.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,19 +15,23 @@ from typing import TYPE_CHECKING
 from dlc_tasks._files import file_sha256, short
 from dlc_tasks.config import confined
 from dlc_tasks.errors import BinaryNotTested, NotFoundError
+from dlc_tasks.model.labels import LABEL_CACHE, LABEL_HASH
 from dlc_tasks.model.render import label_instruction, render_text, write_rendered
 from dlc_tasks.model.stamps import ProdStamp, TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.steps.base import Decision, Done, Step
-from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
-from dlc_tasks.steps.gocontainer import binary_path, ensure_cache_image
-from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
+from dlc_tasks.steps.gostep import binary_path, ensure_cache_image
+from dlc_tasks.steps.perimage import (
+    EachImage,
+    combine,
+    describe_each,
+    execute_each,
+    image_repository,
+)
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
-
-LABEL_CACHE = "io.dlc-tasks.build-cache"
 
 
 def check_tested(run: Run, target: ImageTarget, sha256: str) -> None:
@@ -48,11 +53,11 @@ def oci_labels(run: Run, target: ImageTarget) -> dict[str, str]:
     s = run.settings
     return {
         "org.opencontainers.image.title": target.name,
-        "org.opencontainers.image.version": str(run.version()),
-        "org.opencontainers.image.revision": run.revision(),
+        "org.opencontainers.image.version": str(run.facts.version()),
+        "org.opencontainers.image.revision": run.facts.revision(),
         "org.opencontainers.image.source": s.source_url or str(image_repository(run, target)),
-        LABEL_HASH: run.deps().value,
-        LABEL_CACHE: run.cache_repository().pinned(cache_digest(run)),
+        LABEL_HASH: run.facts.deps().value,
+        LABEL_CACHE: run.facts.cache_repository().pinned(run.facts.cache_image().digest),
     }
 
 
@@ -83,25 +88,40 @@ def dockerfile_path(run: Run, target: ImageTarget) -> Path:
 def rendered(run: Run, target: ImageTarget) -> str:
     """The production Dockerfile: the template with the image's values and settings."""
     s = run.settings
-    cache_image = run.cache_repository().pinned(cache_digest(run))
+    digest = run.facts.cache_image().digest
+    cache_image = run.facts.cache_repository().pinned(digest)
     return render_text(
         s.dockerfile_prod_template,
-        {"cache_image": cache_image, "deps_hash": run.deps().value, "binary": target.binary_name},
+        {
+            "cache_image": cache_image,
+            "deps_hash": run.facts.deps().value,
+            "binary": target.binary_name,
+        },
         target.image.blocks(target.binary_name, list(target.prod_files), cache_image),
     )
 
 
-class ProdStep(Step):
+@dataclass(frozen=True)
+class ProdPlan:
+    """One image's build: the stamp's key, the rendered Dockerfile, its labels and its tag."""
+
+    key: str
+    text: str
+    labels: dict[str, str]
+    tag: str
+
+
+class ProdStep(Step[EachImage[ProdPlan]]):
     """Build each production image unless its Dockerfile, files, arguments or labels changed."""
 
     name = "prod"
     after = ("cache", "test")
 
-    def decide(self, run: Run) -> Decision:
+    def decide(self, run: Run) -> Decision[EachImage[ProdPlan]]:
         """Each image: up to date when its inputs match its last build and that image exists."""
         return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
 
-    def _decide(self, run: Run, target: ImageTarget) -> Decision:
+    def _decide(self, run: Run, target: ImageTarget) -> Decision[ProdPlan]:
         s = run.settings
         text = rendered(run, target)
         files = context_files(run, target)
@@ -124,12 +144,12 @@ class ProdStep(Step):
             why = f"image {short(stamp.image)} is gone from the engine"
         else:
             why = "inputs changed since the last build" if stamp else "never built here"
-        tag = image_repository(run, target).tagged(run.revision())
+        tag = image_repository(run, target).tagged(run.facts.revision())
         return Decision(
             True,
             why,
             self._describe(run, target),
-            facts={"key": key, "text": text, "labels": labels, "tag": tag},
+            plan=ProdPlan(key, text, labels, tag),
         )
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -139,7 +159,7 @@ class ProdStep(Step):
     @staticmethod
     def _describe(run: Run, target: ImageTarget) -> tuple[str, ...]:
         s = run.settings
-        tag = image_repository(run, target).tagged(run.revision())
+        tag = image_repository(run, target).tagged(run.facts.revision())
         return (
             f"render {s.shown(dockerfile_path(run, target))}",
             f"docker build -t {tag} (context: "
@@ -147,22 +167,22 @@ class ProdStep(Step):
             " with OCI labels",
         )
 
-    def execute(self, run: Run, decision: Decision) -> Done:
+    def execute(self, run: Run, decision: Decision[EachImage[ProdPlan]]) -> Done:
         """Build each image that is not up to date."""
-        return execute_each(decision, lambda target, part: self._build(run, target, part))
+        return execute_each(decision, lambda target, plan: self._build(run, target, plan))
 
     @staticmethod
-    def _build(run: Run, target: ImageTarget, decision: Decision) -> str:
+    def _build(run: Run, target: ImageTarget, plan: ProdPlan) -> str:
         """Write the rendered Dockerfile, build, record the image and its size."""
         from dlc_tasks.clients.engine import context_tar  # noqa: PLC0415
 
         s = run.settings
-        text, tag = str(decision.facts["text"]), str(decision.facts["tag"])
+        text, tag = plan.text, plan.tag
         write_rendered(dockerfile_path(run, target), text)
-        labels = dict(decision.facts["labels"])
+        labels = dict(plan.labels)
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        digest = cache_digest(run)
-        if f"FROM {run.cache_repository().pinned(digest)}" in text:
+        digest = run.facts.cache_image().digest
+        if f"FROM {run.facts.cache_repository().pinned(digest)}" in text:
             ensure_cache_image(run, digest)  # the engine's own store may lack it (Podman's)
         engine = run.engine()
         build_text = text + label_instruction(labels)  # one LABEL step, not one per label
@@ -178,5 +198,5 @@ class ProdStep(Step):
                 dockerfile_text=build_text,
             )
         size = int(engine.inspect(image)["Size"])
-        run.state.save(target.stamp("prod"), ProdStamp(str(decision.facts["key"]), image, size))
+        run.state.save(target.stamp("prod"), ProdStamp(plan.key, image, size))
         return f"{tag} ({size / 1e6:.1f} MB)"

@@ -9,6 +9,7 @@ or the engine's repo digest of the image), and it is not pushed again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
@@ -16,30 +17,17 @@ from dlc_tasks.errors import NotFoundError, PushError, VersionTagTaken
 from dlc_tasks.model.stamps import ProdStamp, PushedTags, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
-from dlc_tasks.model.versionfile import image_tags
 from dlc_tasks.steps.base import Decision, Done, Step
-from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
+from dlc_tasks.steps.perimage import (
+    EachImage,
+    combine,
+    describe_each,
+    execute_each,
+    image_repository,
+)
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
-
-
-def release_tags(run: Run) -> list[str]:
-    """The tags to push, immutable ones first and ``latest`` last.
-
-    A tree with uncommitted changes gets only ``SHA-dirty``: never the version tag nor
-    ``latest``, unless ``--allow-dirty``.
-    """
-    tree = run.tree()
-    if not tree.release_tags:
-        return [tree.revision]
-    return image_tags(run.version(), tree.revision, run.settings.latest)
-
-
-def release_tag(run: Run) -> str | None:
-    """``MAJOR.MINOR.PATCH`` when VERSION has no PRERELEASE: the tag that should not move."""
-    version = run.version()
-    return None if version.prerelease else str(version)
 
 
 def own_digests(
@@ -63,17 +51,30 @@ def own_digests(
     return ours
 
 
-class PushStep(Step):
+@dataclass(frozen=True)
+class PushPlan:
+    """One image's push: the image, its tags in push order, the release tag and the digest it
+    named before (when it moves), the tags already done, and the stamp's key."""
+
+    image: str
+    tags: tuple[str, ...]
+    release: str | None
+    previous: str | None
+    done: dict[str, str]
+    key: str
+
+
+class PushStep(Step[EachImage[PushPlan]]):
     """Push each image's tags, unless the registry already has them naming its last digest."""
 
     name = "push"
     after = ("prod",)
 
-    def decide(self, run: Run) -> Decision:
+    def decide(self, run: Run) -> Decision[EachImage[PushPlan]]:
         """Each image: up to date when it went to the same tags and the registry agrees."""
         return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
 
-    def _decide(self, run: Run, target: ImageTarget) -> Decision:
+    def _decide(self, run: Run, target: ImageTarget) -> Decision[PushPlan]:
         built = run.state.load(target.stamp("prod"), ProdStamp)
         image = built.image if built else None
         if not image or not run.engine().image_id(image):
@@ -82,14 +83,14 @@ class PushStep(Step):
                 hint="run inv prod",
             )
         repo = image_repository(run, target)
-        tags = release_tags(run)
+        tags = run.facts.release_tags()
         key = inputs_key(image, tags, str(repo))
         stamp = run.state.load(target.stamp("push"), PushStamp)
         client = run.client()
         current = {tag: client.manifest_digest(repo.path, tag) for tag in tags}
         if stamp and stamp.inputs == key and all(d == stamp.digest for d in current.values()):
             return Decision(False, f"{', '.join(tags)} already name {short(stamp.digest, 12)}")
-        release = release_tag(run)
+        release = run.facts.release_tag()
         previous = current.get(release) if release else None
         ours = own_digests(run, target, image, current)
         if previous and previous not in ours and run.settings.version_tags == "immutable":
@@ -98,20 +99,21 @@ class PushStep(Step):
                 "(dlc.version_tags is immutable)"
             )
         why = "the registry disagrees" if stamp and stamp.inputs == key else "new image or tags"
-        if not run.tree().release_tags:
+        if not run.facts.tree().release_tags:
             why += f"; uncommitted changes: only {tags[0]}, no release tags (--allow-dirty)"
-        done = [tag for tag, digest in current.items() if digest in ours]
+        done = {tag: digest for tag, digest in current.items() if digest and digest in ours}
         return Decision(
             True,
             why,
             self._describe(run, target),
-            facts={
-                "key": key,
-                "tags": tags,
-                "image": str(image),
-                "previous": previous if previous not in ours else None,
-                "done": {tag: current[tag] for tag in done},
-            },
+            plan=PushPlan(
+                image=str(image),
+                tags=tuple(tags),
+                release=release,
+                previous=previous if previous not in ours else None,
+                done=done,
+                key=key,
+            ),
         )
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -121,24 +123,24 @@ class PushStep(Step):
     @staticmethod
     def _describe(run: Run, target: ImageTarget) -> tuple[str, ...]:
         repo = image_repository(run, target)
-        tags = release_tags(run)
+        tags = run.facts.release_tags()
         return (
             *(f"docker tag + push {repo.tagged(tag)}" for tag in tags),
             f"HEAD {', '.join(tags)} and check they name one digest",
         )
 
-    def execute(self, run: Run, decision: Decision) -> Done:
+    def execute(self, run: Run, decision: Decision[EachImage[PushPlan]]) -> Done:
         """Push each image that is not up to date."""
-        return execute_each(decision, lambda target, part: self._push(run, target, part))
+        return execute_each(decision, lambda target, plan: self._push(run, target, plan))
 
     @staticmethod
-    def _push(run: Run, target: ImageTarget, decision: Decision) -> str:
+    def _push(run: Run, target: ImageTarget, plan: PushPlan) -> str:
         """Tag and push in order (immutable tags first, latest last), recording each tag as it
         lands; a tag already naming this image's digest is done. Check one digest."""
         repo, engine, client = image_repository(run, target), run.engine(), run.client()
-        tags: list[str] = list(decision.facts["tags"])
-        image = str(decision.facts["image"])
-        pushed: dict[str, str] = dict(decision.facts["done"])
+        tags: list[str] = list(plan.tags)
+        image = plan.image
+        pushed: dict[str, str] = dict(plan.done)
         for tag in tags:
             if tag in pushed:
                 run.out.line(f"    {repo}:{tag} already names {short(pushed[tag], 12)}: done")
@@ -155,11 +157,11 @@ class PushStep(Step):
         for tag in tags:
             run.out.line(f"    {repo}:{tag} -> {digest}")
         replaced: dict[str, str] = {}
-        previous, release = decision.facts.get("previous"), release_tag(run)
+        previous, release = plan.previous, plan.release
         if previous and release and previous != digest:
             replaced[release] = str(previous)
             run.out.line(f"    moved {repo}:{release} from {previous} (dlc.version_tags: move)")
-        key = str(decision.facts["key"])
+        key = plan.key
         run.state.save(target.stamp("push"), PushStamp(key, digest, tags, image, replaced))
         prefix = f"{target.name}: " if target.configured else ""
         return f"{prefix}{len(tags)} tags -> {short(digest, 12)}"

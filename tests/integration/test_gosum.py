@@ -15,7 +15,8 @@ import docker
 import pytest
 
 from dlc_tasks.clients.engine import Engine
-from dlc_tasks.steps.gocontainer import GoContainer, binary_command, check_commands
+from dlc_tasks.clients.gocontainer import GoContainer
+from dlc_tasks.model.gocommands import binary_command, check_commands
 from tests.integration.conftest import REPO, Registry, inv, ok
 from tests.support.goproxy import DEP, VERSION, write_module
 from tests.support.plans import decisions, matches

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from dlc_tasks.clients.engine import ExecResult
+from dlc_tasks.clients.gocontainer import WORKDIR
 from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.config import Settings
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
-from dlc_tasks.steps.gocontainer import WORKDIR
 
 
 def _sha(text: str) -> str:

@@ -125,14 +125,14 @@ def test_a_submodule_at_another_commit_is_dirty(world: World, tmp_path: Path) ->
     (assets / "greeting.txt").write_text("committed in the submodule only\n")
     commit_all(assets, "not recorded by the superproject")
     run = world.run(revision=None)
-    assert run.tree().changed == ("assets",)
+    assert run.facts.tree().changed == ("assets",)
 
 
 def test_a_file_the_submodule_ignores_is_dirty(world: World, tmp_path: Path) -> None:
     assets = with_submodule(world, tmp_path)
     (assets / "secret.local").write_text("never committed anywhere\n")
     run = world.run(revision=None)
-    assert run.tree().changed == ("assets/secret.local",)
+    assert run.facts.tree().changed == ("assets/secret.local",)
 
 
 def test_a_committed_link_to_an_ignored_file_is_dirty_prod_files_too(world: World) -> None:
@@ -142,7 +142,7 @@ def test_a_committed_link_to_an_ignored_file_is_dirty_prod_files_too(world: Worl
     (world.project / "app.env").symlink_to(".env")
     commit_all(world.project)
     run = world.run(revision=None, prod_files=["app.env"])
-    assert run.tree().changed == (".env",)
+    assert run.facts.tree().changed == (".env",)
     push(world, prod_files=["app.env"])
     assert world.registry.tags(PROD) == [f"{head(world.project)}-dirty"]
 
@@ -153,14 +153,14 @@ def test_a_committed_link_to_an_untracked_file_is_dirty(world: World) -> None:
     commit_all(world.project)
     (world.project / "_local").mkdir()  # a folder the digest skips, so only the link leads here
     (world.project / "_local" / "real.txt").write_text("local\n")
-    assert world.run(revision=None).tree().changed == ("_local/real.txt",)
+    assert world.run(revision=None).facts.tree().changed == ("_local/real.txt",)
 
 
 def test_a_link_out_of_the_repository_is_dirty(world: World, tmp_path: Path) -> None:
     (tmp_path / "elsewhere.txt").write_text("in no commit\n")
     (world.project / "outside.txt").symlink_to(tmp_path / "elsewhere.txt")
     commit_all(world.project)
-    assert world.run(revision=None).tree().changed == ("outside.txt",)
+    assert world.run(revision=None).facts.tree().changed == ("outside.txt",)
 
 
 def test_dlc_revision_names_the_tag_and_the_git_check_still_runs(
@@ -184,7 +184,7 @@ def test_dlc_revision_on_a_clean_tree_tags_the_release(world: World) -> None:
 def test_outside_git_dlc_revision_is_required(tmp_path: Path) -> None:
     world = World(make_project(tmp_path / "plain"))
     with pytest.raises(NoRepository, match="is not in a git repository") as raised:
-        world.run(revision=None).revision()
+        world.run(revision=None).facts.revision()
     assert "set dlc.revision" in raised.value.one_line()
     assert "no dirty check is possible" in raised.value.one_line()
     push(world, revision=REV)
@@ -196,7 +196,7 @@ def test_a_repository_with_no_commit_is_one_line_not_gits_usage(tmp_path: Path) 
     project = make_project(tmp_path / "new")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     with pytest.raises(NoCommit) as raised:
-        World(project).run(revision=None).revision()
+        World(project).run(revision=None).facts.revision()
     line = raised.value.one_line()
     assert line.startswith(f"the git repository at {project} has no commit yet")
     assert "usage" not in line and "--" not in line.split("(")[0]

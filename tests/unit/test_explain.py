@@ -10,9 +10,9 @@ import pytest
 
 from dlc_tasks.checks.explain import compare, explain_hash
 from dlc_tasks.errors import RegistryError
+from dlc_tasks.model.labels import LABEL_INPUTS
 from dlc_tasks.reporting.console import Console
 from dlc_tasks.run import Run
-from dlc_tasks.steps.cache import LABEL_INPUTS
 from tests.support.fakes import World, make_project, printed, settings_for
 from tests.support.servers import PagingRegistry, paging_registry
 
@@ -33,7 +33,7 @@ def test_compare_names_each_change() -> None:
 def test_an_invalid_deps_inputs_label_is_one_error_line(tmp_path: Path, label: str) -> None:
     world = World(make_project(tmp_path / "module"))
     run = world.run()
-    repo = run.cache_repository().path
+    repo = run.facts.cache_repository().path
     world.registry.manifests[(repo, "a" * 64)] = "sha256:" + "c" * 64
     world.registry.configs["sha256:" + "c" * 64] = {"config": {"Labels": {LABEL_INPUTS: label}}}
     with pytest.raises(RegistryError, match=r"invalid io\.dlc-tasks\.deps-inputs label") as caught:

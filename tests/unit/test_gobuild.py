@@ -126,7 +126,7 @@ def test_the_go_steps_run_with_the_settings_and_a_vendored_module_with_mod_vendo
     assert env["CGO_ENABLED"] == "0" and env["GOPROXY"] == "off" and env["GOWORK"] == "off"
     builds = [c[1] for c in world.engine.calls if c[0] == "exec" and c[1].startswith("go build")]
     assert [re.sub(r"build-\w+", "build-X", b) for b in builds] == [
-        f"go build -ldflags=-s -w -X main.rev={run.revision()} -o .dlc/build-X/fake ./"
+        f"go build -ldflags=-s -w -X main.rev={run.facts.revision()} -o .dlc/build-X/fake ./"
     ]
 
     (world.project / "vendor").mkdir()
@@ -134,5 +134,5 @@ def test_the_go_steps_run_with_the_settings_and_a_vendored_module_with_mod_vendo
     run = world.run()
     run_steps(run, [make_step(n) for n in ("hash", "cache", "test")])
     assert environments[-1]["GOFLAGS"] == "-mod=vendor -trimpath -buildvcs=false"
-    assert "vendor/modules.txt" in run.deps().inputs
+    assert "vendor/modules.txt" in run.facts.deps().inputs
     assert run.settings.cache_build_args["GOFLAGS"].startswith("-mod=vendor ")

@@ -1,13 +1,9 @@
-"""dlc_tasks.steps.gocontainer: reading go test and go tool cover output."""
+"""dlc_tasks.model.gocommands and clients.gocontainer: Go's command lines and output."""
 
 from __future__ import annotations
 
-from dlc_tasks.steps.gocontainer import (
-    binary_command,
-    cache_volume_name,
-    failed_tests,
-    total_coverage,
-)
+from dlc_tasks.clients.gocontainer import cache_volume_name
+from dlc_tasks.model.gocommands import binary_command, failed_tests, total_coverage
 
 GO_TEST_FAILURES = """\
 === RUN   TestGreet

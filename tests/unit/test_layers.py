@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"checks"},
     {"steps", "housekeeping"},
     {"run"},
+    {"facts"},
     {"clients", "reporting"},
     {"config"},
     {"model", "project"},

@@ -175,7 +175,7 @@ def test_a_dry_run_does_not_take_a_registry_without_our_marker_for_ours(
         }
     )
     with pytest.raises(ToolError, match="something other than"):
-        Run(s, out=Console(stream=io.StringIO())).registry()
+        Run(s, out=Console(stream=io.StringIO())).client()
 
 
 def test_a_dry_run_with_nothing_on_the_port_plans_to_start_the_registry(tmp_path: Path) -> None:
@@ -184,5 +184,7 @@ def test_a_dry_run_with_nothing_on_the_port_plans_to_start_the_registry(tmp_path
         {"project_dir": str(tmp_path), "dry_run": True, "local_registry": {"port": free}}
     )
     stream = io.StringIO()
-    assert Run(s, out=Console(stream=stream)).registry() == f"127.0.0.1:{free}"
+    run = Run(s, out=Console(stream=stream))
+    assert run.client().tags("any") == []
+    assert run.registry() == f"127.0.0.1:{free}"
     assert "would start one" in stream.getvalue()

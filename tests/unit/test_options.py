@@ -97,9 +97,7 @@ def test_lists_and_mappings_from_the_environment_are_json(
 
 
 def test_a_mapping_from_the_environment_is_merged_over_the_files() -> None:
-    config = DlcConfig(
-        defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}), lazy=True
-    )
+    config = DlcConfig(defaults=merge_dicts(Config.global_defaults(), {"dlc": DEFAULTS}), lazy=True)
     config.load_collection({"dlc": {"build_args": {"GO_IMAGE": "g:1"}}})  # a level below
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INVOKE_DLC_BUILD_ARGS", '{"GOPROXY": "off"}')

@@ -23,7 +23,7 @@ def world(tmp_path: Path) -> World:
 def seed(world: World) -> tuple[str, str]:
     """Current hash on digest D1; an old hash on D0: (cache repository path, current hash)."""
     run = world.run()
-    repo, current = run.cache_repository().path, run.deps().value
+    repo, current = run.facts.cache_repository().path, run.facts.deps().value
     reg = world.registry
     reg.manifests[(repo, current)] = "sha256:d1"
     reg.configs["sha256:d1"] = {"created": "2026-12-01T10:00:00Z"}
@@ -44,7 +44,7 @@ def test_a_second_tag_on_the_current_digest_keeps_it(world: World) -> None:
     assert world.registry.manifests[(repo, current)] == "sha256:d1"  # still there
     out = printed(run)
     assert "(not a cache hash)" in out  # stable
-    assert f"kept {run.cache_repository()}:{'1' * 16} (same digest as kept tag" in out
+    assert f"kept {run.facts.cache_repository()}:{'1' * 16} (same digest as kept tag" in out
 
 
 def test_keep_n_newest_and_delete_the_rest(world: World) -> None:
@@ -67,7 +67,7 @@ def test_a_tag_gone_before_its_delete_is_not_said_deleted(world: World) -> None:
     assert not [c for c in world.registry.calls if c[0] == "DELETE"]
     out = printed(run)
     assert "deleted" not in out.replace("deleted 0", "")
-    assert f"{run.cache_repository()}:{'0' * 16}… already gone" in out
+    assert f"{run.facts.cache_repository()}:{'0' * 16}… already gone" in out
 
 
 # -- a registry that paginates its tag lists (GHCR, Harbor, Quay) ---------------------------
@@ -85,7 +85,7 @@ def real_client_run(project: Path, registry: PagingRegistry) -> Run:
 def paged(project: Path, **values: object) -> PagingRegistry:
     """Reproduction 5: the current hash and an old one on page 1, ``stable`` on page 2
     naming the old hash's digest."""
-    current = real_client_run(project, PagingRegistry()).deps().value
+    current = real_client_run(project, PagingRegistry()).facts.deps().value
     old, other = "0" * 64, "1" * 64
     reg = PagingRegistry(page_size=2, **values)  # type: ignore[arg-type]
     repo = "acme/fake-build-cache"
@@ -115,7 +115,7 @@ def test_prune_reads_every_page_and_keeps_what_a_later_page_names(
     assert doomed == ["1" * 64]
     assert reg.deleted == [("acme/fake-build-cache", "sha256:" + "d2" * 32)]
     assert ("acme/fake-build-cache", "stable") in reg.manifests
-    assert f"kept {run.cache_repository()}:{'0' * 16} (same digest as kept tag stable)" in (
+    assert f"kept {run.facts.cache_repository()}:{'0' * 16} (same digest as kept tag stable)" in (
         printed(run)
     )
 

@@ -23,13 +23,8 @@ from dlc_tasks.reporting.console import Console, Outcome
 DIGEST = "sha256:" + "b" * 64
 
 
-class FakeRuntime:
-    """What report.build_report reads from a Runtime."""
-
-    def __init__(self, project: Path) -> None:
-        self.settings = Settings.from_mapping({**DEFAULTS, "project_dir": str(project)})
-        self.state = State(self.settings.state_dir)
-        self.out = Console(stream=io.StringIO())
+class FakeFacts:
+    """What report.build_report reads of a run's facts."""
 
     def deps(self) -> DepsHash:
         return DepsHash("a" * 64, {})
@@ -39,6 +34,16 @@ class FakeRuntime:
 
     def version(self) -> Version:
         return Version(1, 2, 3, "rc.1")
+
+
+class FakeRuntime:
+    """What report.build_report reads from a run."""
+
+    def __init__(self, project: Path) -> None:
+        self.settings = Settings.from_mapping({**DEFAULTS, "project_dir": str(project)})
+        self.state = State(self.settings.state_dir)
+        self.out = Console(stream=io.StringIO())
+        self.facts = FakeFacts()
 
 
 @pytest.fixture

@@ -96,12 +96,8 @@ def test_console_lines_and_tool_output_mask_secrets() -> None:
     assert leaks(out.stream.getvalue()) == []  # type: ignore[attr-defined]
 
 
-class LeakyRuntime:
-    """A run whose every value the report reads holds the secret."""
-
-    def __init__(self, project: Path) -> None:
-        self.settings = Settings.from_mapping({**DEFAULTS, "project_dir": str(project)})
-        self.state = State(self.settings.state_dir)
+class LeakyFacts:
+    """Facts whose every value the report reads holds the secret."""
 
     def deps(self) -> DepsHash:
         return DepsHash(f"hash-{SECRET}", {})
@@ -111,6 +107,15 @@ class LeakyRuntime:
 
     def version(self) -> Version:
         return Version(1, 2, 3, f"rc-{SECRET}")
+
+
+class LeakyRuntime:
+    """A run whose every value the report reads holds the secret."""
+
+    def __init__(self, project: Path) -> None:
+        self.settings = Settings.from_mapping({**DEFAULTS, "project_dir": str(project)})
+        self.state = State(self.settings.state_dir)
+        self.facts = LeakyFacts()
 
 
 def test_report_history_state_and_ci_files_never_hold_a_secret(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from dlc_tasks.clients.gocontainer import TRIM_STAMP
 from dlc_tasks.errors import GoStepFailed, NotFoundError, PushError
 from dlc_tasks.model.state import State
 from dlc_tasks.run import Run
 from dlc_tasks.steps import CHAIN, Status, make_step
-from dlc_tasks.steps.gocontainer import TRIM_STAMP
 from dlc_tasks.steps.runner import run_steps
 from tests.support.fakes import World, failing, make_project, printed, raising
 from tests.support.plans import decisions, matches

@@ -12,11 +12,13 @@ built (``GOWORK=off``). One ``GOFLAGS`` for every command (``dlc.go``,
 :mod:`dlc_tasks.model.gobuild`), here and in ``Dockerfile.build``'s warm-up, so that
 what one command compiled another reuses.
 The container is removed on every exit path, Ctrl-C and SIGTERM included.
+
+A client of the engine, not a step: it knows an engine, an image, a folder and a volume,
+never a run (:mod:`dlc_tasks.steps.gostep` makes one for the run's cache image).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,12 +29,10 @@ from dlc_tasks._files import short
 from dlc_tasks.clients.engine import ExecResult, engine_is_local
 from dlc_tasks.errors import EngineError, GoStepFailed
 from dlc_tasks.model.gobuild import GoBuild
-from dlc_tasks.reporting.console import Command
+from dlc_tasks.model.gocommands import failed_tests
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.seams import EngineAPI
-    from dlc_tasks.model.targets import ImageTarget
-    from dlc_tasks.run import Run
 
 WORKDIR = "/workspace"
 GOCACHE = "/cache/go-build"
@@ -44,62 +44,11 @@ GO_ENV = {
     "GOTOOLCHAIN": "local",
     "GOWORK": "off",
 }
-_FAILED_TEST = re.compile(r"^\s*--- FAIL: (\S+)")
-_FAILED_PKG = re.compile(r"^FAIL\s+(\S+)")
-_TOTAL = re.compile(r"^total:\s+\(statements\)\s+([0-9.]+%)")
 
 
 def cache_volume_name(repo: str, deps_hash: str) -> str:
     """``dlc-gocache-REPO-HASH16``: one Go build cache per dependency hash."""
     return f"dlc-gocache-{repo}-{short(deps_hash, 16)}"
-
-
-def binary_path(run: Run, target: ImageTarget | None = None) -> Path:
-    """Where an image's binary is built: ``.dlc/bin/NAME`` (the first image's by default)."""
-    target = target or run.settings.all_images()[0]
-    return run.settings.state_dir / "bin" / target.binary_name
-
-
-def describe_container(run: Run) -> str:
-    """How a step's Go commands run, as the plan and the run print it."""
-    s = run.settings
-    volume = cache_volume_name(s.repo, run.deps().value)
-    image = run.cache_repository().tagged(run.deps().value)
-    return f"in a container of {image}, Go build cache in volume {volume}:"
-
-
-def go_environment(run: Run) -> dict[str, str]:
-    """The environment of every Go command: :data:`GO_ENV` and the ``dlc.go`` settings."""
-    return {**GO_ENV, **run.settings.go_env}
-
-
-def ensure_cache_image(run: Run, digest: str) -> EngineAPI:
-    """The run's engine, holding the cache image by ``digest``: pulled from the registry when
-    its store lacks it (another machine built it, or another engine: Podman keeps its own)."""
-    repo, engine = run.cache_repository(), run.engine()
-    if not engine.has_repo_digest(str(repo), digest):
-        run.out.line(f"pulling {repo}@{short(digest)}")
-        run.pull(str(repo), digest)
-    return engine
-
-
-def open_go_container(run: Run) -> GoContainer:
-    """A :class:`GoContainer` of the run's cache image, pulled by digest if the engine lacks it."""
-    from dlc_tasks.steps.cache import cache_digest  # noqa: PLC0415
-
-    repo, digest = run.cache_repository(), cache_digest(run)
-    engine = ensure_cache_image(run, digest)
-    volume = cache_volume_name(run.settings.repo, run.deps().value)
-    s = run.settings
-    return GoContainer(
-        engine,
-        repo.pinned(digest),
-        run.settings.project_dir,
-        volume,
-        run.out.output,
-        owned=(*(binary_path(run, t) for t in s.all_images()), s.coverage_file),
-        environment=go_environment(run),
-    )
 
 
 # Fixed script, the path as an argument: `date +%s` is the container's clock, the one Go reads.
@@ -119,6 +68,7 @@ class GoContainer:
         *,
         owned: Sequence[Path] = (),
         environment: Mapping[str, str] | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         # None: GO_ENV with dlc.go's defaults (a module without settings)
@@ -127,6 +77,8 @@ class GoContainer:
         self.project_dir = project_dir
         self.volume = volume
         self.output = output
+        # How a command is announced as it starts (the console shows it on a terminal only)
+        self.announce = announce or output
         # Outputs the Go steps write that belong to the tool (binary, coverage profile): with a
         # remote engine, the copy an earlier run left here is not an edit made here.
         self.owned = tuple(owned)
@@ -225,7 +177,7 @@ class GoContainer:
 
         ``quiet`` keeps the command's output for the caller instead of printing it.
         """
-        self.output(Command(f"$ {' '.join(argv)}"))
+        self.announce(f"$ {' '.join(argv)}")
         return _checked(self._exec(argv, quiet=quiet), what)
 
     def run_together(self, commands: Sequence[tuple[str, Sequence[str]]]) -> list[ExecResult]:
@@ -236,7 +188,7 @@ class GoContainer:
         first failure (in that order) is raised after all ended.
         """
         for _, argv in commands:
-            self.output(Command(f"$ {' '.join(argv)}"))
+            self.announce(f"$ {' '.join(argv)}")
         results: list[ExecResult | BaseException | None] = [None] * len(commands)
 
         def work(index: int, argv: Sequence[str]) -> None:
@@ -275,44 +227,3 @@ def _checked(result: ExecResult, what: str | None) -> ExecResult:
             lines=list(result.lines),
         )
     return result
-
-
-def failed_tests(lines: Sequence[str]) -> list[str]:
-    """The names of failed tests (``--- FAIL: TestX``), else of failed packages."""
-    tests = [m.group(1) for line in lines if (m := _FAILED_TEST.match(line))]
-    if tests:
-        return list(dict.fromkeys(tests))
-    return list(dict.fromkeys(m.group(1) for line in lines if (m := _FAILED_PKG.match(line))))
-
-
-def total_coverage(lines: Sequence[str]) -> str | None:
-    """The ``total:`` figure from ``go tool cover -func``."""
-    for line in reversed(lines):
-        if m := _TOTAL.match(line):
-            return m.group(1)
-    return None
-
-
-def check_commands(coverage_file: str) -> list[tuple[str, list[str]]]:
-    """vet and test with coverage, as (name, argv) pairs: independent, so they run together.
-
-    No separate ``go build ./...``: vet type-checks every package and test compiles every
-    package it tests, so a build of its own would only compile the same code a third time.
-    """
-    return [
-        ("go vet", ["go", "vet", "./..."]),
-        (
-            "go test",
-            ["go", "test", "-covermode=atomic", f"-coverprofile={coverage_file}", "./..."],
-        ),
-    ]
-
-
-def coverage_command(coverage_file: str) -> list[str]:
-    """``go tool cover -func`` over the profile ``go test`` wrote."""
-    return ["go", "tool", "cover", f"-func={coverage_file}"]
-
-
-def binary_command(main_package: str, out: str, ldflags: str = "-s -w") -> list[str]:
-    """``go build`` of one binary with its ``-ldflags`` (:meth:`GoBuild.link_flags`)."""
-    return ["go", "build", f"-ldflags={ldflags}", "-o", out, main_package]
