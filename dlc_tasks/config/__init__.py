@@ -5,9 +5,9 @@ Every option is one row of :mod:`.options` (type, default, help, choices, comman
 JSON). The defaults (:mod:`.defaults`, from the table) are registered with
 ``Collection.configure`` so Invoke's documented order applies: these defaults, then
 ``/etc/invoke.yaml``, ``~/.invoke.yaml``, the project's ``invoke.yaml``, ``INVOKE_DLC_*``
-environment variables, a runtime ``-f`` file, and finally task flags. :class:`Settings` (:mod:`.settings`) reads the merged tree
-once per run and validates it with the checks of :mod:`.values` (paths confined to the
-project, hosts, build arguments without credentials).
+environment variables, a runtime ``-f`` file, and finally task flags. :class:`Settings`
+(:mod:`.settings`) reads the merged tree once per run and validates it with the checks of
+:mod:`.values` (paths confined to the project, hosts, build arguments without credentials).
 
 Only the defaults are imported with the package: ``inv --list`` and tab completion need
 nothing else, and the settings (with the models they check values against) are imported
