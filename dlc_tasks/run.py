@@ -23,9 +23,10 @@ from invoke.config import Config
 
 from dlc_tasks._files import file_sha256
 from dlc_tasks.config import Settings, settings
-from dlc_tasks.errors import DlcError
+from dlc_tasks.errors import ConfigError, DlcError
 from dlc_tasks.model import depshash, sourcetree
 from dlc_tasks.model.dirtytree import DirtyTree, TreeState, judge
+from dlc_tasks.model.oci.platform import Platform
 from dlc_tasks.model.refs import check_tag
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import State
@@ -84,6 +85,9 @@ class Run:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Dry run: the steps the plan says would run, so later steps know their inputs change.
     would_run: set[str] = field(default_factory=set)
+    # The tasks of this invocation, in order (the executor says): `prod` loads its image into
+    # the engine only when no `push` follows it.
+    tasks: tuple[str, ...] = ()
     _engine: Engine | None = None
     _registry: str | None = None
     _registry_started: bool = True
@@ -92,6 +96,7 @@ class Run:
     _deps: depshash.DepsHash | None = None
     _tree: TreeState | None = None
     _logs: RunLogs | None = None
+    _engine_platform: Platform | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -225,7 +230,11 @@ class Run:
         if self._deps is None:
             s = self.settings
             self._deps = depshash.compute(
-                s.project_dir, s.dockerfile_build, s.cache_build_args, s.goproxy_dir
+                s.project_dir,
+                s.dockerfile_build,
+                s.cache_build_args,
+                s.goproxy_dir,
+                [str(p) for p in s.platforms],
             )
         return self._deps
 
@@ -252,6 +261,38 @@ class Run:
     def prod_repository(self) -> Repository:
         """``registry/org/repo``."""
         return self.settings.prod_repository(self.registry())
+
+    def engine_platform(self) -> Platform:
+        """The engine's own platform (its ``Os``/``Arch``), asked once."""
+        if self._engine_platform is None:
+            found = self.engine().version()
+            os_name, arch = str(found.get("Os") or "linux"), str(found.get("Arch") or "amd64")
+            self._engine_platform = Platform.parse(f"{os_name}/{arch}")
+        return self._engine_platform
+
+    def platforms(self) -> list[Platform]:
+        """The platforms to publish: ``dlc.platforms``, else the engine's own. ``dlc.go.cgo``
+        with another platform is refused (cgo cannot cross-compile here)."""
+        s = self.settings
+        if not s.platforms:
+            return [self.engine_platform()]
+        if s.go.cgo and not s.platforms[0].matches(self.engine_platform()):
+            raise ConfigError(
+                f"dlc.go.cgo cannot build for {s.platforms[0]} on a "
+                f"{self.engine_platform()} engine",
+                hint="set dlc.go.cgo: false (Go cross-compiles without cgo)",
+            )
+        return list(s.platforms)
+
+    def commit_time(self) -> int:
+        """The time every layer and configuration of an assembled image carries: the commit's
+        (0 outside git), so one commit gives one image whenever and wherever it is built."""
+        from dlc_tasks.clients import git  # noqa: PLC0415
+
+        s = self.settings
+        if git.toplevel(s.project_dir, deadline=s.timeouts.git) is None:
+            return 0
+        return git.commit_time(s.project_dir, deadline=s.timeouts.git)
 
     def version(self) -> Version:
         """The parsed VERSION file."""
@@ -374,11 +415,13 @@ class RunHolder:
     make_run: Callable[[Settings, Console, dict[str, Any]], Run]
     out: Console = field(default_factory=Console)
     run: Run | None = None
+    tasks: tuple[str, ...] = ()  # the invocation's tasks, in order
 
     def get(self) -> Run:
         """The run, made from the merged ``dlc`` configuration and the command-wide flags."""
         if self.run is None:
             self.run = self.make_run(self.settings(), self.out, self.options)
+            self.run.tasks = self.tasks
         return self.run
 
     def settings(self) -> Settings:

@@ -126,6 +126,7 @@ class DlcExecutor(Executor):
                 ordered.append(call)
         self.config.load_collection(self.collection.configuration())
         holder = self.new_holder(options)
+        holder.tasks = tuple(call.task.name for call in ordered)
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         results: dict[Any, Any] = {}
         failed: str | None = None  # the task that did not finish, if one did not

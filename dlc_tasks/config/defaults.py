@@ -87,6 +87,10 @@ DEFAULTS: dict[str, Any] = {
     # "move" (the ADR: a push moves MAJOR.MINOR.PATCH to the new image, and says so) or
     # "immutable" (a release tag that names another image is refused: bump VERSION).
     "version_tags": "move",
+    # The platforms each production image is published for (os/arch[/variant], a list or a
+    # comma-separated string; docs/publishing.md). None: the engine's own platform only.
+    # Binaries are cross-compiled by Go (CGO_ENABLED=0); part of the dependency hash.
+    "platforms": None,
 }
 
 

@@ -108,7 +108,7 @@ class FakeEngine:
     # -- images ------------------------------------------------------------------------------
 
     def version(self) -> dict[str, Any]:
-        return {"Version": "fake", "ApiVersion": "1.41"}
+        return {"Version": "fake", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
 
     def set_timeouts(self, timeouts: Any) -> None:
         self.inactivity = timeouts.inactivity  # nothing streams here: only recorded
@@ -241,7 +241,11 @@ def _empty_tar() -> bytes:
 
 
 def simulate_go(argv: list[str], workspace: Path) -> list[str]:
-    """What the Go command would leave behind in the tree, and a line it would print."""
+    """What the Go command would leave behind in the tree, and a line it would print
+    (a cross-compiling ``env GOOS=… go build`` builds other bytes)."""
+    settings = ""
+    while argv[:1] == ["env"] or (argv and "=" in argv[0]):
+        settings, argv = settings + argv[0] + " ", argv[1:]  # `env` and its settings
     if argv[:2] == ["go", "test"]:
         profile = next(a.split("=", 1)[1] for a in argv if a.startswith("-coverprofile="))
         (workspace / profile).write_text("mode: atomic\n")
@@ -254,7 +258,7 @@ def simulate_go(argv: list[str], workspace: Path) -> list[str]:
         sources = sorted(workspace.rglob("*.go"))
         content = "".join(f"{p.relative_to(workspace)}\n{p.read_text()}" for p in sources)
         # as Go's, the bytes do not depend on where they are written
-        out.write_text(_sha(content + " ".join(argv[:at] + argv[at + 1 :])))
+        out.write_text(_sha(settings + content + " ".join(argv[:at] + argv[at + 1 :])))
         return []
     if argv[:2] == ["go", "generate"]:
         (workspace / "generated.txt").write_text("generated\n")
