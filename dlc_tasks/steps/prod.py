@@ -7,6 +7,7 @@ built from a binary that no successful ``test`` of these sources produced.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from dlc_tasks.model.render import label_instruction, render_text, write_rendere
 from dlc_tasks.model.stamps import ProdStamp, TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
+from dlc_tasks.steps import assemble
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.cache import LABEL_HASH, cache_digest
 from dlc_tasks.steps.gocontainer import binary_path, ensure_cache_image
@@ -35,14 +37,20 @@ class BinaryNotTested(DlcError):
     hint = "run inv test (it rebuilds the binary from the current sources)"
 
 
-def check_tested(run: Run, target: ImageTarget, sha256: str) -> None:
-    """Refuse ``target``'s binary unless ``sha256`` is the digest ``test`` stamped for it."""
+def check_tested(run: Run, target: ImageTarget, sha256: str, key: str | None = None) -> None:
+    """Refuse ``target``'s binary unless ``sha256`` is the digest ``test`` stamped for it
+    (``key``: a platform's binary, ``NAME@PLATFORM``; see :mod:`crossbuild`)."""
+    key = key or target.binary_name
     stamp = run.state.load("test", TestStamp)
-    if stamp is None or stamp.binaries.get(target.binary_name) != sha256:
+    if stamp is None or stamp.binaries.get(key) != sha256:
+        name, _, platform = key.partition("@")
+        path = binary_path(run, target).parent / (
+            f"{platform.replace('/', '-')}/{name}" if platform else name
+        )
         raise BinaryNotTested(
-            f"{run.settings.shown(binary_path(run, target))} is not the binary test built "
+            f"{run.settings.shown(path)} is not the binary test built "
             f"(sha256 {short(sha256, 12)}, the test stamp says "
-            f"{short(stamp.binaries.get(target.binary_name, 'none') if stamp else 'none', 12)})"
+            f"{short(stamp.binaries.get(key, 'none') if stamp else 'none', 12)})"
         )
 
 
@@ -116,6 +124,13 @@ class ProdStep(Step):
         labels = oci_labels(run, target)
         digests = {name: file_sha256(p) for name, p in files.items()}
         check_tested(run, target, digests[target.binary_name])
+        tag = image_repository(run, target).tagged(run.revision())
+        planned = assemble.plan(run, target, text, labels)
+        if planned is not None:
+            shown = run.settings.shown(dockerfile_path(run, target))
+            return assemble.decide(
+                run, target, planned, text=text, digests=digests, tag=tag, rendered_at=shown
+            )
         key = inputs_key(
             text,
             digests,
@@ -130,7 +145,6 @@ class ProdStep(Step):
             why = f"image {short(stamp.image)} is gone from the engine"
         else:
             why = "inputs changed since the last build" if stamp else "never built here"
-        tag = image_repository(run, target).tagged(run.revision())
         return Decision(
             True,
             why,
@@ -165,6 +179,13 @@ class ProdStep(Step):
         s = run.settings
         text, tag = str(decision.facts["text"]), str(decision.facts["tag"])
         write_rendered(dockerfile_path(run, target), text)
+        planned = decision.facts.get("plan")
+        if isinstance(planned, assemble.Plan):
+            repository = image_repository(run, target)
+            made = assemble.build(run, target, planned, repository.path, tag)
+            made = dataclasses.replace(made, inputs=str(decision.facts["key"]))
+            run.state.save(target.stamp("prod"), made)
+            return f"{repository}@{short(made.image)} ({made.size / 1e6:.1f} MB)"
         labels = dict(decision.facts["labels"])
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         digest = cache_digest(run)

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import DlcError, NotFoundError, PushError
-from dlc_tasks.model.stamps import ProdStamp, PushedTags, PushStamp
+from dlc_tasks.model.stamps import AssembledStamp, ProdStamp, PushedTags, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.model.versionfile import image_tags
+from dlc_tasks.steps import publish
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.perimage import combine, describe_each, execute_each, image_repository
 
@@ -80,6 +81,16 @@ class PushStep(Step):
         return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
 
     def _decide(self, run: Run, target: ImageTarget) -> Decision:
+        assembled = run.state.load(target.stamp("prod"), AssembledStamp)
+        if assembled is not None and run.settings.platforms:  # tags only: steps/publish.py
+            release = release_tag(run)
+            decision, other = publish.decide(run, target, assembled, release_tags(run), release)
+            if other and run.settings.version_tags == "immutable":
+                raise VersionTagTaken(
+                    f"{image_repository(run, target)}:{release} already names "
+                    f"{short(other, 12)}, another image (dlc.version_tags is immutable)"
+                )
+            return decision
         built = run.state.load(target.stamp("prod"), ProdStamp)
         image = built.image if built else None
         if not image or not run.engine().image_id(image):
@@ -141,9 +152,13 @@ class PushStep(Step):
     def _push(run: Run, target: ImageTarget, decision: Decision) -> str:
         """Tag and push in order (immutable tags first, latest last), recording each tag as it
         lands; a tag already naming this image's digest is done. Check one digest."""
-        repo, engine, client = image_repository(run, target), run.engine(), run.client()
+        repo = image_repository(run, target)
         tags: list[str] = list(decision.facts["tags"])
         image = str(decision.facts["image"])
+        if decision.facts.get("assembled"):  # by prod: put the tags (steps/publish.py)
+            digest = publish.put_tags(run, target, decision)
+            return PushStep._record(run, target, decision, digest)
+        engine, client = run.engine(), run.client()
         pushed: dict[str, str] = dict(decision.facts["done"])
         for tag in tags:
             if tag in pushed:
@@ -160,6 +175,13 @@ class PushStep(Step):
         digest = str(digests[tags[0]])
         for tag in tags:
             run.out.line(f"    {repo}:{tag} -> {digest}")
+        return PushStep._record(run, target, decision, digest)
+
+    @staticmethod
+    def _record(run: Run, target: ImageTarget, decision: Decision, digest: str) -> str:
+        """Say which release tag moved, stamp the push, and summarise it."""
+        repo, tags = image_repository(run, target), list(decision.facts["tags"])
+        image = str(decision.facts["image"])
         replaced: dict[str, str] = {}
         previous, release = decision.facts.get("previous"), release_tag(run)
         if previous and release and previous != digest:
