@@ -177,7 +177,8 @@ def verify(run: Run, ref: str) -> str:
     target = resolve(run, ref)
     statement = statement_of(target)
     parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
-    commit = str(parameters["commit"])
+    # an image of a dirty tree names its commit REV-dirty: rebuilt from REV, it differs
+    commit = str(parameters["commit"]).removesuffix("-dirty")
     configuration = dict(parameters.get("configuration") or {})
     s = run.settings
     with tempfile.TemporaryDirectory(prefix="dlc-verify-") as tmp:
@@ -200,7 +201,7 @@ def verify(run: Run, ref: str) -> str:
             out=run.out,
             make_engine=run.make_engine,
             make_registry_client=run.make_registry_client,
-            tasks=("prod", "push"),  # no engine load: compare in the registry
+            tasks=("prod", "push", "verify"),  # no engine load, nothing attached
         )
         run_steps(rebuild, [make_step(n) for n in ("hash", "cache", "generate", "test", "prod")])
         from dlc_tasks.model.stamps import AssembledStamp  # noqa: PLC0415

@@ -29,7 +29,7 @@ from dlc_tasks.clients.registry.manifests import get_manifest
 from dlc_tasks.errors import DlcError, NotAssemblable, NotFoundError
 from dlc_tasks.model.oci import dockerarchive
 from dlc_tasks.model.oci.config import timestamp
-from dlc_tasks.model.oci.descriptor import INDEX_TYPES, Descriptor
+from dlc_tasks.model.oci.descriptor import INDEX_TYPES, Blob, Descriptor
 from dlc_tasks.model.oci.image import BaseImage, File, Image, assemble, index_of
 from dlc_tasks.model.oci.platform import Platform
 from dlc_tasks.model.oci.recipe import SCRATCH, Recipe
@@ -249,6 +249,44 @@ def build(
         images.append(image)
     top = images[0].manifest if len(images) == 1 else index_of(images)
     digest = push_index(client, repository, top)
+    if "verify" not in run.tasks:  # a verifying rebuild attaches nothing
+        attach_all(
+            run,
+            target,
+            planned,
+            repository=repository,
+            top=top,
+            images=images,
+            binaries=binaries,
+            started=started,
+        )
+    engine_image = next((i for i in images if i.platform.matches(run.engine_platform())), None)
+    if engine_image is not None and "push" not in run.tasks:
+        load(run, client, repository, engine_image, tag)
+    return AssembledStamp(
+        "",
+        digest,
+        image_size(images[0]),
+        repository=repository,
+        manifests={str(i.platform): i.manifest.digest for i in images},
+        sizes={str(i.platform): image_size(i) for i in images},
+        engine_image=engine_image.config.digest if engine_image else "",
+    )
+
+
+def attach_all(
+    run: Run,
+    target: ImageTarget,
+    planned: Plan,
+    *,
+    repository: str,
+    top: Blob,
+    images: list[Image],
+    binaries: list[bytes],
+    started: int,
+) -> None:
+    """The SBOM of each platform image, then the provenance of ``top``."""
+    client = run.client()
     for image, binary in zip(images, binaries, strict=True):
         attest.attach_sbom(run, client, repository, image, binary=binary, epoch=planned.epoch)
     how = attest.attach_provenance(
@@ -264,18 +302,6 @@ def build(
         finished=int(time.time()),
     )
     run.out.line(f"    SBOM per platform and provenance attached ({how})")
-    engine_image = next((i for i in images if i.platform.matches(run.engine_platform())), None)
-    if engine_image is not None and "push" not in run.tasks:
-        load(run, client, repository, engine_image, tag)
-    return AssembledStamp(
-        "",
-        digest,
-        image_size(images[0]),
-        repository=repository,
-        manifests={str(i.platform): i.manifest.digest for i in images},
-        sizes={str(i.platform): image_size(i) for i in images},
-        engine_image=engine_image.config.digest if engine_image else "",
-    )
 
 
 def image_size(image: Image) -> int:

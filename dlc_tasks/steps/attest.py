@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dlc_tasks.model.targets import ImageTarget
     from dlc_tasks.run import Run
 
+
 def tool() -> str:
     """``dlc-tasks-VERSION``: the SBOM's creator."""
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
