@@ -167,7 +167,7 @@ def _clone(project: Path, commit: str, into: Path, deadline: float) -> Path:
     return clone / project.relative_to(top)
 
 
-def verify(run: Run, ref: str) -> str:
+def verify(run: Run, ref: str, config: Any) -> str:
     """Rebuild the commit the provenance names and compare; ``verified`` or a VerifyFailed
     naming the first difference."""
     from dlc_tasks.run import Run as RunType  # noqa: PLC0415
@@ -185,6 +185,7 @@ def verify(run: Run, ref: str) -> str:
         project = _clone(s.project_dir, commit, Path(tmp), s.timeouts.git)
         name = str(configuration.get("image") or "")
         settings = clone_settings(
+            config,
             project,
             {
                 "registry": target.registry,
@@ -227,13 +228,10 @@ def verify(run: Run, ref: str) -> str:
         )
 
 
-def clone_settings(project: Path, overrides: dict[str, Any]) -> Settings:
-    """The clone's own ``invoke.yaml`` (the commit's), not this machine's ``~/.invoke.yaml``,
-    with ``overrides`` (what the provenance names) on top."""
-    from invoke.config import Config  # noqa: PLC0415
-
+def clone_settings(config: Any, project: Path, overrides: dict[str, Any]) -> Settings:
+    """This invocation's configuration (the project's ``invoke.yaml``) for the clone, with
+    what the provenance names on top: its build arguments replace the machine's
+    (``~/.invoke.yaml``'s ``build_args``), its platforms and commit."""
     from dlc_tasks.config import settings  # noqa: PLC0415
 
-    config = Config(project_location=project, lazy=True)
-    config.load_project()
     return settings(config, project_dir=str(project), **overrides)

@@ -143,4 +143,4 @@ def verify(c: Any, image_ref: str) -> None:
     from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
 
     run = run_of(c)
-    run.out.line(rebuild_and_compare(run, image_ref))
+    run.out.line(rebuild_and_compare(run, image_ref, c.config))
