@@ -56,6 +56,7 @@ class Facts:
         self._tree: TreeState | None = None
         self._registry: str | None = None
         self._cache_image: CacheImage | None = None
+        self._commit_time: int | None = None
 
     # -- what a step changes itself ---------------------------------------------------------
 
@@ -86,7 +87,11 @@ class Facts:
         if self._deps is None:
             s = self.settings
             self._deps = depshash.compute(
-                s.project_dir, s.dockerfile_build, s.cache_build_args, s.goproxy_dir
+                s.project_dir,
+                s.dockerfile_build,
+                s.cache_build_args,
+                s.goproxy_dir,
+                [str(p) for p in s.platforms],
             )
         return self._deps
 
@@ -148,6 +153,19 @@ class Facts:
             under_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
             self._tree = judge(revision, changed, under_ci=under_ci, allow_dirty=s.allow_dirty)
         return self._tree
+
+    def commit_time(self) -> int:
+        """The time every layer and configuration of an assembled image carries: the commit's
+        (0 outside git), so one commit gives one image whenever and wherever it is built."""
+        if self._commit_time is None:
+            from dlc_tasks.clients import git  # noqa: PLC0415
+
+            s = self.settings
+            inside = git.toplevel(s.project_dir, deadline=s.timeouts.git) is not None
+            self._commit_time = (
+                git.commit_time(s.project_dir, deadline=s.timeouts.git) if inside else 0
+            )
+        return self._commit_time
 
     def revision(self) -> str:
         """The revision the images are tagged and labelled with (see :meth:`tree`)."""

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from invoke.config import Config
 
 from dlc_tasks.config import Settings, settings
 from dlc_tasks.errors import (
+    ConfigError,
     DirtyTree,
     NoRepository,
     NotFoundError,
@@ -31,6 +32,7 @@ from dlc_tasks.errors import (
     ReportWriteFailed,
 )
 from dlc_tasks.facts import Facts
+from dlc_tasks.model.oci.platform import Platform
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.reporting.console import Console, Outcome
@@ -38,6 +40,7 @@ from dlc_tasks.reporting.runlogs import RunLogs
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.credentials import Credentials
+    from dlc_tasks.clients.registry import RegistryClient
     from dlc_tasks.clients.seams import EngineAPI, RegistryAPI
 
 
@@ -87,6 +90,10 @@ class Run:
     _client: RegistryAPI | None = None
     _credentials: tuple[Credentials | None] | None = None
     _logs: RunLogs | None = None
+    _engine_platform: Platform | None = None
+    # The tasks of this invocation, in order (the executor says): `prod` loads its image into
+    # the engine only when no `push` follows it.
+    tasks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.facts = Facts(self.settings)
@@ -133,6 +140,28 @@ class Run:
             self._engine.set_timeouts(self.settings.timeouts)
             self._engine.say = self.out.line
         return self._engine
+
+    def engine_platform(self) -> Platform:
+        """The engine's own platform (its ``Os``/``Arch``), asked once."""
+        if self._engine_platform is None:
+            found = self.engine().version()
+            os_name, arch = str(found.get("Os") or "linux"), str(found.get("Arch") or "amd64")
+            self._engine_platform = Platform.parse(f"{os_name}/{arch}")
+        return self._engine_platform
+
+    def platforms(self) -> list[Platform]:
+        """The platforms to publish: ``dlc.platforms``, else the engine's own. ``dlc.go.cgo``
+        with another platform is refused (cgo cannot cross-compile here)."""
+        s = self.settings
+        if not s.platforms:
+            return [self.engine_platform()]
+        if s.go.cgo and not s.platforms[0].matches(self.engine_platform()):
+            raise ConfigError(
+                f"dlc.go.cgo cannot build for {s.platforms[0]} on a "
+                f"{self.engine_platform()} engine",
+                hint="set dlc.go.cgo: false (Go cross-compiles without cgo)",
+            )
+        return list(s.platforms)
 
     def registry(self) -> str:
         """The registry's address (a fact: nothing is started, see :meth:`prepare`)."""
@@ -188,6 +217,21 @@ class Run:
                 say=self.out.line,
             )
         return self._client
+
+    def writer(self, host: str | None = None) -> RegistryClient:
+        """The registry client for blobs and manifests (steps/assemble.py, publish.py), which
+        speak HTTP through it (clients/registry/blobs.py, manifests.py), as its class: the
+        run's one client, or one for another ``host`` (a base image's registry, anonymous).
+        Only real runs write (a dry run's empty registry is never asked to)."""
+        if host is None or host == self.registry():
+            return cast("RegistryClient", self.client())
+        s = self.settings
+        return cast(
+            "RegistryClient",
+            self.make_registry_client(
+                host, ca_file=s.ca_file, retries=s.retries, say=self.out.line
+            ),
+        )
 
     def push(self, repository: str, tag: str) -> str:
         """Push with the run's credentials, retries and progress display; return the digest."""
@@ -300,11 +344,13 @@ class RunHolder:
     make_run: Callable[[Settings, Console, dict[str, Any]], Run]
     out: Console = field(default_factory=Console)
     run: Run | None = None
+    tasks: tuple[str, ...] = ()  # the invocation's tasks, in order
 
     def get(self) -> Run:
         """The run, made from the merged ``dlc`` configuration and the command-wide flags."""
         if self.run is None:
             self.run = self.make_run(self.settings(), self.out, self.options)
+            self.run.tasks = self.tasks
         return self.run
 
     def settings(self) -> Settings:

@@ -13,6 +13,7 @@ def namespace() -> Collection:
     ns = Collection(
         chain.generate, chain.test, chain.prod, chain.push, chain.dev, chain.watch,
         maintenance.doctor, maintenance.report, project.init,
+        maintenance.sbom, maintenance.verify,
     )  # fmt: skip
     ns.add_task(chain.hash_, name="hash")
     for name, default, extra in (

@@ -176,6 +176,7 @@ class DlcExecutor(Executor):
             raise Exit(f"dlc: {err.one_line()}", code=err.exit_code) from None
         self.planned = self.dedupe(self.expand_calls(calls))
         self.holder = holder = self.new_holder(options)
+        holder.tasks = tuple(call.task.name for call in self.planned)
         self.current = None
         previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
         failed: str | None = None  # the task that did not finish, if one did not

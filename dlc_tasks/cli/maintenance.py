@@ -119,3 +119,32 @@ def workflow(c: Any, provider: str = "github", output: str | None = None) -> Non
     from dlc_tasks.housekeeping.workflow import write_workflow  # noqa: PLC0415
 
     write_workflow(run_of(c), provider, output)
+
+
+@dlc_task(
+    help={
+        "image_ref": "the image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:…",
+        "format": "spdx-json (the documents) or table (name, version, purl)",
+    },
+    command_wide=("registry",),
+)
+def sbom(c: Any, image_ref: str, format: str = "spdx-json") -> None:
+    """Print the SBOM attached to each platform of an image (found from its digest)."""
+    from dlc_tasks.checks.attestations import show_sbom  # noqa: PLC0415
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+
+    show_sbom(run_of(c), image_ref, format)
+
+
+@dlc_task(
+    help={"image_ref": "the image: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:…"},
+    command_wide=("registry",),
+    needs_module=True,
+)
+def verify(c: Any, image_ref: str) -> None:
+    """Rebuild the commit an image's provenance names in a fresh clone; compare the digests."""
+    from dlc_tasks.checks.attestations import verify as rebuild_and_compare  # noqa: PLC0415
+    from dlc_tasks.cli.executor import run_of  # noqa: PLC0415
+
+    run = run_of(c)
+    run.out.line(rebuild_and_compare(run, image_ref, c.config))

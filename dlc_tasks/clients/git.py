@@ -107,6 +107,13 @@ def head(cwd: Path, *, deadline: float = GIT_DEADLINE) -> str:
     return check_tag(sha)
 
 
+def commit_time(cwd: Path, *, deadline: float = GIT_DEADLINE) -> int:
+    """The committer time of ``HEAD`` (seconds since the epoch): an image's every time."""
+    with _within(deadline):
+        out = _git(cwd, "log", "-1", "--format=%ct", "HEAD")
+    return int(os.fsdecode(out).strip() or 0)
+
+
 def uncommitted(
     cwd: Path,
     covered: Iterable[Path],

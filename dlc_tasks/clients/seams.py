@@ -158,6 +158,9 @@ class EngineAPI(Protocol):
     def save(self, ref: str, dest: IO[bytes]) -> None:
         """``docker save REF`` into ``dest``."""
 
+    def load(self, archive: IO[bytes]) -> None:
+        """``docker load`` a Docker archive."""
+
 
 class RegistryAPI(Protocol):
     """The Distribution API calls a run reads and deletes with (no pushes: the engine's).

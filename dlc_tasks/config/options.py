@@ -374,6 +374,17 @@ OPTIONS: tuple[Option, ...] = (
         shown="`move`",
         choices=("move", "immutable"),
     ),
+    Option(
+        "platforms",
+        list,
+        None,
+        "the platforms each production image is published for (`[linux/amd64, linux/arm64]`, "
+        "or `linux/amd64,linux/arm64`): Go cross-compiles each binary (`CGO_ENABLED=0`, no "
+        "emulation) and the tag names an OCI index; part of the dependency hash "
+        "(docs/publishing.md)",
+        shown="the engine's platform",
+        words=True,
+    ),
 )
 
 

@@ -26,6 +26,7 @@ from dlc_tasks.config.values import (
 )
 from dlc_tasks.errors import ConfigError, InvalidValue
 from dlc_tasks.model.gobuild import GoBuild
+from dlc_tasks.model.oci.platform import Platform
 from dlc_tasks.model.prodimage import ImageSettings
 from dlc_tasks.model.refs import Repository, check_path_component, check_registry, check_tag
 from dlc_tasks.model.targets import (
@@ -123,6 +124,8 @@ class Settings:
     go: GoBuild = field(default_factory=GoBuild)
     images: tuple[ImageTarget, ...] = ()
     selected_image: str | None = None
+    # dlc.platforms as configured; empty: the engine's own platform (asked when needed)
+    platforms: tuple[Platform, ...] = ()
 
     def targets(self) -> tuple[ImageTarget, ...]:
         """The images ``prod`` and ``push`` make: the one ``--image`` names, else all."""
@@ -307,7 +310,8 @@ class Settings:
                 version_tags=version_tags,
                 goproxy_dir=inside(project_dir, merged["goproxy_dir"], "goproxy_dir"),
                 image=ImageSettings.from_mapping(merged.get("image")),
-                go=GoBuild.from_mapping(merged.get("go")),
+                go=(go := GoBuild.from_mapping(merged.get("go"))),
+                platforms=parse_platforms(merged.get("platforms"), cgo=go.cgo),
                 images=images,
                 selected_image=str(selected) if selected else None,
             )
@@ -323,6 +327,27 @@ def one_of(key: str, value: object) -> str:
     if str(value) not in choices:
         raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {str(value)!r}")
     return str(value)
+
+
+def parse_platforms(value: object, *, cgo: bool = False) -> tuple[Platform, ...]:
+    """``dlc.platforms``: None (the engine's own), a list, or ``linux/amd64,linux/arm64``.
+    With ``dlc.go.cgo``, one platform at most (the engine's: checked by the run)."""
+    if value is None or value in ("", []):
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"dlc.platforms must be a list of os/architecture names, got {value!r}",
+            hint="use e.g. [linux/amd64, linux/arm64]",
+        )
+    platforms = tuple(Platform.parse_list(value))
+    if cgo and len(platforms) > 1:
+        raise ConfigError(
+            f"dlc.go.cgo builds for the engine's platform only, not {len(platforms)} platforms",
+            hint="set dlc.go.cgo: false (Go cross-compiles without cgo) or name one platform",
+        )
+    return platforms
 
 
 def settings(config: Any, **overrides: Any) -> Settings:

@@ -11,6 +11,8 @@ What goes in, and nothing else (the README repeats this list):
   vendored tree against it, so it stands for every vendored module and version);
 * with ``dlc.goproxy_dir`` set, the content of that local module proxy (and then
   ``GOPROXY=file:///goproxy`` is one of the build arguments);
+* ``dlc.platforms`` when set (the platforms the binaries are cross-compiled for; unset,
+  the engine's own, the hash is what it was before platforms existed);
 * a scheme version, so a change to this recipe changes every hash.
 
 Each text input has CRLF and CR line endings turned into LF first, and is
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +70,7 @@ def compute(
     dockerfile_build: Path,
     build_args: dict[str, str],
     goproxy_dir: Path | None = None,
+    platforms: Sequence[str] = (),
 ) -> DepsHash:
     """Hash the inputs of the build-cache image; raise :class:`NotFoundError` if one is missing."""
     go_mod = project_dir / "go.mod"
@@ -90,6 +94,8 @@ def compute(
         from dlc_tasks.model.sourcetree import digest  # noqa: PLC0415
 
         inputs["goproxy"] = digest(goproxy_dir)
+    if platforms:
+        inputs["platforms"] = _digest(",".join(platforms).encode())
     dockerfile = normalise(dockerfile_build.read_bytes())
     inputs["Dockerfile.build"] = _digest(dockerfile)
     for name in declared_args(dockerfile.decode("utf-8", "replace")):

@@ -123,3 +123,16 @@ class PushedTags(Stamp):
 
 
 S = TypeVar("S", bound=Stamp)
+
+
+@dataclass(frozen=True)
+class AssembledStamp(ProdStamp):
+    """``prod`` of an image assembled from its parts (``dlc.platforms``): ``image`` is the
+    digest of what the tags will name (the index, or the one manifest) in ``repository``;
+    ``manifests`` each platform's manifest digest, ``sizes`` its size (layers and config);
+    ``engine_image`` the engine platform's configuration digest, its id once loaded."""
+
+    repository: str
+    manifests: dict[str, str]
+    sizes: dict[str, int]
+    engine_image: str

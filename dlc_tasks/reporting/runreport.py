@@ -23,7 +23,7 @@ from dlc_tasks._files import append_line, atomic_write_text, locked, remove_temp
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import CIFileFailed, DlcError
 from dlc_tasks.model.depshash import DepsHash
-from dlc_tasks.model.stamps import CacheStamp, ProdStamp, PushStamp
+from dlc_tasks.model.stamps import AssembledStamp, CacheStamp, ProdStamp, PushStamp
 from dlc_tasks.model.state import State
 from dlc_tasks.model.status import Status
 from dlc_tasks.model.versionfile import Version
@@ -105,6 +105,13 @@ def build_report(rt: RunFacts, outcomes: list[Outcome]) -> dict[str, Any]:
         built = state.load(target.stamp("prod"), ProdStamp)
         if "prod" in ran and ran["prod"].status.ok and built:
             entry["image"] = {"id": built.image, "size": built.size}
+            assembled = state.load(target.stamp("prod"), AssembledStamp)
+            if assembled is not None:  # dlc.platforms: the index and each platform's manifest
+                entry["image"]["digest"] = assembled.image
+                entry["image"]["platforms"] = {
+                    name: {"digest": digest, "size": assembled.sizes.get(name)}
+                    for name, digest in assembled.manifests.items()
+                }
             report["image"] = report["image"] or entry["image"]
         pushed = state.load(target.stamp("push"), PushStamp)
         if "push" in ran and ran["push"].status.ok and pushed:

@@ -7,6 +7,7 @@ built from a binary that no successful ``test`` of these sources produced.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from dlc_tasks.model.render import label_instruction, render_text, write_rendere
 from dlc_tasks.model.stamps import ProdStamp, TestStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
+from dlc_tasks.steps import assemble
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.gostep import binary_path, ensure_cache_image
 from dlc_tasks.steps.perimage import (
@@ -34,14 +36,20 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
 
-def check_tested(run: Run, target: ImageTarget, sha256: str) -> None:
-    """Refuse ``target``'s binary unless ``sha256`` is the digest ``test`` stamped for it."""
+def check_tested(run: Run, target: ImageTarget, sha256: str, key: str | None = None) -> None:
+    """Refuse ``target``'s binary unless ``sha256`` is the digest ``test`` stamped for it
+    (``key``: a platform's binary, ``NAME@PLATFORM``; see :mod:`crossbuild`)."""
+    key = key or target.binary_name
     stamp = run.state.load("test", TestStamp)
-    if stamp is None or stamp.binaries.get(target.binary_name) != sha256:
+    if stamp is None or stamp.binaries.get(key) != sha256:
+        name, _, platform = key.partition("@")
+        path = binary_path(run, target).parent / (
+            f"{platform.replace('/', '-')}/{name}" if platform else name
+        )
         raise BinaryNotTested(
-            f"{run.settings.shown(binary_path(run, target))} is not the binary test built "
+            f"{run.settings.shown(path)} is not the binary test built "
             f"(sha256 {short(sha256, 12)}, the test stamp says "
-            f"{short(stamp.binaries.get(target.binary_name, 'none') if stamp else 'none', 12)})"
+            f"{short(stamp.binaries.get(key, 'none') if stamp else 'none', 12)})"
         )
 
 
@@ -109,6 +117,8 @@ class ProdPlan:
     text: str
     labels: dict[str, str]
     tag: str
+    # With dlc.platforms: the image is assembled from its parts (steps/assemble.py), not built.
+    assembled: assemble.Plan | None = None
 
 
 class ProdStep(Step[EachImage[ProdPlan]]):
@@ -130,6 +140,20 @@ class ProdStep(Step[EachImage[ProdPlan]]):
         labels = oci_labels(run, target)
         digests = {name: file_sha256(p) for name, p in files.items()}
         check_tested(run, target, digests[target.binary_name])
+        tag = image_repository(run, target).tagged(run.facts.revision())
+        planned = assemble.plan(run, target, text, labels)
+        if planned is not None:
+            shown = run.settings.shown(dockerfile_path(run, target))
+            return assemble.decide(
+                run,
+                target,
+                planned,
+                text=text,
+                digests=digests,
+                tag=tag,
+                rendered_at=shown,
+                plan_of=lambda key: ProdPlan(key, text, labels, tag, assembled=planned),
+            )
         key = inputs_key(
             text,
             digests,
@@ -144,7 +168,6 @@ class ProdStep(Step[EachImage[ProdPlan]]):
             why = f"image {short(stamp.image)} is gone from the engine"
         else:
             why = "inputs changed since the last build" if stamp else "never built here"
-        tag = image_repository(run, target).tagged(run.facts.revision())
         return Decision(
             True,
             why,
@@ -180,6 +203,12 @@ class ProdStep(Step[EachImage[ProdPlan]]):
         text, tag = plan.text, plan.tag
         write_rendered(dockerfile_path(run, target), text)
         labels = dict(plan.labels)
+        if plan.assembled is not None:
+            repository = image_repository(run, target)
+            made = assemble.build(run, target, plan.assembled, repository.path, tag)
+            made = dataclasses.replace(made, inputs=plan.key)
+            run.state.save(target.stamp("prod"), made)
+            return f"{repository}@{short(made.image)} ({made.size / 1e6:.1f} MB)"
         labels[CREATED] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         digest = run.facts.cache_image().digest
         if f"FROM {run.facts.cache_repository().pinned(digest)}" in text:

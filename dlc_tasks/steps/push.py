@@ -9,14 +9,14 @@ or the engine's repo digest of the image), and it is not pushed again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.errors import NotFoundError, PushError, VersionTagTaken
-from dlc_tasks.model.stamps import ProdStamp, PushedTags, PushStamp
+from dlc_tasks.model.stamps import AssembledStamp, ProdStamp, PushedTags, PushStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.model.targets import ImageTarget
+from dlc_tasks.steps import publish
 from dlc_tasks.steps.base import Decision, Done, Step
 from dlc_tasks.steps.perimage import (
     EachImage,
@@ -25,6 +25,7 @@ from dlc_tasks.steps.perimage import (
     execute_each,
     image_repository,
 )
+from dlc_tasks.steps.publish import PushPlan
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -51,19 +52,6 @@ def own_digests(
     return ours
 
 
-@dataclass(frozen=True)
-class PushPlan:
-    """One image's push: the image, its tags in push order, the release tag and the digest it
-    named before (when it moves), the tags already done, and the stamp's key."""
-
-    image: str
-    tags: tuple[str, ...]
-    release: str | None
-    previous: str | None
-    done: dict[str, str]
-    key: str
-
-
 class PushStep(Step[EachImage[PushPlan]]):
     """Push each image's tags, unless the registry already has them naming its last digest."""
 
@@ -75,6 +63,17 @@ class PushStep(Step[EachImage[PushPlan]]):
         return combine([(target, self._decide(run, target)) for target in run.settings.targets()])
 
     def _decide(self, run: Run, target: ImageTarget) -> Decision[PushPlan]:
+        assembled = run.state.load(target.stamp("prod"), AssembledStamp)
+        if assembled is not None and run.settings.platforms:  # tags only: steps/publish.py
+            release = run.facts.release_tag()
+            tags = run.facts.release_tags()
+            decision, other = publish.decide(run, target, assembled, tags, release)
+            if other and run.settings.version_tags == "immutable":
+                raise VersionTagTaken(
+                    f"{image_repository(run, target)}:{release} already names "
+                    f"{short(other, 12)}, another image (dlc.version_tags is immutable)"
+                )
+            return decision
         built = run.state.load(target.stamp("prod"), ProdStamp)
         image = built.image if built else None
         if not image or not run.engine().image_id(image):
@@ -137,9 +136,12 @@ class PushStep(Step[EachImage[PushPlan]]):
     def _push(run: Run, target: ImageTarget, plan: PushPlan) -> str:
         """Tag and push in order (immutable tags first, latest last), recording each tag as it
         lands; a tag already naming this image's digest is done. Check one digest."""
-        repo, engine, client = image_repository(run, target), run.engine(), run.client()
+        repo = image_repository(run, target)
         tags: list[str] = list(plan.tags)
         image = plan.image
+        if plan.assembled:  # by prod: put the tags (steps/publish.py)
+            return PushStep._record(run, target, plan, publish.put_tags(run, target, plan))
+        engine, client = run.engine(), run.client()
         pushed: dict[str, str] = dict(plan.done)
         for tag in tags:
             if tag in pushed:
@@ -156,6 +158,12 @@ class PushStep(Step[EachImage[PushPlan]]):
         digest = str(digests[tags[0]])
         for tag in tags:
             run.out.line(f"    {repo}:{tag} -> {digest}")
+        return PushStep._record(run, target, plan, digest)
+
+    @staticmethod
+    def _record(run: Run, target: ImageTarget, plan: PushPlan, digest: str) -> str:
+        """Say which release tag moved, stamp the push, and summarise it."""
+        repo, tags, image = image_repository(run, target), list(plan.tags), plan.image
         replaced: dict[str, str] = {}
         previous, release = plan.previous, plan.release
         if previous and release and previous != digest:

@@ -21,7 +21,7 @@ from dlc_tasks._files import file_sha256, live_folder, locked, remove_dead_folde
 from dlc_tasks.model import gocommands as go_
 from dlc_tasks.model.stamps import TestStamp
 from dlc_tasks.model.state import inputs_key
-from dlc_tasks.steps import gostep
+from dlc_tasks.steps import crossbuild, gostep
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.gostep import binary_path
 
@@ -46,26 +46,30 @@ BUILDING = "build-"  # a run's folder of binaries being built, in .dlc
 def binary_commands(
     run: Run, into: Path | None = None, ldflags: str | None = None
 ) -> list[list[str]]:
-    """The ``go build`` of every image's binary, to its place (or to ``into``/NAME)."""
+    """The ``go build`` of every image's binary for every platform (:mod:`crossbuild`), to its
+    place (or to ``into``/NAME, ``into``/PLATFORM/NAME)."""
     s = run.settings
     ldflags = link_flags(run) if ldflags is None else ldflags
     return [
-        go_.binary_command(
-            s.main_package_of(target),
-            _relative(run, into / target.binary_name if into else binary_path(run, target)),
-            ldflags,
+        crossbuild.command(
+            binary,
+            go_.binary_command(
+                s.main_package_of(binary.target),
+                _relative(run, into / binary.relative if into else binary.path(run)),
+                ldflags,
+            ),
         )
-        for target in s.all_images()
+        for binary in crossbuild.binaries(run)
     ]
 
 
 def unstamped_binary(run: Run, stamp: TestStamp) -> str | None:
     """Why a binary is not the one ``stamp`` records (missing, or another sha256), or None."""
-    for target in run.settings.all_images():
-        path = binary_path(run, target)
+    for binary in crossbuild.binaries(run):
+        path = binary.path(run)
         if not path.is_file():
             return f"{run.settings.shown(path)} is missing"
-        if file_sha256(path) != stamp.binaries.get(target.binary_name):
+        if file_sha256(path) != stamp.binaries.get(binary.stamp_key):
             return f"{run.settings.shown(path)} is not the binary test built"
     return None
 
@@ -74,11 +78,13 @@ def install_binaries(run: Run, built: Path, key: str, coverage: str | None) -> N
     """Rename each binary of ``built`` into place and stamp their digests, under one lock
     (so two runs in one checkout never pair one's binaries with the other's stamp)."""
     s = run.settings
+    every = crossbuild.binaries(run)
     with locked(s.state_dir / "binaries"):
-        binaries = {t.binary_name: file_sha256(built / t.binary_name) for t in s.all_images()}
-        for target in s.all_images():
-            os.replace(built / target.binary_name, binary_path(run, target))
-        run.state.save("test", TestStamp(key, coverage, binaries))
+        digests = {b.stamp_key: file_sha256(built / b.relative) for b in every}
+        for binary in every:
+            binary.path(run).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(built / binary.relative, binary.path(run))
+        run.state.save("test", TestStamp(key, coverage, digests))
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,8 @@ class TestStep(Step[TestPlan]):
         coverage_file = _relative(run, s.coverage_file)
         binary_path(run).parent.mkdir(parents=True, exist_ok=True)
         with live_folder(s.state_dir, BUILDING) as building:
+            for binary in crossbuild.binaries(run):
+                (building / binary.relative).parent.mkdir(parents=True, exist_ok=True)
             with gostep.open_go_container(run) as go:
                 go.run_together(go_.check_commands(coverage_file))
                 cover = go.run(go_.coverage_command(coverage_file), what="coverage", quiet=True)

@@ -117,7 +117,7 @@ class FakeEngine:
     # -- images ------------------------------------------------------------------------------
 
     def version(self) -> dict[str, Any]:
-        return {"Version": "fake", "ApiVersion": "1.41"}
+        return {"Version": "fake", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
 
     def set_timeouts(self, timeouts: Any) -> None:
         self.inactivity = timeouts.inactivity  # nothing streams here: only recorded
@@ -244,6 +244,9 @@ class FakeEngine:
     def save(self, ref: str, dest: IO[bytes]) -> None:
         raise AssertionError("the fake engine saves nothing: base images are a real engine's")
 
+    def load(self, archive: IO[bytes]) -> None:
+        raise AssertionError("the fake engine loads nothing: assembled images are a registry's")
+
 
 def shlex_pairs(text: str) -> dict[str, str]:
     """``"k"="v" "k2"="v2"`` as the Dockerfile parser reads it (quotes, ``\\`` escapes)."""
@@ -262,7 +265,11 @@ def _empty_tar() -> bytes:
 
 
 def simulate_go(argv: list[str], workspace: Path) -> list[str]:
-    """What the Go command would leave behind in the tree, and a line it would print."""
+    """What the Go command would leave behind in the tree, and a line it would print
+    (a cross-compiling ``env GOOS=… go build`` builds other bytes)."""
+    settings = ""
+    while argv[:1] == ["env"] or (argv and "=" in argv[0]):
+        settings, argv = settings + argv[0] + " ", argv[1:]  # `env` and its settings
     if argv[:2] == ["go", "test"]:
         profile = next(a.split("=", 1)[1] for a in argv if a.startswith("-coverprofile="))
         (workspace / profile).write_text("mode: atomic\n")
@@ -275,7 +282,7 @@ def simulate_go(argv: list[str], workspace: Path) -> list[str]:
         sources = sorted(workspace.rglob("*.go"))
         content = "".join(f"{p.relative_to(workspace)}\n{p.read_text()}" for p in sources)
         # as Go's, the bytes do not depend on where they are written
-        out.write_text(_sha(content + " ".join(argv[:at] + argv[at + 1 :])))
+        out.write_text(_sha(settings + content + " ".join(argv[:at] + argv[at + 1 :])))
         return []
     if argv[:2] == ["go", "generate"]:
         (workspace / "generated.txt").write_text("generated\n")

@@ -115,7 +115,7 @@ def test_namespace_holds_the_documented_tasks() -> None:
 
 def test_every_task_has_a_docstring_and_help_for_each_parameter() -> None:
     tasks = all_tasks(collection.namespace())
-    assert len(tasks) == 17  # the chain, the tasks around it, init and watch
+    assert len(tasks) == 19  # the chain, the tasks around it, init, watch, sbom, verify
     for task in tasks:
         assert task.__doc__ and task.__doc__.strip(), task.name
         params = list(task.argspec(task.body).parameters)

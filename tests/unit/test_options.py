@@ -25,10 +25,10 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_configuration_table_is_the_table_of_options() -> None:
-    # `python -m dlc_tasks.config.options --write README.md` writes it; a new option, or a
+    # `python docs/options_table.py` writes it; a new option, or a
     # changed default or text, without that fails here
     text = README.read_text(encoding="utf-8")
-    assert with_table(text) == text, "run: python -m dlc_tasks.config.options --write README.md"
+    assert with_table(text) == text, "run: python docs/options_table.py"
     for option in OPTIONS:
         assert option.key.rpartition(".")[2] in markdown_table(), option.key
 
