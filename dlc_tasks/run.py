@@ -234,13 +234,13 @@ class Run:
 
         Not memoised: ``generate`` changes the tree between two reads.
         """
-        return sourcetree.digest(self.settings.project_dir, exclude=self._not_source())
+        return sourcetree.digest(self.settings.project_dir, exclude=self.not_source())
 
     def source_fingerprints(self) -> dict[str, tuple[str, int]]:
         """Each source file's (sha256, mtime), as :meth:`source_digest` covers them."""
-        return sourcetree.fingerprints(self.settings.project_dir, exclude=self._not_source())
+        return sourcetree.fingerprints(self.settings.project_dir, exclude=self.not_source())
 
-    def _not_source(self) -> list[Path]:
+    def not_source(self) -> list[Path]:
         """The tool's own outputs in the tree, which no source digest covers."""
         s = self.settings
         return [s.hash_file, s.coverage_file, s.dockerfile_prod]
@@ -299,7 +299,7 @@ class Run:
         configured = [s.version_file, s.dockerfile_build, s.dockerfile_prod_template]
         configured += [s.project_dir / name for t in s.all_images() for name in t.prod_files]
         inside = [p for p in configured if p.is_relative_to(s.project_dir) and p.is_file()]
-        found = sourcetree.iter_files(s.project_dir, exclude=self._not_source())
+        found = sourcetree.iter_files(s.project_dir, exclude=self.not_source())
         return list(dict.fromkeys([*found, *inside]))
 
     def _generated_outputs(self) -> set[str]:

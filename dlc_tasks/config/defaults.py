@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "prod_files": [],
     # Each step is an argument list run inside the cache image, in project_dir.
     "generate": [["go", "generate", "./..."]],
+    # What the generators read beyond what generate observes (project/geninputs.py): glob
+    # patterns relative to project_dir (`**` recurses), e.g. ["api/*.yaml", "templates/**"].
+    "generate_inputs": [],
     # A file-based Go module proxy (`go help goproxy`) inside project_dir, for machines that
     # reach no module proxy: sent with the cache image's build context, GOPROXY=file:///goproxy.
     "goproxy_dir": None,

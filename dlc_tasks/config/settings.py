@@ -27,6 +27,7 @@ from dlc_tasks.config.values import (
     confined,
     data_dir,
     flag,
+    globs_inside,
     inside,
     port_number,
 )
@@ -129,6 +130,7 @@ class Settings:
     go: GoBuild = field(default_factory=GoBuild)
     images: tuple[ImageTarget, ...] = ()
     selected_image: str | None = None
+    generate_inputs: list[str] = field(default_factory=list)
 
     def targets(self) -> tuple[ImageTarget, ...]:
         """The images ``prod`` and ``push`` make: the one ``--image`` names, else all."""
@@ -322,6 +324,7 @@ class Settings:
                 go=GoBuild.from_mapping(merged.get("go")),
                 images=images,
                 selected_image=str(selected) if selected else None,
+                generate_inputs=globs_inside(merged.get("generate_inputs"), "generate_inputs"),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from None

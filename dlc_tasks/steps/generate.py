@@ -8,12 +8,14 @@ that cannot run in the cache image is left out (``dlc init`` writes ``go generat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dlc_tasks.errors import GoStepFailed
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
+from dlc_tasks.project.geninputs import GenerateInputs, nothing_to_run, observe
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.cache import cache_digest
 from dlc_tasks.steps.gocontainer import WORKDIR, describe_container, open_go_container
@@ -56,28 +58,50 @@ def generate_failure(project_dir: Path, step: list[str], err: GoStepFailed) -> G
     return GenerateFailed(f"dlc.generate: {err}", lines=err.lines)
 
 
+def observe_inputs(run: Run, outputs: Iterable[str] | None = None) -> GenerateInputs:
+    """The generators' inputs now; ``outputs``: what they wrote (default: the last stamp's)."""
+    if outputs is None:
+        previous = run.state.load("generate", GenerateStamp)
+        outputs = previous.outputs if previous else ()
+    s = run.settings
+    return observe(s.project_dir, s.generate, s.generate_inputs, outputs, exclude=run.not_source())
+
+
+def inputs_key_of(run: Run, inputs: GenerateInputs) -> str:
+    """The stamp's key: the inputs' digest (the whole tree's when they are not known), the
+    steps, the declared patterns and the cache image."""
+    s = run.settings
+    digest = run.source_digest() if inputs.files is None else inputs.digest(s.project_dir)
+    parts = {"steps": s.generate, "declared": s.generate_inputs, "cache": cache_digest(run)}
+    return inputs_key(digest, inputs.files, parts)
+
+
 class GenerateStep(Step):
-    """Run ``dlc.generate`` (argument lists) unless the tree is unchanged since the last run."""
+    """Run ``dlc.generate`` (argument lists) unless the generators' inputs are unchanged."""
 
     name = "generate"
     after = ("cache",)
 
     def idle(self, run: Run) -> Decision | None:
-        """Nothing configured: nothing to do, no container, whatever ran before."""
+        """Nothing configured, or ``go generate`` and no directive in the module: nothing to
+        do, no container, whatever ran before."""
         if not run.settings.generate:
             return Decision(False, "no generate steps configured (dlc.generate is empty)")
+        if nothing_to_run(run.settings.project_dir, run.settings.generate):
+            return Decision(False, "no //go:generate directive in the module")
         return None
 
     def decide(self, run: Run) -> Decision:
-        """Nothing configured: a skip (see :meth:`idle`). Else compare the tree's digest."""
-        steps = run.settings.generate
+        """Nothing to do: a skip (see :meth:`idle`). Else compare the digest of the
+        generators' inputs (:mod:`dlc_tasks.project.geninputs`)."""
         if idle := self.idle(run):
             return idle
-        key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
-        if run.state.is_fresh("generate", key):
-            return Decision(False, "sources unchanged since the last generate")
+        inputs = observe_inputs(run)
+        what = "sources" if inputs.files is None else "generator inputs"
+        if run.state.is_fresh("generate", inputs_key_of(run, inputs)):
+            return Decision(False, f"{what} unchanged since the last generate")
         done = run.state.load("generate", GenerateStamp)
-        why = "sources changed" if done else "never generated here"
+        why = f"{what} changed" if done else "never generated here"
         return Decision(True, why, self.describe(run))
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -107,6 +131,6 @@ class GenerateStep(Step):
             for rel, (sha, mtime) in after.items()
             if before.get(rel) != (sha, mtime) or kept.get(rel) == sha
         }
-        key = inputs_key(run.source_digest(), {"steps": steps, "cache": cache_digest(run)})
+        key = inputs_key_of(run, observe_inputs(run, outputs))
         run.state.save("generate", GenerateStamp(key, outputs))
         return Done(Status.RAN, f"{len(steps)} generator(s)")

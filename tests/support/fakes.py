@@ -296,6 +296,8 @@ def make_project(root: Path) -> Path:
     (root / "docker").mkdir(parents=True)
     (root / "go.mod").write_text("module example.com/fake\n\ngo 1.22\n")
     (root / "main.go").write_text('package main\n\nfunc main() { println("v1") }\n')
+    # one directive, so that `go generate ./...` has something to run (project/geninputs.py)
+    (root / "doc.go").write_text("package main\n\n//go:generate go version\n")
     (root / "VERSION").write_text("MAJOR=1\nMINOR=2\nPATCH=3\n")
     (root / "docker" / "Dockerfile.build").write_text(
         "ARG GO_IMAGE=golang\nFROM ${GO_IMAGE}\nARG GOPROXY\nCOPY go.mod ./\n"
