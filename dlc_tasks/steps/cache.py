@@ -19,7 +19,9 @@ from dlc_tasks.model import sourcetree
 from dlc_tasks.model.depshash import declared_args
 from dlc_tasks.model.render import label_instruction
 from dlc_tasks.model.stamps import CacheStamp
+from dlc_tasks.model.stdlayer import LABEL_STD_KEY, std_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
+from dlc_tasks.steps.cachefrom import check_reused, find_previous
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -118,15 +120,21 @@ class CacheStep(Step):
         files, texts = build_context_files(run)
         labels = {LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)}
         dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
+        key = std_key(dockerfile, s.cache_build_args)
+        if key is not None:
+            labels[LABEL_STD_KEY] = key
+        # --force rebuilds from nothing; a miss builds from the previous image (cachefrom.py)
+        reuse = None if self.force else find_previous(run, dockerfile)
         dockerfile = dockerfile.rstrip("\n") + "\n" + label_instruction(labels)
         try:
             with context_tar(files, dockerfile, texts) as context:
-                run.build(
+                image_id = run.build(
                     context,
                     log="cache",
                     tag=ref,
                     buildargs=s.cache_build_args,
                     dockerfile_text=dockerfile,
+                    cache_from=[reuse.ref] if reuse else (),
                 )
         except BuildError as err:
             mismatch = next((line for line in err.log if "checksum mismatch" in line), None)
@@ -136,8 +144,10 @@ class CacheStep(Step):
                 f"go.sum does not match the module's content ({mismatch.strip()})",
                 hint="restore go.sum (git checkout go.sum), or run go mod tidy if it is meant",
             ) from None
+        reused = check_reused(run, reuse, image_id) if reuse else False
         digest = run.push(str(run.cache_repository()), deps.value)
         self._record(run, ref, digest)
+        run.outputs["cache"]["std_layer_reused"] = reused
         return Done(Status.MISS, f"built and pushed {ref}@{short(digest, 12)}")
 
     @staticmethod
