@@ -90,6 +90,7 @@ class FakeEngine:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → inspect document
     refs: dict[str, str] = field(default_factory=dict)  # reference → image id
     repo_digests: set[str] = field(default_factory=set)  # "repository@digest"
+    cache_from: list[list[str]] = field(default_factory=list)  # each build's, in order
     volumes: set[str] = field(default_factory=set)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -130,6 +131,7 @@ class FakeEngine:
         **_: Any,
     ) -> str:
         self.calls.append(("build", tag))
+        self.cache_from.append(list(_.get("cache_from") or ()))
         image = self._next(tag)
         found = dict(labels or {})
         for line in str(_.get("dockerfile_text") or "").splitlines():

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dlc_tasks.config.defaults import PACKAGE_TEMPLATES
+from dlc_tasks.errors import RegistryError
 from dlc_tasks.model.stdlayer import (
     LABEL_STD_KEY,
     STD_END,
@@ -15,6 +17,10 @@ from dlc_tasks.model.stdlayer import (
     std_layer,
     std_part,
 )
+from dlc_tasks.run import Run
+from dlc_tasks.steps import make_step
+from dlc_tasks.steps.runner import run_steps
+from tests.support.fakes import World, make_project, printed
 
 PACKAGED = (PACKAGE_TEMPLATES / "Dockerfile.build").read_text()
 ARGS = {"GO_IMAGE": "dlc-local/golang:1.27.3", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
@@ -77,3 +83,79 @@ def test_the_std_layer_is_the_one_right_after_the_base() -> None:
     assert std_layer(engine_view, BASE) == "sha256:std"
     assert std_layer({"RootFS": {"Layers": BASE}}, BASE) is None
     assert std_layer({"RootFS": {"Layers": ["sha256:x", *BASE[1:], "s"]}}, BASE) is None
+
+
+# -- the cache step on the fakes (steps/cachefrom.py) ----------------------------------------
+
+CACHE_REPO = "acme/fake-build-cache"
+
+
+def bump_world(tmp_path: Path) -> World:
+    """The fake module with the packaged Dockerfile.build and its Go image in the engine."""
+    world = World(make_project(tmp_path / "module"))
+    (world.project / "docker" / "Dockerfile.build").write_text(PACKAGED)
+    world.engine.images["sha256:go"] = {"Id": "sha256:go", "RootFS": {"Layers": BASE}}
+    world.engine.refs["golang:fake"] = "sha256:go"
+    return world
+
+
+def cache(world: World, **values: Any) -> Run:
+    run = world.run(**values)
+    run_steps(run, [make_step("hash"), make_step("cache", force=run.force)])
+    return run
+
+
+def pushed_with_layers(world: World) -> str:
+    """The tag just pushed; its configuration gets the layers a real build would have."""
+    [(tag, digest)] = [
+        (t, d) for (repo, t), d in world.registry.manifests.items() if repo == CACHE_REPO
+    ][-1:]
+    world.registry.configs[digest]["rootfs"] = {"diff_ids": [*BASE, "sha256:std", "sha256:m"]}
+    return tag
+
+
+def test_a_bump_builds_from_the_previous_image_pulled_when_missing(tmp_path: Path) -> None:
+    world = bump_world(tmp_path)
+    cache(world)
+    previous = pushed_with_layers(world)
+    assert world.engine.cache_from == [[]]  # nothing before: a cold build
+    (world.project / "go.mod").write_text("module example.com/fake\n\ngo 1.23\n")
+    world.engine.forget_images()  # a fresh runner: the base image only
+    world.engine.images["sha256:go"] = {"Id": "sha256:go", "RootFS": {"Layers": BASE}}
+    world.engine.refs["golang:fake"] = "sha256:go"
+    run = cache(world)
+    digest = world.registry.manifests[(CACHE_REPO, previous)]
+    ref = f"registry.test:5000/{CACHE_REPO}@{digest}"
+    assert world.engine.cache_from[-1] == [ref]
+    assert ("pull", ref) in world.engine.calls
+    assert "sha256:std" in printed(run) and "pulling it for cache_from" in printed(run)
+
+
+def test_force_and_an_unproved_previous_image_build_from_nothing(tmp_path: Path) -> None:
+    world = bump_world(tmp_path)
+    cache(world)
+    pushed_with_layers(world)
+    cache(world, force=True)
+    assert world.engine.cache_from[-1] == []
+    # another Go image (a new toolchain): the previous image's key differs, nothing pulled
+    (world.project / "go.mod").write_text("module example.com/fake\n\ngo 1.23\n")
+    run = cache(world, go={"cgo": True})
+    assert world.engine.cache_from[-1] == []
+    assert not [c for c in world.engine.calls if c[0] == "pull"]
+    assert "no previous cache image holds this build's std layer" in printed(run)
+
+
+def test_a_registry_failing_on_the_way_leaves_a_cold_build(tmp_path: Path) -> None:
+    world = bump_world(tmp_path)
+    cache(world)
+    pushed_with_layers(world)
+    (world.project / "go.mod").write_text("module example.com/fake\n\ngo 1.23\n")
+
+    def refuse(repository: str, reference: str) -> dict[str, Any]:
+        raise RegistryError(f"GET {repository}:{reference} answered 500")
+
+    world.registry.image_config = refuse  # type: ignore[method-assign]
+    run = cache(world)
+    assert world.engine.cache_from[-1] == []
+    assert "previous cache image not used (GET acme/fake-build-cache:" in printed(run)
+    assert {o.task: o.status for o in run.outcomes}["cache"] == "miss"
