@@ -434,18 +434,30 @@ class DlcPipeline(Pipeline):
         total = time.monotonic() - started
         if "std layer reused from" in out:
             print("  (dlc: the new cache image reused the previous one's std layer)")
-        times: dict[str, float] = {}
-        in_summary = False
-        for line in out.splitlines():
-            if line.rstrip().endswith("summary:"):
-                in_summary = True
-                continue
-            if in_summary:
-                parts = line.split("]", 1)[-1].split()
-                if len(parts) >= 3 and parts[2].endswith("s"):
-                    times[parts[0]] = float(parts[2][:-1])
+        times = summary_times(out)
         times["(start-up)"] = max(0.0, total - sum(times.values()))
         return times
+
+
+def summary_times(out: str) -> dict[str, float]:
+    """Each step's seconds from ``inv``'s summary: the plain one-line form (``summary: hash
+    skipped 0.0s, cache miss 12.3s, … (15.2s)``) or the terminal's table."""
+    times: dict[str, float] = {}
+    in_table = False
+    for line in out.splitlines():
+        text = line.split("] ", 1)[-1].strip()
+        if text.startswith("summary: "):
+            for item in text.removeprefix("summary: ").rsplit(" (", 1)[0].split(", "):
+                parts = item.split()
+                if len(parts) == 3 and parts[2].endswith("s"):
+                    times[parts[0]] = float(parts[2][:-1])
+        elif text == "summary:":
+            in_table = True
+        elif in_table:
+            parts = text.split()
+            if len(parts) >= 3 and parts[2].endswith("s"):
+                times[parts[0]] = float(parts[2][:-1])
+    return times
 
 
 class NativeGo:
