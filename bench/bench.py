@@ -1,7 +1,7 @@
 """ADR 0020's pipeline, as plain docker CLI steps, against `inv push`, side by side.
 
     ./dev python bench/bench.py [MODULE] [--runs 3] [--main-package ./cmd/server]
-        [--scenarios cold,fresh,edit,noop] [--goproxy-dir goproxy] [--keep-layers]
+        [--scenarios cold,fresh,bump,edit,noop] [--goproxy-dir goproxy] [--keep-layers]
 
 For each scenario the two pipelines run alternately on two copies of the same Go
 module (default: this repository's service), each with its own fresh local
@@ -14,7 +14,12 @@ dlc / ADR. Scenarios:
 * fresh: a fresh CI runner: the cache image is in the registry, but the engine has
   neither it nor the production images nor any Go cache volume, the module is a
   fresh clone (no .dlc/), and one .go file changed;
-* noop: warm, nothing changed since the last push.
+* noop: warm, nothing changed since the last push;
+* bump: a dependency bump on a fresh runner: the previous cache image is in the registry,
+  the engine holds nothing but the two base images and no Go cache volume, the module is a
+  fresh clone, and its dependency hash is new (a line appended to go.mod and committed, as a
+  bump rewrites it; the proxy's modules stay): each pipeline builds a new cache image, dlc's
+  from the previous one's standard-library layer (dlc_tasks/model/stdlayer.py).
 
 Before a warm scenario that no cold one preceded, each pipeline is warmed up with what a
 previous run would have left (``Pipeline.warm_up``). After an edit scenario, the native
@@ -239,6 +244,20 @@ class Pipeline:
         remove_images(self.registry.address, prune=True, keep=base)
         self.clone()
 
+    def reset_bump(self) -> None:
+        """A fresh runner whose engine holds the base images only; the registry keeps its."""
+        base = (ENGINE.go_image, ENGINE.runtime_image) if ENGINE.own else None
+        remove_images(self.registry.address, prune=True, keep=base)
+        self.clone()
+
+    def bump(self, n: int) -> None:
+        """A new dependency hash, committed (go.mod rewritten, as a dependency bump does)."""
+        with (self.dir / "go.mod").open("a") as go_mod:
+            go_mod.write(f"\n// bench dependency bump {n}\n")
+        git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.com"]
+        run(*git, "commit", "-qam", f"bench bump {n}", cwd=self.dir)
+        self.sha = run("git", "rev-parse", "HEAD", cwd=self.dir).strip()
+
     def edit(self, n: int) -> None:
         """The edit, committed: a CI runner builds a commit, and ``inv push`` tags honestly
         (an uncommitted change is ``SHA-dirty``, and an error under ``CI``)."""
@@ -379,6 +398,10 @@ class DlcPipeline(Pipeline):
         super().reset_fresh()
         self.remove_volumes()
 
+    def reset_bump(self) -> None:
+        super().reset_bump()
+        self.remove_volumes()
+
     def clean_up(self) -> None:
         super().clean_up()
         self.remove_volumes()
@@ -409,18 +432,32 @@ class DlcPipeline(Pipeline):
         started = time.monotonic()
         out = run(INV, "--search-root", str(REPO), "push", cwd=self.dir, env=env)
         total = time.monotonic() - started
-        times: dict[str, float] = {}
-        in_summary = False
-        for line in out.splitlines():
-            if line.rstrip().endswith("summary:"):
-                in_summary = True
-                continue
-            if in_summary:
-                parts = line.split("]", 1)[-1].split()
-                if len(parts) >= 3 and parts[2].endswith("s"):
-                    times[parts[0]] = float(parts[2][:-1])
+        if "std layer reused from" in out:
+            print("  (dlc: the new cache image reused the previous one's std layer)")
+        times = summary_times(out)
         times["(start-up)"] = max(0.0, total - sum(times.values()))
         return times
+
+
+def summary_times(out: str) -> dict[str, float]:
+    """Each step's seconds from ``inv``'s summary: the plain one-line form (``summary: hash
+    skipped 0.0s, cache miss 12.3s, … (15.2s)``) or the terminal's table."""
+    times: dict[str, float] = {}
+    in_table = False
+    for line in out.splitlines():
+        text = line.split("] ", 1)[-1].strip()
+        if text.startswith("summary: "):
+            for item in text.removeprefix("summary: ").rsplit(" (", 1)[0].split(", "):
+                parts = item.split()
+                if len(parts) == 3 and parts[2].endswith("s"):
+                    times[parts[0]] = float(parts[2][:-1])
+        elif text == "summary:":
+            in_table = True
+        elif in_table:
+            parts = text.split()
+            if len(parts) >= 3 and parts[2].endswith("s"):
+                times[parts[0]] = float(parts[2][:-1])
+    return times
 
 
 class NativeGo:
@@ -527,6 +564,9 @@ def run_scenario(
             elif scenario == "fresh":
                 p.reset_fresh()
                 p.edit(first_edit + i)
+            elif scenario == "bump":
+                p.reset_bump()
+                p.bump(first_edit + i)
             elif scenario == "edit":
                 p.edit(first_edit + i)
             results[p.name].append(p.run())
@@ -538,7 +578,7 @@ def main() -> None:
     parser.add_argument("module", nargs="?", type=Path, default=REPO)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--main-package", default="./cmd/server")
-    parser.add_argument("--scenarios", default="cold,fresh,edit,noop")
+    parser.add_argument("--scenarios", default="cold,fresh,bump,edit,noop")
     parser.add_argument("--goproxy-dir", help="the module's local module proxy (dlc.goproxy_dir)")
     parser.add_argument(
         "--shared-engine",

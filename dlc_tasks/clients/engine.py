@@ -287,6 +287,7 @@ class Engine:
         dockerfile: str = "Dockerfile",
         custom_context: bool = True,
         dockerfile_text: str | None = None,
+        cache_from: Sequence[str] = (),
     ) -> str:
         """Build and tag an image; return its id. ``context`` is a tar (custom) or a path.
 
@@ -307,6 +308,8 @@ class Engine:
             "decode": True,
             "dockerfile": dockerfile,
         }
+        if cache_from:  # images whose layers the builder may reuse (the legacy builder's rules)
+            kwargs["cache_from"] = list(cache_from)
         if custom_context:
             kwargs.update(fileobj=context, custom_context=True)
         else:

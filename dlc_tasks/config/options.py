@@ -185,6 +185,17 @@ OPTIONS: tuple[Option, ...] = (
         shown="`[[go, generate, ./...]]`",
     ),
     Option(
+        "generate_inputs",
+        list,
+        [],
+        "glob patterns (relative to the module, `**` recurses) of files the generators read "
+        "that `generate` cannot see for itself; it already reads each directive's package, the "
+        "files its words name, a `go run`/`go tool` generator of the module's own with the "
+        "module packages it imports, `go.mod`/`go.sum` and what the last run wrote (see "
+        "[Up-to-date checks](docs/design.md#up-to-date-checks))",
+        shown="`[]`",
+    ),
+    Option(
         "goproxy_dir",
         str,
         None,

@@ -21,6 +21,7 @@ from dlc_tasks.config.values import (
     confined,
     data_dir,
     flag,
+    globs_inside,
     inside,
     port_number,
 )
@@ -126,6 +127,7 @@ class Settings:
     selected_image: str | None = None
     # dlc.platforms as configured; empty: the engine's own platform (asked when needed)
     platforms: tuple[Platform, ...] = ()
+    generate_inputs: list[str] = field(default_factory=list)
 
     def targets(self) -> tuple[ImageTarget, ...]:
         """The images ``prod`` and ``push`` make: the one ``--image`` names, else all."""
@@ -314,6 +316,7 @@ class Settings:
                 platforms=parse_platforms(merged.get("platforms"), cgo=go.cgo),
                 images=images,
                 selected_image=str(selected) if selected else None,
+                generate_inputs=globs_inside(merged.get("generate_inputs"), "generate_inputs"),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"invalid dlc configuration: {err}") from err

@@ -27,6 +27,21 @@ def as_list_of_argv(value: object, what: str) -> list[list[str]]:
     return [list(step) for step in value]
 
 
+def globs_inside(value: object, key: str) -> list[str]:
+    """Glob patterns relative to project_dir that cannot name anything outside it."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{key} must be a list of glob patterns, got {value!r}")
+    for pattern in value:
+        if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts:
+            raise InvalidValue(
+                f"{key} pattern {pattern!r} reaches outside project_dir",
+                hint=f"write dlc.{key} relative to the project, e.g. api/*.yaml",
+            )
+    return list(value)
+
+
 def as_str_map(value: object, what: str) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{what} must be a mapping, got {value!r}")

@@ -229,7 +229,7 @@ class _Module:
         return None
 
 
-def _go_run_target(args: tuple[str, ...]) -> str | None:
+def go_run_target(args: tuple[str, ...]) -> str | None:
     """The package or file ``go run ARGS`` builds: its first argument that is not a flag."""
     skip = False
     for arg in args:
@@ -258,7 +258,7 @@ def judge(directive: Directive, module: _Module) -> Verdict:
     sub = words[1] if len(words) > 1 else ""
     why: str | None
     if sub == "run":
-        why = _why_not_run(_go_run_target(words[2:]), module)
+        why = _why_not_run(go_run_target(words[2:]), module)
     elif sub == "tool" and len(words) > 2:
         why = _why_not_tool(words[2], module)
     else:

@@ -22,7 +22,9 @@ from dlc_tasks.model.depshash import DepsHash, declared_args
 from dlc_tasks.model.labels import LABEL_HASH, LABEL_INPUTS
 from dlc_tasks.model.render import label_instruction
 from dlc_tasks.model.stamps import CacheStamp
+from dlc_tasks.model.stdlayer import LABEL_STD_KEY, std_key
 from dlc_tasks.steps.base import Decision, Done, Status, Step
+from dlc_tasks.steps.cachefrom import check_reused, find_previous
 
 if TYPE_CHECKING:
     from dlc_tasks.run import Run
@@ -125,15 +127,21 @@ class CacheStep(Step[CachePlan]):
         files, texts = build_context_files(run)
         labels = {LABEL_HASH: deps.value, LABEL_INPUTS: json.dumps(deps.inputs, sort_keys=True)}
         dockerfile = s.dockerfile_build.read_text(encoding="utf-8")
+        key = std_key(dockerfile, s.cache_build_args)
+        if key is not None:
+            labels[LABEL_STD_KEY] = key
+        # --force rebuilds from nothing; a miss builds from the previous image (cachefrom.py)
+        reuse = None if self.force else find_previous(run, dockerfile)
         dockerfile = dockerfile.rstrip("\n") + "\n" + label_instruction(labels)
         try:
             with context_tar(files, dockerfile, texts) as context:
-                run.build(
+                image_id = run.build(
                     context,
                     log="cache",
                     tag=ref,
                     buildargs=s.cache_build_args,
                     dockerfile_text=dockerfile,
+                    cache_from=[reuse.ref] if reuse else (),
                 )
         except BuildError as err:
             mismatch = next((line for line in err.log if "checksum mismatch" in line), None)
@@ -143,6 +151,8 @@ class CacheStep(Step[CachePlan]):
                 f"go.sum does not match the module's content ({mismatch.strip()})",
                 hint="restore go.sum (git checkout go.sum), or run go mod tidy if it is meant",
             ) from err
+        if reuse:
+            check_reused(run, reuse, image_id)  # says whether the std layer was reused
         digest = run.push(plan.repository, deps.value)
         self._record(run, deps, CacheImage(ref, digest))
         return Done(Status.MISS, f"built and pushed {ref}@{short(digest, 12)}")

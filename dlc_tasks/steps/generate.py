@@ -8,6 +8,7 @@ that cannot run in the cache image is left out (``dlc init`` writes ``go generat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from dlc_tasks.clients.gocontainer import WORKDIR
 from dlc_tasks.errors import GenerateFailed, GoStepFailed
 from dlc_tasks.model.stamps import GenerateStamp
 from dlc_tasks.model.state import inputs_key
+from dlc_tasks.project.geninputs import GenerateInputs, nothing_to_run, observe
 from dlc_tasks.steps.base import Decision, Done, Status, Step
 from dlc_tasks.steps.gostep import describe_container, open_go_container
 
@@ -48,41 +50,66 @@ def generate_failure(project_dir: Path, step: list[str], err: GoStepFailed) -> G
     return GenerateFailed(f"dlc.generate: {err}", lines=err.lines)
 
 
+def observe_inputs(run: Run, outputs: Iterable[str] | None = None) -> GenerateInputs:
+    """The generators' inputs now; ``outputs``: what they wrote (default: the last stamp's)."""
+    if outputs is None:
+        previous = run.state.load("generate", GenerateStamp)
+        outputs = previous.outputs if previous else ()
+    s = run.settings
+    return observe(
+        s.project_dir, s.generate, s.generate_inputs, outputs, exclude=run.facts.not_source()
+    )
+
+
 @dataclass(frozen=True)
 class GeneratePlan:
-    """The generators to run and the cache image they run in."""
+    """The generators to run, the inputs declared for them and the cache image they run in."""
 
     steps: tuple[tuple[str, ...], ...]
+    declared: tuple[str, ...]
     cache_digest: str
 
-    def key(self, source_digest: str) -> str:
-        """The stamp's key for a tree of ``source_digest``."""
+    def key(self, run: Run, inputs: GenerateInputs) -> str:
+        """The stamp's key: the inputs' digest (the whole tree's when they are not known), the
+        steps, the declared patterns and the cache image."""
+        if inputs.files is None:
+            digest = run.facts.source_digest()
+        else:
+            digest = inputs.digest(run.settings.project_dir)
         steps = [list(step) for step in self.steps]
-        return inputs_key(source_digest, {"steps": steps, "cache": self.cache_digest})
+        parts = {"steps": steps, "declared": list(self.declared), "cache": self.cache_digest}
+        return inputs_key(digest, inputs.files, parts)
 
 
 class GenerateStep(Step[GeneratePlan]):
-    """Run ``dlc.generate`` (argument lists) unless the tree is unchanged since the last run."""
+    """Run ``dlc.generate`` (argument lists) unless the generators' inputs are unchanged."""
 
     name = "generate"
     after = ("cache",)
 
     def idle(self, run: Run) -> Decision[GeneratePlan] | None:
-        """Nothing configured: nothing to do, no container, whatever ran before."""
+        """Nothing configured, or ``go generate`` and no directive in the module: nothing to
+        do, no container, whatever ran before."""
         if not run.settings.generate:
             return Decision(False, "no generate steps configured (dlc.generate is empty)")
+        if nothing_to_run(run.settings.project_dir, run.settings.generate):
+            return Decision(False, "no //go:generate directive in the module")
         return None
 
     def decide(self, run: Run) -> Decision[GeneratePlan]:
-        """Nothing configured: a skip (see :meth:`idle`). Else compare the tree's digest."""
+        """Nothing to do: a skip (see :meth:`idle`). Else compare the digest of the
+        generators' inputs (:mod:`dlc_tasks.project.geninputs`)."""
         if idle := self.idle(run):
             return idle
-        steps = tuple(tuple(step) for step in run.settings.generate)
-        plan = GeneratePlan(steps, run.facts.cache_image().digest)
-        if run.state.is_fresh("generate", plan.key(run.facts.source_digest())):
-            return Decision(False, "sources unchanged since the last generate", plan=plan)
+        s = run.settings
+        steps = tuple(tuple(step) for step in s.generate)
+        plan = GeneratePlan(steps, tuple(s.generate_inputs), run.facts.cache_image().digest)
+        inputs = observe_inputs(run)
+        what = "sources" if inputs.files is None else "generator inputs"
+        if run.state.is_fresh("generate", plan.key(run, inputs)):
+            return Decision(False, f"{what} unchanged since the last generate", plan=plan)
         done = run.state.load("generate", GenerateStamp)
-        why = "sources changed" if done else "never generated here"
+        why = f"{what} changed" if done else "never generated here"
         return Decision(True, why, self.describe(run), plan=plan)
 
     def describe(self, run: Run) -> tuple[str, ...]:
@@ -115,5 +142,6 @@ class GenerateStep(Step[GeneratePlan]):
             for rel, (sha, mtime) in after.items()
             if before.get(rel) != (sha, mtime) or kept.get(rel) == sha
         }
-        run.state.save("generate", GenerateStamp(plan.key(run.facts.source_digest()), outputs))
+        key = plan.key(run, observe_inputs(run, outputs))
+        run.state.save("generate", GenerateStamp(key, outputs))
         return Done(Status.RAN, f"{len(steps)} generator(s)")

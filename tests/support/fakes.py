@@ -95,6 +95,7 @@ class FakeEngine:
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → inspect document
     refs: dict[str, str] = field(default_factory=dict)  # reference → image id
     repo_digests: set[str] = field(default_factory=set)  # "repository@digest"
+    cache_from: list[list[str]] = field(default_factory=list)  # each build's, in order
     volumes: set[str] = field(default_factory=set)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -139,6 +140,7 @@ class FakeEngine:
         **_: Any,
     ) -> str:
         self.calls.append(("build", tag))
+        self.cache_from.append(list(_.get("cache_from") or ()))
         image = self._next(tag)
         found = dict(labels or {})
         for line in str(_.get("dockerfile_text") or "").splitlines():
@@ -324,6 +326,8 @@ def make_project(root: Path) -> Path:
     (root / "docker").mkdir(parents=True)
     (root / "go.mod").write_text("module example.com/fake\n\ngo 1.22\n")
     (root / "main.go").write_text('package main\n\nfunc main() { println("v1") }\n')
+    # one directive, so that `go generate ./...` has something to run (project/geninputs.py)
+    (root / "doc.go").write_text("package main\n\n//go:generate go version\n")
     (root / "VERSION").write_text("MAJOR=1\nMINOR=2\nPATCH=3\n")
     (root / "docker" / "Dockerfile.build").write_text(
         "ARG GO_IMAGE=golang\nFROM ${GO_IMAGE}\nARG GOPROXY\nCOPY go.mod ./\n"

@@ -311,7 +311,7 @@ def test_plan_equals_run_after_an_edit(world: World) -> None:
     (world.project / "main.go").write_text('package main\n\nfunc main() { println("v3") }\n')
     planned = assert_plan_matches(world)
     assert planned["cache"] == [planned["cache"][0]] and planned["cache"][0].startswith("skip")
-    assert planned["generate"][0] == "run: sources changed"
+    assert planned["generate"][0] == "run: generator inputs changed"
 
 
 def test_plan_equals_run_with_no_generate_steps(world: World) -> None:
