@@ -335,3 +335,23 @@ class GenerateFailed(GoStepFailed):
         "leave it out in dlc.generate (go generate -skip REGEX ./..., as dlc init writes for "
         "directives the cache image cannot run) and commit its output, or make it a Go command"
     )
+
+
+class EnvironmentValue(ConfigError):
+    """An ``INVOKE_DLC_*`` variable that is not what its option takes."""
+
+
+class VerifyFailed(DlcError):
+    """The image is not what its commit builds."""
+
+    exit_code = 1
+    hint = "the image was not built from the commit its provenance names, as configured there"
+
+
+class BaseNotAvailable(DlcError):
+    """The base image cannot be had for every configured platform from a registry."""
+
+    hint = (
+        "pin the base by digest in a registry (REGISTRY/REPO@sha256:…) whose index has every "
+        "platform of dlc.platforms, or run inv setup.base-images --platforms …"
+    )

@@ -26,7 +26,7 @@ from dlc_tasks._files import short
 from dlc_tasks.clients.registry.blobs import get_blob
 from dlc_tasks.clients.registry.manifests import get_manifest
 from dlc_tasks.clients.registry.referrers import referrers
-from dlc_tasks.errors import DlcError, NotFoundError
+from dlc_tasks.errors import DlcError, NotFoundError, VerifyFailed
 from dlc_tasks.model import provenance, sbom
 from dlc_tasks.model.oci import layer as layers
 from dlc_tasks.model.oci.descriptor import INDEX_TYPES, Descriptor
@@ -39,13 +39,6 @@ if TYPE_CHECKING:
     from dlc_tasks.run import Run
 
 FORMATS = ("spdx-json", "table")
-
-
-class VerifyFailed(DlcError):
-    """The image is not what its commit builds."""
-
-    exit_code = 1
-    hint = "the image was not built from the commit its provenance names, as configured there"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from invoke.config import Config, merge_dicts
 from invoke.env import Environment
 
 from dlc_tasks.config.options import OPTIONS, Option
-from dlc_tasks.errors import ConfigError
+from dlc_tasks.errors import EnvironmentValue
 
 _TRUE = ("1", "true", "yes")
 _FALSE = ("0", "false", "no", "")
@@ -37,10 +37,6 @@ _JSON_NAMES: dict[type, str] = {
     type(None): "null",
 }
 _EXAMPLES: dict[type, str] = {list: '["a", "b"]', dict: '{"NAME": "value"}'}
-
-
-class EnvironmentValue(ConfigError):
-    """An ``INVOKE_DLC_*`` variable that is not what its option takes."""
 
 
 def variable(option: Option, prefix: str = "INVOKE_") -> str:

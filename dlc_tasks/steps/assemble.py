@@ -27,7 +27,7 @@ from dlc_tasks.clients.baseregistry import publish_runtime_index, push_engine_im
 from dlc_tasks.clients.registry.blobs import get_blob
 from dlc_tasks.clients.registry.images import push_image, push_index, read_base, read_file
 from dlc_tasks.clients.registry.manifests import get_manifest
-from dlc_tasks.errors import DlcError, NotAssemblable, NotFoundError
+from dlc_tasks.errors import BaseNotAvailable, NotAssemblable, NotFoundError
 from dlc_tasks.model.oci import dockerarchive
 from dlc_tasks.model.oci.config import timestamp
 from dlc_tasks.model.oci.descriptor import INDEX_TYPES, Blob, Descriptor
@@ -49,15 +49,6 @@ if TYPE_CHECKING:
 P = TypeVar("P")
 
 CREATED = "org.opencontainers.image.created"
-
-
-class BaseNotAvailable(DlcError):
-    """The base image cannot be had for every configured platform from a registry."""
-
-    hint = (
-        "pin the base by digest in a registry (REGISTRY/REPO@sha256:…) whose index has every "
-        "platform of dlc.platforms, or run inv setup.base-images --platforms …"
-    )
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from dlc_tasks.cli import chain
 from dlc_tasks.cli.collection import namespace
 from dlc_tasks.cli.executor import DlcExecutor, run_of
 from dlc_tasks.config import DEFAULTS, FLAG_KEYS, Settings
-from dlc_tasks.config.environment import DlcConfig, EnvironmentValue, dlc_environment
+from dlc_tasks.config.environment import DlcConfig, dlc_environment
 from dlc_tasks.config.options import BY_KEY, COMMAND_WIDE, OPTIONS, markdown_table, with_table
 from dlc_tasks.config.settings import early
-from dlc_tasks.errors import InvalidValue
+from dlc_tasks.errors import EnvironmentValue, InvalidValue
 from dlc_tasks.model.versionfile import LATEST_POLICIES
 from dlc_tasks.run import Run
 from tests.support.fakes import make_project
