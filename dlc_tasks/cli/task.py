@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
-import os
 from collections.abc import Callable, Iterable
 from typing import Any, overload
 
@@ -35,19 +33,18 @@ INTERRUPTED = "dlc: interrupted; containers and partial files were cleaned up"
 CHAIN_FLAGS = tuple(COMMAND_WIDE)  # what every chain task takes
 
 
+def _debugging() -> bool:
+    from dlc_tasks.reporting.console import debugging  # noqa: PLC0415  (kept out of --list)
+
+    return debugging()
+
+
 def oserror_line(err: OSError) -> str:
     """One line for an OSError no helper converted: the path and the fix when it names one."""
     if err.filename:
         return FileError.of(err, "use").one_line()
     text = " ".join(redact(str(err)).split())
     return f"unexpected {type(err).__name__}: {text} (DLC_DEBUG=1 shows the traceback)"
-
-
-def debugging() -> bool:
-    """True under ``inv --debug`` (Invoke turns on debug logging) or ``DLC_DEBUG=1``."""
-    return bool(os.environ.get("DLC_DEBUG")) or logging.getLogger("invoke").isEnabledFor(
-        logging.DEBUG
-    )
 
 
 def _with_flags(signature: inspect.Signature, flags: Iterable[str]) -> inspect.Signature:
@@ -119,7 +116,7 @@ def dlc_task(
                     require_go_module(early(ctx.config).project_dir, ": nothing was run or written")
                 return body(ctx, *a, **kw)
             except DlcError as err:
-                if debugging():
+                if _debugging():
                     redact_tracebacks()  # the chain of causes, every secret masked
                     raise
                 # the cause stays out of the one line: DLC_DEBUG=1 shows the chain
@@ -127,7 +124,7 @@ def dlc_task(
             except OSError as err:
                 # the helpers in _files and the state turn theirs into FileError; any other
                 # file operation that fails still ends in one line naming the path
-                if debugging():
+                if _debugging():
                     redact_tracebacks()
                     raise
                 raise Exit(f"dlc: {oserror_line(err)}", code=1) from None

@@ -4,15 +4,17 @@ On a terminal lines are coloured, an image build shows one live line per instruc
 (:mod:`.buildview`) and pushes and pulls a live bar per layer (``rich``), each collapsed when
 done. Elsewhere (CI, pipes, ``NO_COLOR``) everything is plain, with no escape codes, each
 line prefixed by the elapsed time: a build prints one line per instruction with its
-duration, a push or pull one line for the layers it sent or fetched, and each command a
-step runs is echoed as it starts (``$ go build …``), so a CI log shows what was running when
-a job hung or was killed, and since when. Everything goes to
+duration, a push or pull one line for the layers it sent or fetched, and the commands a
+step runs are not echoed (its decision, printed before, lists them) unless
+:func:`debugging` (``DLC_DEBUG=1``, ``inv --debug``): then each is echoed as it starts, so the
+log shows which one was running when a job hung or was killed, and since when. Everything goes to
 stdout except errors, which the CLI wrapper prints to stderr. Every line passes through
 :func:`dlc_tasks.secrets.redact`: a registered secret never prints.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -22,6 +24,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from dlc_tasks.errors import printable
 from dlc_tasks.model.status import Status
 from dlc_tasks.secrets import redact
+
+
+def debugging() -> bool:
+    """True under ``inv --debug`` (Invoke turns on debug logging) or ``DLC_DEBUG=1``:
+    tracebacks with their causes, and plain output echoing each command as it starts."""
+    return bool(os.environ.get("DLC_DEBUG")) or logging.getLogger("invoke").isEnabledFor(
+        logging.DEBUG
+    )
 
 
 def shown(text: str) -> str:
@@ -51,8 +61,9 @@ THERE = ("Layer already exists", "Already exists", "Mounted from")  # one that d
 class Command(str):
     """A command line a step announces as it starts it (``$ go vet ./...``).
 
-    Printed in both modes: the step's decision lists every command it will run, this line
-    says when each one started (in a CI log, the last one is the one that hung).
+    Printed on a terminal; in plain mode only when :func:`debugging`, because the step's
+    decision, printed just before, already lists every command it runs (a cold first push
+    stays within 60 lines); debugging, it says when each one started.
     """
 
     __slots__ = ()
@@ -104,8 +115,10 @@ class Console:
         self.line(f"    {outcome.task}: {word} in {outcome.seconds:.1f}s{detail}")
 
     def output(self, text: str) -> None:
-        """Streamed output of a tool (go test) or a :class:`Command` it starts; timestamped
-        when plain."""
+        """Streamed output of a tool (go test); timestamped when plain. A :class:`Command`
+        is printed on a terminal, or in plain mode when :func:`debugging`."""
+        if isinstance(text, Command) and not self.fancy and not debugging():
+            return
         prefix = "" if self.fancy else f"[{time.monotonic() - self.started:7.1f}s] "
         text = shown(text)
         self.stream.write(prefix + (text if text.endswith("\n") else text + "\n"))

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import docker
@@ -38,26 +39,29 @@ def catalog(registry: Registry) -> list[str]:
         return list(json.loads(response.read())["repositories"])
 
 
-def engine_snapshot(engine: docker.DockerClient) -> tuple[set[str], set[str], set[str]]:
+def engine_snapshot(engine: docker.DockerClient, repo: str) -> tuple[set[str], set[str], set[str]]:
+    """What of the engine names ``repo`` (other workers' tests change the rest meanwhile)."""
     return (
-        {i.id for i in engine.images.list(all=True)},
-        {c.id for c in engine.containers.list(all=True)},
-        {v.name for v in engine.volumes.list()},
+        {t for i in engine.images.list(all=True) for t in i.tags if repo in t},
+        {c.id for c in engine.containers.list(all=True) if repo in str(c.attrs["Config"])},
+        {v.name for v in engine.volumes.list() if repo in (v.name or "")},
     )
 
 
 def test_dry_run_prints_the_plan_and_touches_nothing(
     service: Path, registry: Registry, engine: docker.DockerClient
 ) -> None:
-    before = engine_snapshot(engine)
-    out = ok(inv("push", "--dry-run", project=service, registry=registry.address))
-    assert engine_snapshot(engine) == before
+    repo = f"dry-{uuid.uuid4().hex[:8]}"  # what a run would make names it, and nothing else does
+    env = {"INVOKE_DLC_REPO": repo}
+    before = engine_snapshot(engine, repo)
+    out = ok(inv("push", "--dry-run", project=service, registry=registry.address, env=env))
+    assert engine_snapshot(engine, repo) == before
     assert catalog(registry) == []
     assert not (service / ".dlc").exists()
     assert not (service / "deps_hash.env").exists()
     assert not (service / "docker" / "Dockerfile.prod").exists()
     sha = git_sha(service)
-    cache = f"{registry.address}/arcodange/dance-lessons-coach-build-cache"
+    cache = f"{registry.address}/arcodange/{repo}-build-cache"
     assert f"would run: cache miss: the registry has no {cache}:" in out
     packaged = "dlc_tasks/templates/Dockerfile.build (packaged)"  # the service uses the library's
     assert (

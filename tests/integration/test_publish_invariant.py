@@ -155,7 +155,9 @@ class Module:
     def inv(
         self, *args: str, env: dict[str, str] | None = None, signal_at: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        extra = dict(env or {})
+        # DLC_DEBUG=1: plain output echoes each command as it starts (`$ go build …`), the
+        # lines the faults are placed at and the link failure is counted by
+        extra = {"DLC_DEBUG": "1", **(env or {})}
         if signal_at is not None:
             extra["DLC_TEST_SIGNAL_AT"] = signal_at
             extra["PYTHONPATH"] = os.pathsep.join(
