@@ -355,3 +355,7 @@ class BaseNotAvailable(DlcError):
         "pin the base by digest in a registry (REGISTRY/REPO@sha256:…) whose index has every "
         "platform of dlc.platforms, or run inv setup.base-images --platforms …"
     )
+
+
+class DoctorWarning(Exception):
+    """A ``doctor`` check found something worth knowing that does not fail the doctor."""

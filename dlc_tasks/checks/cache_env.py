@@ -24,7 +24,7 @@ from dlc_tasks.model.targets import ImageTarget
 from dlc_tasks.run import Run
 from dlc_tasks.steps import make_step
 from dlc_tasks.steps.gostep import binary_path, open_go_container
-from dlc_tasks.steps.prod import dockerfile_path
+from dlc_tasks.steps.prodinputs import dockerfile_path
 from dlc_tasks.steps.runner import run_step
 
 ELF_MAGIC = b"\x7fELF"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dlc_tasks._files import short
 from dlc_tasks.config import Settings
-from dlc_tasks.errors import DlcError, DoctorFailed
+from dlc_tasks.errors import DlcError, DoctorFailed, DoctorWarning
 from dlc_tasks.model.render import render
 
 if TYPE_CHECKING:
@@ -158,10 +158,6 @@ def _tokens(client: RegistryAPI, s: Settings, address: str) -> str:
         shown = "?" if actions is None else ",".join(actions) or "nothing"
         parts.append(f"{label} {repo.path}: {shown}")
     return "tokens granted: " + "; ".join(parts)
-
-
-class DoctorWarning(Exception):
-    """A check found something worth knowing that does not fail the doctor."""
 
 
 def run_doctor(holder: RunHolder) -> None:

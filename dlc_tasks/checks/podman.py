@@ -1,6 +1,6 @@
 """``inv doctor``'s checks for a Podman engine: what it needs that Docker does not.
 
-Each returns its ``ok`` line, raises :class:`~dlc_tasks.checks.doctor.DoctorWarning` for
+Each returns its ``ok`` line, raises :class:`~dlc_tasks.errors.DoctorWarning` for
 something the tool works around, or a :class:`~dlc_tasks.errors.DlcError` with the fix.
 Like the rest of the doctor, they change nothing. What is read on this machine (the init
 binary, ``/dev/net/tun``, systemd) is the engine's machine only when ``DOCKER_HOST`` is a
@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dlc_tasks.checks.doctor import DoctorWarning
 from dlc_tasks.clients import podman
 from dlc_tasks.clients.engine import engine_is_local
 from dlc_tasks.clients.podman import EngineIdentity
 from dlc_tasks.clients.trust import certs_dirs
 from dlc_tasks.config import Settings, is_loopback
-from dlc_tasks.errors import DlcError, EngineError, RegistryTLSError
+from dlc_tasks.errors import DlcError, DoctorWarning, EngineError, RegistryTLSError
 
 
 def registry_trust(s: Settings, identity: EngineIdentity) -> str:

@@ -40,6 +40,7 @@ from dlc_tasks.model.stamps import AssembledStamp
 from dlc_tasks.model.state import inputs_key
 from dlc_tasks.steps import attest, crossbuild
 from dlc_tasks.steps.base import Decision
+from dlc_tasks.steps.prodinputs import check_tested, context_files
 
 if TYPE_CHECKING:
     from dlc_tasks.clients.registry import RegistryClient
@@ -180,8 +181,6 @@ def stage_files(run: Run, recipe: Recipe) -> dict[tuple[str, str], bytes]:
 def context(run: Run, target: ImageTarget, platform: Platform) -> dict[str, File]:
     """The build context for ``platform``: its binary, checked against the test stamp on the
     bytes the layer gets, the ``prod_files`` and the template's texts."""
-    from dlc_tasks.steps.prod import check_tested, context_files  # noqa: PLC0415
-
     binary = crossbuild.binary_for(run, target, platform)
     data = binary.path(run).read_bytes()
     check_tested(run, target, file_sha256_of(data), binary.stamp_key)

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from dlc_tasks.clients.engine import ExecResult
-from dlc_tasks.errors import GoStepFailed
+from dlc_tasks.errors import BinaryNotTested, GoStepFailed
 from dlc_tasks.model.stamps import TestStamp
 from dlc_tasks.run import Run
 from dlc_tasks.steps import CHAIN, make_step
-from dlc_tasks.steps.prod import BinaryNotTested
 from dlc_tasks.steps.runner import run_steps
 from tests.support.fakes import GoHook, World, make_project, printed
 

@@ -9,7 +9,7 @@ import pytest
 
 from dlc_tasks.config import Settings
 from dlc_tasks.errors import InvalidValue
-from dlc_tasks.steps.prod import context_files
+from dlc_tasks.steps.prodinputs import context_files
 from tests.support.fakes import World, make_project
 
 PATH_KEYS = [
