@@ -59,6 +59,7 @@ class EngineAPI(Protocol):
         dockerfile: str = "Dockerfile",
         custom_context: bool = True,
         dockerfile_text: str | None = None,
+        cache_from: Sequence[str] = (),
     ) -> str:
         """Build and tag an image; its id."""
         ...

@@ -31,16 +31,6 @@ REPO = "arcodange/dance-lessons-coach"
 BINARY = "/app/dance-lessons-coach"
 
 
-def _skopeo_raw(reference: str) -> dict[str, object]:
-    out = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reference}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(out))
-
-
 def _attached(client: RegistryClient, subject: str, artifact_type: str) -> dict[str, object]:
     found = referrers(client, REPO, subject, artifact_type)
     assert len(found) == 1, found
@@ -74,7 +64,7 @@ def test_push_with_two_platforms_publishes_one_verifiable_index_assembled_from_p
     sha = git_sha(service)
 
     # an independent client: one index, one manifest per platform, every tag naming it
-    raw = _skopeo_raw(f"{address}/{REPO}:1.0.0")
+    raw = publishing.skopeo_raw(f"{address}/{REPO}:1.0.0")
     print(json.dumps(raw, indent=2))
     assert raw["mediaType"] == "application/vnd.oci.image.index.v1+json"
     entries = raw["manifests"]
@@ -90,7 +80,7 @@ def test_push_with_two_platforms_publishes_one_verifiable_index_assembled_from_p
 
     # each layer's binary is for its platform; the arm64 one starts under qemu
     for entry in entries:
-        manifest = _skopeo_raw(f"{address}/{REPO}@{entry['digest']}")
+        manifest = publishing.skopeo_raw(f"{address}/{REPO}@{entry['digest']}")
         top = manifest["layers"][-1]["digest"]  # type: ignore[index]
         binary = layers.read_file(get_blob(client, REPO, top), BINARY)
         assert binary is not None
@@ -148,7 +138,7 @@ def test_push_with_two_platforms_publishes_one_verifiable_index_assembled_from_p
     try:
         alone = ok(inv("prod", project=service, registry=address, env=TWO))
         assert f"loaded {tag} (linux/amd64)" in alone, alone
-        config = _skopeo_raw(f"{address}/{REPO}@{entries[0]['digest']}")["config"]
+        config = publishing.skopeo_raw(f"{address}/{REPO}@{entries[0]['digest']}")["config"]
         assert engine.images.get(tag).id == config["digest"]  # type: ignore[index]
         assert _healthy(engine, tag) == "healthy"
     finally:

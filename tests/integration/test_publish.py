@@ -59,16 +59,6 @@ RUNTIME = "dlc-local/runtime:1"
 EPOCH = 1_790_000_000  # the commit time
 
 
-def _skopeo_raw(reference: str) -> dict[str, object]:
-    out = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reference}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(out))
-
-
 def _blob(registry: Registry, repository: str, digest: str) -> bytes:
     """A blob read with plain urllib (not the client under test)."""
     with urllib.request.urlopen(f"http://{registry.address}/v2/{repository}/blobs/{digest}") as r:
@@ -178,7 +168,7 @@ def test_two_writers_attaching_at_once_lose_no_referrer(registry: Registry) -> N
         assert errors == []
     listed = {d.digest for d in referrers(client, "c/x", subject.digest)}
     assert listed == set(attached)
-    index = _skopeo_raw(f"{registry.address}/c/x:{fallback_tag(subject.digest)}")
+    index = publishing.skopeo_raw(f"{registry.address}/c/x:{fallback_tag(subject.digest)}")
     assert len(index["manifests"]) == 10  # type: ignore[arg-type]
 
 
@@ -270,7 +260,7 @@ def test_a_two_platform_image_assembled_pushed_and_verified(
     attach(client, "acme/hello", *provenance.artifact(statement, index.descriptor, EPOCH))
 
     # what an independent client sees: one index, one manifest per platform
-    raw = _skopeo_raw(f"{registry.address}/acme/hello:1.0.0")
+    raw = publishing.skopeo_raw(f"{registry.address}/acme/hello:1.0.0")
     assert raw["mediaType"] == "application/vnd.oci.image.index.v1+json"
     entries = raw["manifests"]
     assert isinstance(entries, list)
@@ -279,7 +269,7 @@ def test_a_two_platform_image_assembled_pushed_and_verified(
         {"architecture": "arm64", "os": "linux", "variant": "v8"},
     ]
     for entry in entries:
-        manifest = _skopeo_raw(f"{registry.address}/acme/hello@{entry['digest']}")
+        manifest = publishing.skopeo_raw(f"{registry.address}/acme/hello@{entry['digest']}")
         top = manifest["layers"][-1]["digest"]  # type: ignore[index]
         binary = layers.read_file(_blob(registry, "acme/hello", top), "/app/hello")
         assert binary is not None

@@ -66,6 +66,18 @@ def build_info(binary: Path) -> str:
     ).stdout
 
 
+def skopeo_raw(reference: str) -> dict[str, object]:
+    """``skopeo inspect --raw`` of a plain-http registry's manifest or index: an independent
+    client's view of what was pushed."""
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reference}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
 def elf_machine(data: bytes) -> int:
     """``e_machine`` of an ELF file (little-endian)."""
     assert data[:4] == b"\x7fELF", data[:4]
